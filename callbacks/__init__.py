@@ -1,0 +1,5 @@
+"""Keras callbacks usable in any `model.fit`."""
+
+from callbacks.timing import Timing
+
+__all__ = ["Timing"]

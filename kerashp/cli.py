@@ -1,0 +1,140 @@
+"""The command line every study shares: `python -m studies.NAME [options]`."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import logging
+import os
+import pathlib
+import sys
+from typing import Any, Sequence
+
+from kerashp.errors import StudyError
+from kerashp.settings import StudySettings
+
+QUICK_EPOCHS = 2
+
+
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """Reports bad options in one line (no usage dump)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1), got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1), got {value}")
+    return value
+
+
+def assignment(text: str) -> tuple[str, Any]:
+    """Parses NAME=VALUE; VALUE as a Python literal when it is one, else a string."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw
+    return name.strip(), value
+
+
+def build_parser(study_class) -> argparse.ArgumentParser:
+    """The shared options plus the study's own (`study_class.add_arguments`)."""
+    parser = _OneLineErrorParser(
+        prog=f"python -m studies.{study_class.name}",
+        description=study_class.description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--epochs", type=positive_int, default=None, help=f"epochs per trial (study default {study_class.epochs})")
+    add("--batch-size", type=positive_int, default=None, help=f"global batch size (study default {study_class.batch_size})")
+    add("--configs", default=None, help=f"comma-separated subset of: {', '.join(study_class.configs)}")
+    add("--data", default=None, help=f"a tensorflow-datasets name, folder:PATH (class sub-folders or a .tar.gz of them) or sample (default {study_class.default_data})")
+    add("--data-dir", default=None, help="where tensorflow-datasets stores data / archives are extracted")
+    add("--train-limit", type=positive_int, default=None, metavar="N", help="use the first N training examples")
+    add("--val-split", type=fraction, default=None, metavar="FRACTION", help="hold out this fraction of the training data for validation (default: validate on the test split)")
+    add("--out", type=pathlib.Path, default=None, help=f"output directory (default artifacts/{study_class.name})")
+    add("--seeds", type=positive_int, default=1, help="runs per configuration with seeds seed, seed+1, ...; tables show mean ± std")
+    add("--seed", type=int, default=0, help="first seed")
+    add("--search", choices=("configs", "random", "bayesian"), default="configs", help="run the named configurations, or search the space")
+    add("--trials", type=positive_int, default=None, help="trials of a random or Bayesian search")
+    add("--set", type=assignment, action="append", default=[], metavar="NAME=VALUE", help="override a hyperparameter in every configuration (repeatable)")
+    add("--overwrite", action="store_true", help="delete this study's earlier results in --out and start afresh")
+    add("--quick", action="store_true", help=f"demo and smoke test: the shipped sample, {QUICK_EPOCHS} epochs, output in artifacts/{study_class.name}_quick")
+    add("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras progress: 0 none, 1 bar, 2 a line per epoch (default: bar on a terminal)")
+    before = {action.dest for action in parser._actions}
+    group = parser.add_argument_group(f"{study_class.name} options")
+    study_class.add_arguments(group)
+    study_options = [a.dest for a in parser._actions if a.dest not in before]
+    parser.set_defaults(_study_options=study_options)
+    return parser
+
+
+def parse_settings(study_class, argv: Sequence[str] | None = None) -> StudySettings:
+    """Parses the command line into `StudySettings` (exits with status 2 on bad options)."""
+    args = build_parser(study_class).parse_args(argv)
+    data = args.data or ("sample" if args.quick else study_class.default_data)
+    epochs = args.epochs or (QUICK_EPOCHS if args.quick else study_class.epochs)
+    default_out = pathlib.Path("artifacts") / (f"{study_class.name}_quick" if args.quick else study_class.name)
+    verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
+    return StudySettings(
+        study=study_class.name,
+        out=args.out or default_out,
+        data=data,
+        data_dir=args.data_dir,
+        train_limit=args.train_limit,
+        val_split=args.val_split,
+        epochs=epochs,
+        batch_size=args.batch_size or study_class.batch_size,
+        configs=[name.strip() for name in args.configs.split(",") if name.strip()] if args.configs else None,
+        seeds=args.seeds,
+        seed=args.seed,
+        search=args.search,
+        trials=args.trials,
+        overrides=dict(args.set),
+        overwrite=args.overwrite,
+        quick=args.quick,
+        verbose=verbose,
+        options={dest: getattr(args, dest) for dest in args._study_options},
+    )
+
+
+def configure_logging() -> None:
+    """kerashp's own messages to stderr, one line each; TensorFlow's C++ chatter off."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.basicConfig(level=logging.INFO, format="[kerashp] %(message)s", stream=sys.stderr)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+def main(study_class, argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m studies.NAME`; returns the process exit status."""
+    configure_logging()
+    settings = parse_settings(study_class, argv)
+    from kerashp.tuning.runner import run_study
+
+    try:
+        table = run_study(study_class, settings)
+    except StudyError as error:
+        print(f"{study_class.name}: error: {error}", file=sys.stderr)
+        return 2
+    failed = table[table["status"] != "COMPLETED"] if len(table) else table
+    for _, row in failed.iterrows():
+        print(f"{study_class.name}: trial {row['trial']} {row['name']} {row['status'].lower()}: {row['message']}", file=sys.stderr)
+    return 0

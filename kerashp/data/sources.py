@@ -1,0 +1,145 @@
+"""Resolves a `--data` specification into in-memory splits.
+
+Specifications understood by `load_image_classification`:
+
+- a tensorflow-datasets name (`cifar10`, `cifar100`, ...): `tfds.load`, which
+  downloads into `--data-dir` (default `~/tensorflow_datasets`) where there is
+  network and reads the prepared copy where there is not;
+- `folder:PATH`: a directory with `train/<class>/` and `test/<class>/` image
+  folders, or a `.tar.gz` archive of one (extracted once next to the archive's
+  cache in `--data-dir`, default `~/.cache/kerashp`);
+- `sample`: the small real CIFAR-10 sample shipped inside the package.
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import tarfile
+
+import numpy as np
+
+from kerashp.data import image_folder
+from kerashp.data.splits import DataSplits, Split, make_splits
+from kerashp.errors import StudyError
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_PATH = pathlib.Path(__file__).parent / "samples" / "cifar10_sample.npz"
+DEFAULT_CACHE_DIR = pathlib.Path("~/.cache/kerashp").expanduser()
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+
+
+def data_options_hint(name: str) -> str:
+    """The one-line list of alternatives shown when data cannot be had."""
+    return (
+        f"--data {name} needs network access or a prepared tensorflow-datasets copy "
+        "in --data-dir; offline, use --data folder:PATH (train/<class>/ and "
+        "test/<class>/ image folders, or a .tar.gz of them) or --data sample "
+        "(the copy shipped with kerashp)"
+    )
+
+
+def load_tfds(name: str, data_dir: str | None) -> tuple[Split, Split, tuple[str, ...]]:
+    """Loads the train and test splits of a tensorflow-datasets image data set as arrays."""
+    import tensorflow_datasets as tfds
+
+    try:
+        (train, test), info = tfds.load(
+            name,
+            split=["train", "test"],
+            as_supervised=True,
+            batch_size=-1,
+            data_dir=data_dir,
+            with_info=True,
+        )
+    except tfds.core.registered.DatasetNotFoundError:
+        raise StudyError(f"unknown data set {name!r}; {data_options_hint(name)}") from None
+    except Exception as error:  # tfds raises many kinds of errors when offline
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        raise StudyError(f"could not load {name!r} ({first_line}); {data_options_hint(name)}") from None
+    class_names = tuple(info.features["label"].names)
+    to_split = lambda pair: Split(np.asarray(pair[0], dtype=np.uint8), np.asarray(pair[1], dtype=np.int32))
+    return to_split(train), to_split(test), class_names
+
+
+def load_sample() -> tuple[Split, Split, tuple[str, ...]]:
+    """Loads the CIFAR-10 sample shipped with kerashp (see samples/PROVENANCE.md)."""
+    if not SAMPLE_PATH.exists():
+        raise StudyError(f"the shipped sample {SAMPLE_PATH} is missing; reinstall kerashp")
+    with np.load(SAMPLE_PATH) as arrays:
+        train = Split(arrays["train_images"], arrays["train_labels"].astype(np.int32))
+        test = Split(arrays["test_images"], arrays["test_labels"].astype(np.int32))
+        class_names = tuple(str(n) for n in arrays["class_names"])
+    return train, test, class_names
+
+
+def extract_archive(archive: pathlib.Path, cache_dir: pathlib.Path) -> pathlib.Path:
+    """Extracts an image-folder archive once into `cache_dir` and returns the folder."""
+    name = archive.name
+    for suffix in ARCHIVE_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    target = cache_dir / name
+    done_marker = target / ".extracted"
+    if not done_marker.exists():
+        logger.info("extracting %s into %s", archive, target)
+        target.mkdir(parents=True, exist_ok=True)
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(target, filter="data")
+        except (tarfile.TarError, OSError) as error:
+            raise StudyError(f"could not extract {archive}: {error}") from None
+        done_marker.touch()
+    children = [p for p in target.iterdir() if p.is_dir()]
+    if not (target / "train").is_dir() and len(children) == 1:
+        return children[0]  # archive with one top-level folder
+    return target
+
+
+def resolve_folder(path_text: str, data_dir: str | None) -> pathlib.Path:
+    """Turns the PATH of `folder:PATH` into a directory, extracting archives."""
+    path = pathlib.Path(path_text).expanduser()
+    if not path.exists():
+        raise StudyError(f"data path {path} does not exist")
+    if path.is_file():
+        if not path.name.endswith(ARCHIVE_SUFFIXES):
+            raise StudyError(f"data path {path} is a file but not a .tar.gz/.tar archive of image folders")
+        return extract_archive(path, pathlib.Path(data_dir) if data_dir else DEFAULT_CACHE_DIR)
+    return path
+
+
+def load_image_classification(
+    spec: str,
+    *,
+    data_dir: str | None = None,
+    train_limit: int | None = None,
+    val_split: float | None = None,
+    split_seed: int = 0,
+) -> DataSplits:
+    """Loads an image classification data set given its `--data` specification.
+
+    Images stay uint8 in memory; scaling happens in the input pipeline.
+    """
+    if spec == "sample":
+        train, test, class_names = load_sample()
+        source = "CIFAR-10 sample shipped with kerashp"
+    elif spec.startswith("folder:"):
+        folder = resolve_folder(spec[len("folder:"):], data_dir)
+        train, test, class_names = image_folder.load_image_folder(folder)
+        source = f"image folders {folder}"
+    elif spec and ":" not in spec:
+        train, test, class_names = load_tfds(spec, data_dir)
+        source = f"tensorflow-datasets {spec}"
+    else:
+        raise StudyError(f"unknown data specification {spec!r}: use a tensorflow-datasets name, folder:PATH or sample")
+    return make_splits(
+        train,
+        test,
+        num_classes=len(class_names),
+        class_names=class_names,
+        source=source,
+        train_limit=train_limit,
+        val_split=val_split,
+        split_seed=split_seed,
+    )

@@ -1,0 +1,112 @@
+"""Results tables (pandas) built from the trial records on disk."""
+
+from __future__ import annotations
+
+import math
+import re
+import pathlib
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from kerashp.tuning.records import TrialRecord
+
+# (summary key, column title in results.md)
+DEFAULT_METRICS: tuple[tuple[str, str], ...] = (
+    ("best_val_accuracy", "best val accuracy"),
+    ("best_accuracy", "best train accuracy"),
+    ("final_val_loss", "final val loss"),
+    ("train_time_s", "training time (s)"),
+    ("images_per_second", "images/s"),
+)
+
+
+def last_line(message: str | None) -> str:
+    """The last line of a failure message, without the exception's module path."""
+    lines = (message or "").strip().splitlines()
+    return re.sub(r"^[\w.]+(Error|Exception): ", "", lines[-1]) if lines else ""
+
+
+def results_table(
+    trials: Sequence[TrialRecord],
+    hyperparameters: Sequence[str],
+    metrics: Sequence[tuple[str, str]] = DEFAULT_METRICS,
+) -> pd.DataFrame:
+    """One row per trial: its name, status, hyperparameters and metrics.
+
+    A metric is the mean over the trial's finished runs (seeds); where there
+    are two or more, `<metric>_std` holds their sample standard deviation.
+    Unfinished or failed runs contribute nothing; the `status` and `message`
+    columns say why a row is incomplete.
+    """
+    rows: list[dict[str, Any]] = []
+    for trial in trials:
+        row: dict[str, Any] = {"trial": trial.trial_id, "name": trial.name, "status": trial.status}
+        for name in hyperparameters:
+            row[name] = trial.values.get(name)
+        summaries = [e.summary for e in trial.executions if e.finished]
+        row["runs"] = len(summaries)
+        for key, _ in metrics:
+            values = [float(s[key]) for s in summaries if s.get(key) is not None]
+            row[key] = float(np.mean(values)) if values else math.nan
+            if len(values) > 1:
+                row[f"{key}_std"] = float(np.std(values, ddof=1))
+        row["epochs"] = max((s.get("epochs", 0) for s in summaries), default=0)
+        row["message"] = last_line(trial.message) if trial.status != "COMPLETED" else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _format_number(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        magnitude = abs(value)
+        if magnitude != 0 and (magnitude < 1e-3 or magnitude >= 1e5):
+            return f"{value:.0e}" if magnitude < 1e-3 else f"{value:.4g}"
+        if magnitude >= 100:
+            return f"{value:.0f}"
+        return f"{value:.4f}".rstrip("0").rstrip(".") if magnitude < 1 else f"{value:.3g}" if magnitude >= 10 else f"{value:.3f}"
+    return str(value)
+
+
+def markdown_table(
+    table: pd.DataFrame,
+    hyperparameters: Sequence[str],
+    metrics: Sequence[tuple[str, str]] = DEFAULT_METRICS,
+) -> str:
+    """Renders `results_table` output as a Markdown table (mean ± std where repeated)."""
+    headers = ["name", *hyperparameters, *(title for _, title in metrics)]
+    show_status = (table["status"] != "COMPLETED").any() if len(table) else False
+    if show_status:
+        headers.append("status")
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for _, row in table.iterrows():
+        cells = [str(row["name"]), *(_format_number(row[h]) for h in hyperparameters)]
+        for key, _ in metrics:
+            cell = _format_number(row[key])
+            std_key = f"{key}_std"
+            if cell and std_key in row and not pd.isna(row[std_key]):
+                cell += f" ± {_format_number(row[std_key])}"
+            cells.append(cell)
+        if show_status:
+            status = str(row["status"]).lower()
+            cells.append(f"{status}: {row['message']}" if row["message"] else status)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(
+    table: pd.DataFrame,
+    out_dir: pathlib.Path,
+    hyperparameters: Sequence[str],
+    metrics: Sequence[tuple[str, str]] = DEFAULT_METRICS,
+    header: str = "",
+) -> tuple[pathlib.Path, pathlib.Path]:
+    """Writes `results.csv` (every column) and `results.md` (header + table)."""
+    csv_path = out_dir / "results.csv"
+    md_path = out_dir / "results.md"
+    table.to_csv(csv_path, index=False)
+    md_path.write_text(header + markdown_table(table, hyperparameters, metrics))
+    return csv_path, md_path

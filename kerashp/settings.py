@@ -1,0 +1,72 @@
+"""The settings of one study run, as parsed from the shared command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import Any
+
+# Settings that change what a trial trains; a project on disk made with other
+# values cannot be resumed with these (it would mix incomparable trials).
+TRAINING_KEYS = (
+    "data", "train_limit", "val_split", "epochs", "batch_size", "seeds", "seed", "search", "options",
+)
+
+
+@dataclasses.dataclass
+class StudySettings:
+    """Everything a study run needs to know besides the study itself.
+
+    Attributes:
+        study: the study's name (its module name under `studies/`).
+        out: output directory (`artifacts/<study>` by default).
+        data: data specification (`cifar10`, `folder:PATH`, `sample`, ...).
+        data_dir: where data sets are stored or extracted.
+        train_limit: use only the first N training examples.
+        val_split: hold out this fraction of the training data for validation
+            (None: validate on the test split).
+        epochs: training epochs per trial.
+        batch_size: global batch size.
+        configs: names of the configurations to run (None: all of them).
+        seeds: repeats of each configuration with different seeds.
+        seed: first seed; repeat i uses `seed + i`.
+        search: "configs" (the named configurations), "random" or "bayesian".
+        trials: number of trials of a random or Bayesian search.
+        overrides: hyperparameter values applied to every configuration (`--set`).
+        overwrite: start afresh, deleting this study's earlier results in `out`.
+        quick: the `--quick` demo mode (shipped sample, 2 epochs).
+        verbose: Keras `fit` verbosity (0, 1 progress bar, 2 one line per epoch).
+        options: study-specific options (e.g. `weights`, `bn_momentum`).
+    """
+
+    study: str
+    out: pathlib.Path
+    data: str
+    data_dir: str | None = None
+    train_limit: int | None = None
+    val_split: float | None = None
+    epochs: int = 1
+    batch_size: int = 32
+    configs: list[str] | None = None
+    seeds: int = 1
+    seed: int = 0
+    search: str = "configs"
+    trials: int | None = None
+    overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+    overwrite: bool = False
+    quick: bool = False
+    verbose: int = 2
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def training_fingerprint(self) -> dict[str, Any]:
+        """The settings that must match for a project on disk to be resumed."""
+        values = dataclasses.asdict(self)
+        fingerprint = {key: values[key] for key in TRAINING_KEYS}
+        fingerprint["overrides"] = dict(sorted(self.overrides.items()))
+        return fingerprint
+
+    def describe(self) -> dict[str, Any]:
+        """All settings as JSON-friendly values."""
+        values = dataclasses.asdict(self)
+        values["out"] = str(self.out)
+        return values

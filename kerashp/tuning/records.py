@@ -1,0 +1,144 @@
+"""Trial records on disk: the one source the tables and figures are built from.
+
+Layout inside the KerasTuner project directory (`<out>/tuner/`):
+
+    trial_<id>/trial.json                KerasTuner's record (hyperparameters, status)
+    trial_<id>/execution_<i>/history.csv one row per finished epoch (CSVLogger)
+    trial_<id>/execution_<i>/summary.json written once the run has ended
+    trial_<id>/execution_<i>/backup/     BackupAndRestore state while it runs
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import pathlib
+from typing import Any
+
+import pandas as pd
+
+HISTORY_FILE = "history.csv"
+SUMMARY_FILE = "summary.json"
+
+
+def write_json_atomic(path: pathlib.Path, payload: Any) -> None:
+    """Writes JSON so that a reader never sees a half-written file."""
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(payload, indent=2, sort_keys=True, default=float))
+    os.replace(temporary, path)
+
+
+def read_history(path: pathlib.Path) -> pd.DataFrame:
+    """Reads a per-epoch history CSV, keeping the last row of any repeated epoch.
+
+    A run killed after an epoch was logged but before its backup was saved
+    repeats that epoch when resumed; the repeat is the row that counts.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return pd.DataFrame()
+    history = pd.read_csv(path)
+    if "epoch" in history:
+        history = history.drop_duplicates("epoch", keep="last").sort_values("epoch")
+        history["epoch"] = history["epoch"].astype(int) + 1  # 1-based, as people count
+    return history.reset_index(drop=True)
+
+
+def summarize_history(history: pd.DataFrame, objective: str, direction: str = "max") -> dict[str, Any]:
+    """Per-run figures from a history table.
+
+    Returns the best and final value of every metric (`best_<m>`, `final_<m>`),
+    the epoch of the best objective, the epochs run, the summed training time and
+    the steady-state throughput (mean images/s over epochs after the first, which
+    pays for tracing; the first epoch's figure when there is only one).
+    """
+    summary: dict[str, Any] = {"epochs": int(len(history))}
+    if history.empty:
+        return summary
+    timing_columns = {"epoch", "epoch_seconds", "train_seconds", "images_per_second"}
+    for column in history.columns:
+        if column in timing_columns:
+            continue
+        values = history[column].astype(float)
+        higher_is_better = "loss" not in column and "error" not in column
+        best = values.max() if higher_is_better else values.min()
+        summary[f"best_{column}"] = float(best)
+        summary[f"final_{column}"] = float(values.iloc[-1])
+    if objective in history:
+        objective_values = history[objective].astype(float)
+        if not objective_values.isna().all():
+            index = objective_values.idxmax() if direction == "max" else objective_values.idxmin()
+            summary["best_epoch"] = int(history.loc[index, "epoch"])
+    if "epoch_seconds" in history:
+        summary["train_time_s"] = float(history["epoch_seconds"].sum())
+    if "images_per_second" in history:
+        steady = history["images_per_second"].iloc[1:] if len(history) > 1 else history["images_per_second"]
+        summary["images_per_second"] = float(steady.mean())
+    return summary
+
+
+def first_nan_epoch(history: pd.DataFrame, column: str = "loss") -> int | None:
+    """The first (1-based) epoch whose `column` is NaN or infinite, if any."""
+    if history.empty or column not in history:
+        return None
+    for epoch, value in zip(history["epoch"], history[column]):
+        if not math.isfinite(float(value)):
+            return int(epoch)
+    return None
+
+
+@dataclasses.dataclass
+class ExecutionRecord:
+    """One training run (one seed) of a trial."""
+
+    index: int
+    directory: pathlib.Path
+    history: pd.DataFrame
+    summary: dict[str, Any] | None  # None while unfinished
+
+    @property
+    def finished(self) -> bool:
+        return self.summary is not None
+
+
+@dataclasses.dataclass
+class TrialRecord:
+    """A KerasTuner trial with its runs, as found on disk."""
+
+    trial_id: str
+    status: str
+    values: dict[str, Any]
+    message: str | None
+    executions: list[ExecutionRecord]
+
+    @property
+    def name(self) -> str:
+        return str(self.values.get("config", f"trial {self.trial_id}"))
+
+
+def load_execution(directory: pathlib.Path, index: int) -> ExecutionRecord:
+    summary_path = directory / SUMMARY_FILE
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    return ExecutionRecord(index, directory, read_history(directory / HISTORY_FILE), summary)
+
+
+def load_trials(project_dir: pathlib.Path) -> list[TrialRecord]:
+    """Reads every trial of a KerasTuner project, in trial-id order."""
+    records = []
+    for trial_file in sorted(pathlib.Path(project_dir).glob("trial_*/trial.json")):
+        state = json.loads(trial_file.read_text())
+        executions = [
+            load_execution(path, int(path.name.split("_")[-1]))
+            for path in sorted(trial_file.parent.glob("execution_*"), key=lambda p: int(p.name.split("_")[-1]))
+        ]
+        records.append(
+            TrialRecord(
+                trial_id=state["trial_id"],
+                status=state["status"],
+                values=dict(state["hyperparameters"]["values"]),
+                message=state.get("message"),
+                executions=executions,
+            )
+        )
+    return records

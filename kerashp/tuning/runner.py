@@ -1,0 +1,210 @@
+"""Runs a study end to end: data -> tuner (oracle on disk) -> trials -> report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shutil
+import time
+from typing import Any
+
+import keras_tuner
+import pandas as pd
+
+from kerashp import tensorboard_hparams
+from kerashp.errors import StudyError
+from kerashp.report import plot_learning_curves, results_table, write_results
+from kerashp.settings import StudySettings
+from kerashp.tuning import records
+from kerashp.tuning.hypermodel import StudyHyperModel
+from kerashp.tuning.lock import exclusive_lock
+from kerashp.tuning.oracle import CONFIG_KEY, NamedConfigOracle
+from kerashp.tuning.tuner import StudyTuner
+
+logger = logging.getLogger("kerashp")
+
+PROJECT_NAME = "tuner"
+TENSORBOARD_DIR = "tensorboard"
+FINGERPRINT_FILE = "kerashp_settings.json"
+RUN_LOG_FILE = "kerashp_runs.jsonl"
+
+
+def selected_configs(study: StudyHyperModel) -> dict[str, dict[str, Any]]:
+    """The configurations this run trains (`--configs`), with `--set` applied."""
+    settings = study.settings
+    names = settings.configs or list(study.configs)
+    unknown = [name for name in names if name not in study.configs]
+    if unknown:
+        raise StudyError(
+            f"unknown configuration {', '.join(map(repr, unknown))} for {study.name}; "
+            f"choose from: {', '.join(study.configs)}"
+        )
+    return {name: {**study.configs[name], **settings.overrides} for name in names}
+
+
+def check_configs(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> None:
+    """Rejects impossible hyperparameter values before anything is trained or deleted."""
+    for name, values in configs.items():
+        try:
+            study.check_hyperparameters(values)
+        except ValueError as error:
+            raise StudyError(f"configuration {name!r}: {error}") from None
+
+
+def make_oracle(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> keras_tuner.Oracle:
+    """The oracle for `--search configs|random|bayesian`."""
+    settings = study.settings
+    objective = keras_tuner.Objective(study.objective, study.objective_direction)
+    if settings.search == "configs":
+        return NamedConfigOracle(configs, objective=objective, seed=settings.seed + 1)
+    fixed = keras_tuner.HyperParameters()
+    for name, value in settings.overrides.items():
+        fixed.Fixed(name, value)
+    common = dict(
+        objective=objective,
+        max_trials=settings.trials,
+        hyperparameters=fixed,
+        seed=settings.seed + 1,
+        max_consecutive_failed_trials=10**6,
+    )
+    if settings.search == "random":
+        return keras_tuner.oracles.RandomSearchOracle(**common)
+    if settings.search == "bayesian":
+        return keras_tuner.oracles.BayesianOptimizationOracle(**common)
+    raise StudyError(f"unknown search {settings.search!r}; choose configs, random or bayesian")
+
+
+def check_fingerprint(project_dir, settings: StudySettings) -> None:
+    """Refuses to resume a project that was made with other training settings."""
+    path = project_dir / FINGERPRINT_FILE
+    if not path.exists():
+        return
+    saved = json.loads(path.read_text())
+    current = json.loads(json.dumps(settings.training_fingerprint()))
+    differing = [
+        f"{key} {saved.get(key)!r} there vs {current.get(key)!r} now"
+        for key in sorted(set(saved) | set(current))
+        if saved.get(key) != current.get(key)
+    ]
+    if differing:
+        raise StudyError(
+            f"{settings.out} holds results made with other settings ({'; '.join(differing)}); "
+            "pass --overwrite to start afresh or --out for a new directory"
+        )
+
+
+def remove_outputs(study: StudyHyperModel) -> None:
+    """Deletes this study's earlier project, TensorBoard logs, tables and figures."""
+    out = study.settings.out
+    for name in (PROJECT_NAME, TENSORBOARD_DIR):
+        shutil.rmtree(out / name, ignore_errors=True)
+    for name in ["results.csv", "results.md", *(f"{metric}.png" for metric, _ in study.curves)]:
+        (out / name).unlink(missing_ok=True)
+
+
+def machine_description() -> str:
+    """One line naming the machine and software the run used."""
+    import keras
+
+    try:
+        import tensorflow as tf
+
+        gpus = len(tf.config.list_physical_devices("GPU"))
+        backend = f"TensorFlow {tf.__version__}, {gpus} GPU(s)"
+    except ImportError:
+        backend = f"backend {keras.backend.backend()}"
+    return (
+        f"{platform.machine()} {platform.processor() or platform.system()}, {os.cpu_count()} CPU cores, "
+        f"{backend}, Keras {keras.__version__}, KerasTuner {keras_tuner.__version__}"
+    )
+
+
+def results_header(study: StudyHyperModel, data_description: str, runs: list[dict[str, Any]]) -> str:
+    """The how-it-was-made note above the table in results.md."""
+    settings = study.settings
+    wall = sum(run.get("wall_s", 0.0) for run in runs)
+    lines = [
+        f"# {study.name}: {study.description}",
+        "",
+        f"- data: {data_description}",
+        f"- budget: {settings.epochs} epochs, batch size {settings.batch_size}, "
+        f"{settings.seeds} seed(s) from {settings.seed}, search: {settings.search}"
+        + (f" ({settings.trials} trials)" if settings.search != "configs" else ""),
+        f"- options: {json.dumps(settings.options, sort_keys=True)}"
+        + (f", overrides {json.dumps(settings.overrides, sort_keys=True)}" if settings.overrides else ""),
+        f"- machine: {runs[-1]['machine'] if runs else machine_description()}",
+        f"- wall time: {wall:.0f} s over {len(runs)} invocation(s), the last on {runs[-1]['ended'] if runs else '-'}",
+        "- images/s: mean training throughput of the epochs after the first (which pays for tracing)",
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(study: StudyHyperModel, project_dir, data_description: str) -> pd.DataFrame:
+    """Rebuilds results.csv, results.md and the figures from the trials on disk."""
+    out = study.settings.out
+    trials = records.load_trials(project_dir)
+    run_log = project_dir / RUN_LOG_FILE
+    runs = [json.loads(line) for line in run_log.read_text().splitlines()] if run_log.exists() else []
+    table = results_table(trials, study.table_hyperparameters, study.table_metrics)
+    write_results(
+        table, out, study.table_hyperparameters, study.table_metrics,
+        header=results_header(study, data_description, runs),
+    )
+    for metric, title in study.curves:
+        plot_learning_curves(trials, metric, out / f"{metric}.png", f"{study.name}: {title}")
+    return table
+
+
+def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd.DataFrame:
+    """Runs (or resumes) a study and returns its results table.
+
+    Every check that can fail on bad input runs before anything on disk is
+    changed; `--overwrite` deletes earlier results only once the data loaded.
+
+    Raises:
+        StudyError: bad input, missing data, or a locked output directory.
+    """
+    study = study_class(settings)
+    configs = selected_configs(study) if settings.search == "configs" else {}
+    check_configs(study, configs)
+    if settings.search != "configs" and not settings.trials:
+        raise StudyError(f"--search {settings.search} needs --trials N")
+    out = settings.out
+    with exclusive_lock(out, settings.study):
+        started = time.time()
+        data = study.load_data()
+        study.data = data
+        logger.info("data: %s", data.description)
+        if settings.overwrite:
+            remove_outputs(study)
+        project_dir = out / PROJECT_NAME
+        check_fingerprint(project_dir, settings)
+        tuner = StudyTuner(
+            make_oracle(study, configs),
+            study,
+            directory=str(out),
+            project_name=PROJECT_NAME,
+            tensorboard_dir=out / TENSORBOARD_DIR,
+        )
+        project_dir.mkdir(parents=True, exist_ok=True)
+        records.write_json_atomic(project_dir / FINGERPRINT_FILE, settings.training_fingerprint())
+        tuner.oracle.verbose = 0  # one summary line per trial instead (StudyTuner.on_trial_end)
+        hparam_names = [CONFIG_KEY, *tuner.oracle.get_space().values.keys(), "seed"]
+        tensorboard_hparams.write_experiment_config(out / TENSORBOARD_DIR, list(dict.fromkeys(hparam_names)))
+        try:
+            tuner.search(data=data)
+        finally:
+            run = {
+                "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
+                "ended": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "wall_s": time.time() - started,
+                "machine": machine_description(),
+            }
+            with open(project_dir / RUN_LOG_FILE, "a") as log:
+                log.write(json.dumps(run) + "\n")
+        table = write_report(study, project_dir, data.description)
+    logger.info("results: %s and %s", out / "results.csv", out / "results.md")
+    return table

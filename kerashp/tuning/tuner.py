@@ -1,0 +1,179 @@
+"""The tuner that trains a study's trials: resumable runs, one record per run."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import math
+import pathlib
+import statistics
+from typing import Any
+
+import keras
+import keras_tuner
+from keras_tuner.engine import base_tuner
+from keras_tuner.src import config as keras_tuner_config  # its DEBUG flag prints tracebacks
+
+from callbacks.timing import Timing
+from kerashp import tensorboard_hparams
+from kerashp.data import DataSplits
+from kerashp.report.tables import last_line
+from kerashp.tuning import records
+from kerashp.tuning.hypermodel import StudyHyperModel
+
+logger = logging.getLogger("kerashp")
+
+FINAL_WEIGHTS_FILE = "final.weights.h5"
+
+
+def run_name(trial_id: str, execution: int, executions: int) -> str:
+    """TensorBoard run name of one run of a trial."""
+    return f"trial_{trial_id}" if executions == 1 else f"trial_{trial_id}_seed{execution}"
+
+
+class StudyTuner(base_tuner.BaseTuner):
+    """Trains each trial `settings.seeds` times and keeps every run on disk.
+
+    Closes these gaps of KerasTuner 1.4.8:
+    - an interrupted trial restarted from scratch (#439): each run trains with
+      `keras.callbacks.BackupAndRestore` in its own directory, so a rerun resumes
+      from the last finished epoch, and a finished run (its `summary.json`
+      exists) is never trained again;
+    - memory grew from trial to trial (#873): the Keras session is cleared and
+      the model released before each run;
+    - the HParams dashboard stayed empty (#427): see `kerashp.tensorboard_hparams`;
+    - `results_summary()` only printed: the per-epoch history and summary of
+      every run are files that `kerashp.report` turns into tables and figures.
+
+    Args:
+        oracle: the KerasTuner oracle choosing the trials.
+        hypermodel: the study.
+        directory: the study's output directory; the KerasTuner project is
+            `directory/project_name`.
+        tensorboard_dir: where each run gets its TensorBoard run directory.
+    """
+
+    def __init__(
+        self,
+        oracle: keras_tuner.Oracle,
+        hypermodel: StudyHyperModel,
+        *,
+        directory: str,
+        project_name: str,
+        tensorboard_dir: pathlib.Path,
+        overwrite: bool = False,
+    ):
+        super().__init__(oracle, hypermodel, directory=directory, project_name=project_name, overwrite=overwrite)
+        self.tensorboard_dir = pathlib.Path(tensorboard_dir)
+
+    @property
+    def settings(self):
+        return self.hypermodel.settings
+
+    def _populate_initial_space(self):
+        # The study declares its space directly; building a model just to
+        # discover the hyperparameters (KerasTuner's default) would cost seconds.
+        hp = self.oracle.get_space()
+        self.hypermodel.declare_hyperparameters(hp)
+        self.oracle.update_space(hp)
+
+    def on_search_begin(self):
+        super().on_search_begin()
+        # Failures are reported by `on_trial_end`, once, without KerasTuner's
+        # traceback for expected ones (a diverged run).
+        self._debug_before = keras_tuner_config.DEBUG
+        keras_tuner_config.DEBUG = False
+
+    def on_search_end(self):
+        super().on_search_end()
+        keras_tuner_config.DEBUG = self._debug_before
+
+    def run_trial(self, trial, data: DataSplits) -> dict[str, float]:
+        summaries = [
+            self._run_execution(trial, index, data) for index in range(self.settings.seeds)
+        ]
+        objective = self.hypermodel.objective
+        best_values = [s.get(f"best_{objective}", math.nan) for s in summaries]
+        return {objective: statistics.fmean(best_values)}
+
+    def execution_dir(self, trial_id: str, index: int) -> pathlib.Path:
+        return pathlib.Path(self.get_trial_dir(trial_id)) / f"execution_{index}"
+
+    def _run_execution(self, trial, index: int, data: DataSplits) -> dict[str, Any]:
+        directory = self.execution_dir(trial.trial_id, index)
+        summary_path = directory / records.SUMMARY_FILE
+        if summary_path.exists():  # finished before an interruption: keep as is
+            summary = records.load_execution(directory, index).summary
+        else:
+            summary = self._train(trial, index, data, directory)
+        if summary.get("diverged_epoch") is not None:
+            raise keras_tuner.errors.FailedTrialError(
+                f"diverged: training loss became NaN/inf at epoch {summary['diverged_epoch']}"
+            )
+        return summary
+
+    def _train(self, trial, index: int, data: DataSplits, directory: pathlib.Path) -> dict[str, Any]:
+        settings = self.settings
+        hp = trial.hyperparameters
+        seed = settings.seed + index
+        directory.mkdir(parents=True, exist_ok=True)
+        tensorboard_run = self.tensorboard_dir / run_name(trial.trial_id, index, settings.seeds)
+
+        keras.backend.clear_session()
+        gc.collect()
+        keras.utils.set_random_seed(seed)
+        model = self.hypermodel.build(hp)
+        train_data, validation_data = self.hypermodel.make_datasets(data, seed)
+        timing = Timing(samples_per_epoch=len(data.train))
+        fit_callbacks = [
+            timing,  # first: the callbacks after it see its figures in `logs`
+            keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
+            keras.callbacks.TensorBoard(str(tensorboard_run), write_graph=False, profile_batch=0),
+            keras.callbacks.TerminateOnNaN(),
+            keras.callbacks.BackupAndRestore(str(directory / "backup")),
+        ]
+        self.hypermodel.fit(
+            hp,
+            model,
+            train_data,
+            validation_data=validation_data,
+            epochs=settings.epochs,
+            callbacks=fit_callbacks,
+            verbose=settings.verbose,
+            shuffle=False,  # the input pipeline shuffles
+        )
+        history = records.read_history(directory / records.HISTORY_FILE)
+        summary = records.summarize_history(history, self.hypermodel.objective, self.hypermodel.objective_direction)
+        summary.update(seed=seed, diverged_epoch=records.first_nan_epoch(history))
+        model.save_weights(str(directory / FINAL_WEIGHTS_FILE))
+        tensorboard_hparams.write_run_summary(tensorboard_run, {**hp.values, "seed": seed}, summary)
+        records.write_json_atomic(directory / records.SUMMARY_FILE, summary)
+        del model, train_data, validation_data
+        gc.collect()
+        return summary
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        ended = self.oracle.get_trial(trial.trial_id)
+        name = ended.hyperparameters.values.get("config", "")
+        objective = self.hypermodel.objective
+        if ended.status == "COMPLETED":
+            logger.info(
+                "trial %s %s: completed, best %s %.4f (mean of %d run%s)",
+                ended.trial_id, name, objective, ended.score, self.settings.seeds,
+                "" if self.settings.seeds == 1 else "s",
+            )
+        else:
+            message = ended.message or ""
+            if "FailedTrialError" not in message:  # not an expected failure: show where
+                logger.error("trial %s %s raised:\n%s", ended.trial_id, name, message.strip())
+            logger.warning("trial %s %s: %s, %s", ended.trial_id, name, ended.status.lower(), last_line(message))
+
+    def load_model(self, trial) -> keras.Model:
+        """The model of the trial's first run, with its final weights."""
+        model = self.hypermodel.build(trial.hyperparameters)
+        model.load_weights(str(self.execution_dir(trial.trial_id, 0) / FINAL_WEIGHTS_FILE))
+        return model
+
+    def save_model(self, trial_id, model, step=0):
+        """Runs save their own final weights; nothing to do here."""

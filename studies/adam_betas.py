@@ -1,0 +1,77 @@
+"""How Adam's beta_1, beta_2 and epsilon change MobileNetV2's learning on CIFAR-10.
+
+    python -m studies.adam_betas                  # the five configurations, 10 epochs
+    python -m studies.adam_betas --quick          # shipped sample, 2 epochs
+    python -m studies.adam_betas --search random --trials 20
+"""
+
+from __future__ import annotations
+
+import sys
+
+import keras
+import keras_tuner
+
+from kerashp.cli import main
+from kerashp.data import load_image_classification
+from kerashp.models import DEFAULT_BN_MOMENTUM, KERAS_BN_MOMENTUM, build_mobilenet_v2_classifier
+from kerashp.optimizers import check_adam_hyperparameters, make_adam
+from kerashp.tuning import StudyHyperModel
+
+LEARNING_RATE = 1e-3
+
+
+class AdamBetas(StudyHyperModel):
+    name = "adam_betas"
+    description = "Adam beta_1, beta_2 and epsilon on MobileNetV2 + CIFAR-10"
+    default_data = "cifar10"
+    epochs = 10
+    batch_size = 64
+    configs = {
+        "Baseline": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8},
+        "High beta1": {"beta_1": 0.95, "beta_2": 0.999, "epsilon": 1e-8},
+        "Low beta2": {"beta_1": 0.9, "beta_2": 0.99, "epsilon": 1e-8},
+        "Large epsilon": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-6},
+        "Very High Smoothing": {"beta_1": 0.99, "beta_2": 0.9999, "epsilon": 1e-7},
+    }
+    table_hyperparameters = ("beta_1", "beta_2", "epsilon")
+
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument("--weights", choices=("none", "imagenet"), default="none",
+                            help="MobileNetV2 initialisation; imagenet downloads the weights once")
+        parser.add_argument("--bn-momentum", type=float, default=DEFAULT_BN_MOMENTUM,
+                            help=f"batch-norm moving-average momentum ({KERAS_BN_MOMENTUM} is Keras' MobileNetV2 own)")
+
+    def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
+        # reverse_log: denser near 1, where 1 - beta sets the averaging window.
+        hp.Float("beta_1", 0.5, 0.999, sampling="reverse_log")
+        hp.Float("beta_2", 0.9, 0.99999, sampling="reverse_log")
+        hp.Float("epsilon", 1e-10, 1e-3, sampling="log")
+
+    def check_hyperparameters(self, values) -> None:
+        check_adam_hyperparameters(LEARNING_RATE, values["beta_1"], values["beta_2"], values["epsilon"])
+        if not 0.0 <= self.settings.options["bn_momentum"] < 1.0:
+            raise ValueError(f"--bn-momentum must be in [0, 1), got {self.settings.options['bn_momentum']}")
+
+    def load_data(self):
+        s = self.settings
+        return load_image_classification(
+            s.data, data_dir=s.data_dir, train_limit=s.train_limit, val_split=s.val_split, split_seed=s.seed
+        )
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        options = self.settings.options
+        model = build_mobilenet_v2_classifier(
+            self.data.input_shape,
+            self.data.num_classes,
+            weights=None if options["weights"] == "none" else options["weights"],
+            bn_momentum=options["bn_momentum"],
+        )
+        optimizer = make_adam(LEARNING_RATE, hp["beta_1"], hp["beta_2"], hp["epsilon"])
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+
+if __name__ == "__main__":
+    sys.exit(main(AdamBetas))

@@ -1,0 +1,99 @@
+"""Bad input gives one clear line and leaves existing results intact."""
+
+import pytest
+
+from kerashp.cli import main
+from studies.adam_betas import AdamBetas
+from tiny_study import TinyStudy
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bad") / "out"
+    assert main(TinyStudy, ["--out", str(out), "--configs", "slow", "--verbose", "0"]) == 0
+    return out
+
+
+def snapshot(out):
+    return {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--configs", "slow,Nope"], "unknown configuration 'Nope'"),
+        (["--configs", "slow", "--set", "learning_rate=-1"], "learning_rate must be positive"),
+        (["--configs", "slow", "--epochs", "5"], "other settings"),
+    ],
+)
+def test_study_level_errors_leave_results_intact(finished, capsys, args, message):
+    before = snapshot(finished)
+    assert main(TinyStudy, ["--out", str(finished), "--verbose", "0", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert snapshot(finished) == before
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--epochs", "-3"], "argument --epochs: expected a positive integer, got -3"),
+        (["--batch-size", "0"], "expected a positive integer"),
+        (["--val-split", "1.5"], "expected a fraction in (0, 1)"),
+        (["--search", "grid"], "invalid choice"),
+    ],
+)
+def test_bad_options_exit_with_one_line(finished, capsys, args, message):
+    before = snapshot(finished)
+    with pytest.raises(SystemExit) as exit_info:
+        main(TinyStudy, ["--out", str(finished), *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert snapshot(finished) == before
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--set", "beta_1=1.2"], "beta_1 must be in [0, 1), got 1.2"),
+        (["--set", "beta_2=-0.1"], "beta_2 must be in [0, 1), got -0.1"),
+        (["--set", "epsilon=0"], "epsilon must be positive"),
+        (["--configs", "Baseline,Huge beta"], "unknown configuration 'Huge beta'"),
+        (["--data", "folder:/nonexistent/cifar"], "data path /nonexistent/cifar does not exist"),
+        (["--data", "no_such_dataset_xyz"], "unknown data set 'no_such_dataset_xyz'"),
+        (["--data", "weird:spec"], "unknown data specification"),
+    ],
+)
+def test_adam_study_rejects_bad_input(tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.csv").write_text("kept\n")
+    assert main(AdamBetas, ["--out", str(out), "--data", "sample", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+    assert (out / "results.csv").read_text() == "kept\n"
+    assert not (out / "tuner").exists()
+
+
+def test_unreadable_image_folder_is_a_clear_error(tmp_path, capsys):
+    folder = tmp_path / "data"
+    for split in ("train", "test"):
+        (folder / split / "cat").mkdir(parents=True)
+        (folder / split / "cat" / "0.jpg").write_bytes(b"not a jpeg")
+    assert main(AdamBetas, ["--out", str(tmp_path / "out"), "--data", f"folder:{folder}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "could not be decoded" in err and len(err.splitlines()) == 1
+
+
+def test_offline_tfds_names_the_alternatives(tmp_path, capsys, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Failed to establish a new connection: network unreachable")
+
+    monkeypatch.setattr(tfds, "load", offline)
+    assert main(AdamBetas, ["--out", str(tmp_path / "out"), "--data", "cifar10", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "could not load 'cifar10'" in err and "--data sample" in err and "folder:PATH" in err
+    assert len(err.splitlines()) == 1

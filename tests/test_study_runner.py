@@ -1,0 +1,107 @@
+"""The runner on the tiny study: resumption, failures, seeds, search, lock, memory."""
+
+import json
+import pathlib
+
+import pandas as pd
+import pytest
+
+from kerashp.cli import main
+from kerashp.tuning.lock import exclusive_lock
+from tiny_study import TinyStudy
+
+
+def run(tmp_path, *args):
+    return main(TinyStudy, ["--out", str(tmp_path / "out"), "--verbose", "0", *args])
+
+
+def table(tmp_path):
+    return pd.read_csv(tmp_path / "out" / "results.csv")
+
+
+def test_named_configs_run_in_order_and_fill_the_table(tmp_path):
+    assert run(tmp_path, "--configs", "slow,fast") == 0
+    results = table(tmp_path)
+    assert list(results["name"]) == ["slow", "fast"]
+    assert list(results["status"]) == ["COMPLETED", "COMPLETED"]
+    assert list(results["learning_rate"]) == [1e-3, 5e-2]
+    assert (results["epochs"] == 3).all()
+    # The faster learning rate learns the separable synthetic data better.
+    assert results["best_val_accuracy"].iloc[1] > results["best_val_accuracy"].iloc[0]
+    assert (results["images_per_second"] > 0).all()
+    history = pd.read_csv(tmp_path / "out" / "tuner" / "trial_0000" / "execution_0" / "history.csv")
+    assert {"accuracy", "loss", "val_accuracy", "val_loss", "epoch_seconds", "images_per_second"} <= set(history.columns)
+    assert results["best_val_accuracy"].iloc[1] == pytest.approx(
+        pd.read_csv(tmp_path / "out" / "tuner" / "trial_0001" / "execution_0" / "history.csv")["val_accuracy"].max()
+    )
+
+
+def test_rerun_retrains_nothing_and_adds_new_configs_only(tmp_path):
+    assert run(tmp_path, "--configs", "slow,medium") == 0
+    log = tmp_path / "out" / "epochs_trained.log"
+    trained_first = log.read_text()
+    summary = tmp_path / "out" / "tuner" / "trial_0000" / "execution_0" / "summary.json"
+    before = summary.read_bytes(), summary.stat().st_mtime_ns
+    assert run(tmp_path, "--configs", "slow,medium") == 0
+    assert log.read_text() == trained_first  # nothing trained again
+    assert run(tmp_path, "--configs", "slow,medium,fast") == 0
+    new_lines = log.read_text()[len(trained_first):].split("\n")
+    assert {line.split()[0] for line in new_lines if line} == {"0002"}
+    assert (summary.read_bytes(), summary.stat().st_mtime_ns) == before
+    assert list(table(tmp_path)["name"]) == ["slow", "medium", "fast"]
+
+
+def test_diverging_trial_is_recorded_as_failed_and_the_study_goes_on(tmp_path):
+    assert run(tmp_path, "--configs", "diverging,slow") == 0
+    results = table(tmp_path)
+    assert list(results["status"]) == ["FAILED", "COMPLETED"]
+    assert "diverged" in results["message"].iloc[0]
+    assert "failed: diverged" in (tmp_path / "out" / "results.md").read_text()
+
+
+def test_seeds_give_mean_and_std(tmp_path):
+    assert run(tmp_path, "--configs", "medium", "--seeds", "3") == 0
+    results = table(tmp_path)
+    assert results["runs"].iloc[0] == 3
+    accuracies = [
+        json.loads((tmp_path / "out" / "tuner" / "trial_0000" / f"execution_{i}" / "summary.json").read_text())["best_val_accuracy"]
+        for i in range(3)
+    ]
+    assert results["best_val_accuracy"].iloc[0] == pytest.approx(sum(accuracies) / 3)
+    assert results["best_val_accuracy_std"].iloc[0] == pytest.approx(pd.Series(accuracies).std())
+    assert "±" in (tmp_path / "out" / "results.md").read_text()
+
+
+def test_random_search_runs_the_requested_trials_and_resumes_to_more(tmp_path):
+    assert run(tmp_path, "--search", "random", "--trials", "2") == 0
+    assert len(table(tmp_path)) == 2
+    assert run(tmp_path, "--search", "random", "--trials", "3") == 0
+    results = table(tmp_path)
+    assert len(results) == 3 and results["learning_rate"].between(1e-4, 1e-1).all()
+
+
+def test_second_run_on_a_locked_directory_refuses(tmp_path, capsys):
+    out = tmp_path / "out"
+    with exclusive_lock(out, "tiny"):
+        assert run(tmp_path) == 2
+    assert "in use by another run" in capsys.readouterr().err
+    assert not (out / "tuner").exists()
+
+
+def test_models_of_finished_trials_are_released(tmp_path):
+    import gc
+    TinyStudy.built_models.clear()
+    assert run(tmp_path, "--configs", "slow,medium,fast") == 0
+    gc.collect()
+    assert len(TinyStudy.built_models) == 3
+    assert all(ref() is None for ref in TinyStudy.built_models)
+
+
+def test_changed_training_settings_refuse_to_mix_with_existing_results(tmp_path, capsys):
+    assert run(tmp_path, "--configs", "slow") == 0
+    before = (tmp_path / "out" / "results.csv").read_bytes()
+    assert run(tmp_path, "--configs", "slow", "--epochs", "5") == 2
+    assert "other settings" in capsys.readouterr().err
+    assert (tmp_path / "out" / "results.csv").read_bytes() == before
+    assert run(tmp_path, "--configs", "slow", "--epochs", "5", "--overwrite") == 0
+    assert table(tmp_path)["epochs"].iloc[0] == 5

@@ -1,0 +1,94 @@
+"""A tiny study for tests: a small dense network on synthetic, learnable data.
+
+Runnable like a real study (`python tests/tiny_study.py --out DIR ...`), so the
+tests can kill it mid-trial. `--epoch-sleep S` slows each epoch down, and every
+trained epoch is appended to `<out>/epochs_trained.log` as "trial epoch pid".
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+
+from kerashp.cli import main
+from kerashp.data import Split, make_splits
+from kerashp.tuning import StudyHyperModel
+
+
+class EpochLog(keras.callbacks.Callback):
+    def __init__(self, path, trial_id, sleep):
+        super().__init__()
+        self.path, self.trial_id, self.sleep = path, trial_id, sleep
+
+    def on_epoch_end(self, epoch, logs=None):
+        time.sleep(self.sleep)
+        with open(self.path, "a") as log:
+            log.write(f"{self.trial_id} {epoch + 1} {os.getpid()}\n")
+
+
+def synthetic_splits(num_train=256, num_test=128, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(3, 8)).astype(np.float32) * 3
+    def draw(n):
+        labels = rng.integers(0, 3, n).astype(np.int32)
+        return Split(centers[labels] + rng.normal(size=(n, 8)).astype(np.float32), labels)
+    return make_splits(draw(num_train), draw(num_test), num_classes=3, class_names=("a", "b", "c"), source="synthetic")
+
+
+class TinyStudy(StudyHyperModel):
+    name = "tiny"
+    description = "test study"
+    epochs = 3
+    batch_size = 32
+    configs = {
+        "slow": {"learning_rate": 1e-3},
+        "medium": {"learning_rate": 1e-2},
+        "fast": {"learning_rate": 5e-2},
+        "diverging": {"learning_rate": 1e12},
+    }
+    table_hyperparameters = ("learning_rate",)
+    built_models: list = []  # weak references, for the memory test
+
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument("--epoch-sleep", type=float, default=0.0)
+
+    def declare_hyperparameters(self, hp):
+        hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")
+
+    def check_hyperparameters(self, values):
+        if values["learning_rate"] <= 0:
+            raise ValueError(f"learning_rate must be positive, got {values['learning_rate']}")
+
+    def load_data(self):
+        return synthetic_splits()
+
+    def make_datasets(self, data, seed):
+        from kerashp.data import make_dataset
+        b = self.settings.batch_size
+        return (make_dataset(data.train, b, training=True, seed=seed, preprocess=None),
+                make_dataset(data.validation, b, training=False, preprocess=None))
+
+    def build(self, hp):
+        import weakref
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(3, activation="softmax")])
+        model.compile(keras.optimizers.SGD(hp["learning_rate"]), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        type(self).built_models.append(weakref.ref(model))
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        sleep = self.settings.options.get("epoch_sleep", 0.0)
+        trial_dir = kwargs["callbacks"][1].filename.split(os.sep)[-3]
+        log = EpochLog(str(self.settings.out / "epochs_trained.log"), trial_dir.replace("trial_", ""), sleep)
+        kwargs["callbacks"] = [*kwargs["callbacks"][:-1], log, kwargs["callbacks"][-1]]
+        return model.fit(*args, **kwargs)
+
+
+if __name__ == "__main__":
+    sys.exit(main(TinyStudy))
