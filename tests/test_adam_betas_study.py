@@ -6,6 +6,7 @@ import keras
 import pandas as pd
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
+from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 
 from kerashp.cli import main, parse_settings
 from kerashp.data import load_image_classification
@@ -54,10 +55,14 @@ def test_tensorboard_has_a_run_per_trial_with_hparams(study_out):
     assert runs == [f"trial_{i:04d}" for i in range(5)]
     root = event_accumulator.EventAccumulator(str(study_out / "tensorboard"))
     root.Reload()
-    assert "hparams" in root.PluginTagToContent("hparams") or root.PluginTagToContent("hparams")
+    experiment = HParamsPluginData.FromString(root.PluginTagToContent("hparams")["_hparams_/experiment"]).experiment
+    assert {"config", "beta_1", "beta_2", "epsilon", "seed"} <= {h.name for h in experiment.hparam_infos}
+    assert "best_val_accuracy" in {m.name.tag for m in experiment.metric_infos}
     run = event_accumulator.EventAccumulator(str(study_out / "tensorboard" / "trial_0002"))
     run.Reload()
-    assert run.PluginTagToContent("hparams")  # the session's hyperparameter values
+    session = HParamsPluginData.FromString(run.PluginTagToContent("hparams")["_hparams_/session_start_info"]).session_start_info
+    assert session.hparams["config"].string_value == "Low beta2"
+    assert session.hparams["beta_2"].number_value == pytest.approx(0.99)
     assert "best_val_accuracy" in run.Tags()["tensors"]
     validation = event_accumulator.EventAccumulator(str(study_out / "tensorboard" / "trial_0002" / "validation"))
     validation.Reload()

@@ -46,21 +46,24 @@ def load_tfds(name: str, data_dir: str | None) -> tuple[Split, Split, tuple[str,
 
     try:
         (train, test), info = tfds.load(
-            name,
-            split=["train", "test"],
-            as_supervised=True,
-            batch_size=-1,
-            data_dir=data_dir,
-            with_info=True,
+            name, split=["train", "test"], as_supervised=True, data_dir=data_dir, with_info=True
         )
+        train_split, test_split = to_arrays(train), to_arrays(test)
     except tfds.core.registered.DatasetNotFoundError:
         raise StudyError(f"unknown data set {name!r}; {data_options_hint(name)}") from None
     except Exception as error:  # tfds raises many kinds of errors when offline
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
         raise StudyError(f"could not load {name!r} ({first_line}); {data_options_hint(name)}") from None
-    class_names = tuple(info.features["label"].names)
-    to_split = lambda pair: Split(np.asarray(pair[0], dtype=np.uint8), np.asarray(pair[1], dtype=np.int32))
-    return to_split(train), to_split(test), class_names
+    return train_split, test_split, tuple(info.features["label"].names)
+
+
+def to_arrays(dataset, batch_size: int = 4096) -> Split:
+    """Reads a supervised (image, label) tf.data split into uint8/int32 arrays."""
+    images, labels = [], []
+    for image_batch, label_batch in dataset.batch(batch_size):
+        images.append(image_batch.numpy())
+        labels.append(label_batch.numpy())
+    return Split(np.concatenate(images).astype(np.uint8), np.concatenate(labels).astype(np.int32))
 
 
 def load_sample() -> tuple[Split, Split, tuple[str, ...]]:

@@ -59,6 +59,19 @@ class NamedConfigOracle(keras_tuner.Oracle):
                 }
         return {"status": trial_module.TrialStatus.STOPPED}
 
+    def end_trial(self, trial):
+        super().end_trial(trial)
+        # KerasTuner saves before it drops the trial from `ongoing_trials`; save
+        # again so that a reload never sees a finished trial as interrupted.
+        self.save()
+
+    def reload(self):
+        super().reload()
+        finished = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
+        self._retry_queue = [
+            trial_id for trial_id in self._retry_queue if self.trials[trial_id].status not in finished
+        ]
+
     def _record_values(self, trial):
         # The configuration name is part of the values; hash them as they are.
         self._tried_so_far.add(self._compute_values_hash(trial.hyperparameters.values))

@@ -1,0 +1,64 @@
+"""NamedConfigOracle: order, no repeats, exact resumption from disk."""
+
+import keras_tuner
+from keras_tuner.engine import trial as trial_module
+
+from kerashp.tuning import NamedConfigOracle
+
+CONFIGS = {"a": {"x": 1}, "b": {"x": 2}, "c": {"x": 3}}
+
+
+def make_oracle(directory, names=None):
+    oracle = NamedConfigOracle(CONFIGS, names, objective=keras_tuner.Objective("score", "max"))
+    oracle._set_project_dir(str(directory), "project")
+    if (directory / "project" / "oracle.json").exists():
+        oracle.reload()
+    return oracle
+
+
+def finish(oracle, trial):
+    oracle.update_trial(trial.trial_id, {"score": 1.0})
+    trial.status = trial_module.TrialStatus.COMPLETED
+    oracle.end_trial(trial)
+
+
+def test_configurations_run_in_order_then_stop(tmp_path):
+    oracle = make_oracle(tmp_path)
+    seen = []
+    while True:
+        trial = oracle.create_trial("tuner0")
+        if trial.status == "STOPPED":
+            break
+        seen.append((trial.hyperparameters.values["config"], trial.hyperparameters.values["x"]))
+        finish(oracle, trial)
+    assert seen == [("a", 1), ("b", 2), ("c", 3)]
+
+
+def test_reload_resumes_the_interrupted_trial_then_the_rest_without_repeats(tmp_path):
+    oracle = make_oracle(tmp_path)
+    finish(oracle, oracle.create_trial("tuner0"))
+    interrupted = oracle.create_trial("tuner0")  # process dies here
+    assert interrupted.hyperparameters.values["config"] == "b"
+
+    resumed = make_oracle(tmp_path)
+    again = resumed.create_trial("tuner0")
+    assert (again.trial_id, again.hyperparameters.values["config"]) == (interrupted.trial_id, "b")
+    finish(resumed, again)
+    last = resumed.create_trial("tuner0")
+    assert last.hyperparameters.values["config"] == "c"
+    finish(resumed, last)
+    assert resumed.create_trial("tuner0").status == "STOPPED"
+    names = sorted(t.hyperparameters.values["config"] for t in make_oracle(tmp_path).trials.values())
+    assert names == ["a", "b", "c"]
+
+
+def test_subset_then_full_set_adds_only_the_missing(tmp_path):
+    oracle = make_oracle(tmp_path, ["c"])
+    finish(oracle, oracle.create_trial("tuner0"))
+    assert oracle.create_trial("tuner0").status == "STOPPED"
+    full = make_oracle(tmp_path)
+    order = []
+    while (trial := full.create_trial("tuner0")).status != "STOPPED":
+        order.append(trial.hyperparameters.values["config"])
+        finish(full, trial)
+    assert order == ["a", "b"]

@@ -1,0 +1,50 @@
+"""Trial records and the tables built from them."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from kerashp.report import markdown_table, results_table
+from kerashp.tuning.records import ExecutionRecord, TrialRecord, first_nan_epoch, read_history, summarize_history
+
+
+def test_read_history_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_accuracy\n0,2.0,0.1\n1,1.5,0.2\n1,1.4,0.25\n2,1.2,0.3\n")
+    history = read_history(path)
+    assert list(history["epoch"]) == [1, 2, 3]
+    assert list(history["loss"]) == [2.0, 1.4, 1.2]
+
+
+def test_summarize_history():
+    history = pd.DataFrame({
+        "epoch": [1, 2, 3], "accuracy": [0.3, 0.5, 0.6], "loss": [2.0, 1.0, 1.5],
+        "val_accuracy": [0.2, 0.45, 0.4], "val_loss": [2.1, 1.2, 1.3],
+        "epoch_seconds": [10.0, 5.0, 5.0], "images_per_second": [50.0, 100.0, 110.0],
+    })
+    summary = summarize_history(history, "val_accuracy")
+    assert summary["best_val_accuracy"] == 0.45 and summary["best_epoch"] == 2
+    assert summary["best_loss"] == 1.0 and summary["final_val_loss"] == 1.3
+    assert summary["train_time_s"] == 20.0 and summary["images_per_second"] == 105.0
+    assert first_nan_epoch(history) is None
+    history.loc[2, "loss"] = math.nan
+    assert first_nan_epoch(history) == 3
+
+
+def execution(index, best):
+    return ExecutionRecord(index, None, pd.DataFrame(), {"best_val_accuracy": best, "epochs": 2})
+
+
+def test_results_table_means_seeds_and_marks_failures():
+    trials = [
+        TrialRecord("0", "COMPLETED", {"config": "A", "lr": 0.1}, None, [execution(0, 0.5), execution(1, 0.7)]),
+        TrialRecord("1", "FAILED", {"config": "B", "lr": 1e9}, "Traceback...\nFailedTrialError: diverged at epoch 1", []),
+    ]
+    table = results_table(trials, ["lr"], [("best_val_accuracy", "best val accuracy")])
+    assert table.loc[0, "best_val_accuracy"] == pytest.approx(0.6)
+    assert table.loc[0, "best_val_accuracy_std"] == pytest.approx(0.1414, abs=1e-4)
+    assert table.loc[1, "message"] == "diverged at epoch 1" and math.isnan(table.loc[1, "best_val_accuracy"])
+    text = markdown_table(table, ["lr"], [("best_val_accuracy", "best val accuracy")])
+    assert "| A | 0.1 | 0.6 ± 0.1414 | completed |" in text
+    assert "| B | 1e+09 |  | failed: diverged at epoch 1 |" in text
