@@ -105,3 +105,16 @@ def test_changed_training_settings_refuse_to_mix_with_existing_results(tmp_path,
     assert (tmp_path / "out" / "results.csv").read_bytes() == before
     assert run(tmp_path, "--configs", "slow", "--epochs", "5", "--overwrite") == 0
     assert table(tmp_path)["epochs"].iloc[0] == 5
+
+
+def test_bayesian_search_runs_the_requested_trials(tmp_path):
+    assert run(tmp_path, "--search", "bayesian", "--trials", "3") == 0
+    results = table(tmp_path)
+    assert len(results) == 3 and (results["status"] == "COMPLETED").all()
+    assert results["learning_rate"].between(1e-4, 1e-1).all()
+    assert results["name"].str.startswith("trial ").all()
+
+
+def test_search_without_trials_is_refused(tmp_path, capsys):
+    assert run(tmp_path, "--search", "random") == 2
+    assert "--search random needs --trials N" in capsys.readouterr().err

@@ -73,23 +73,30 @@ def shuffled_order(num_examples: int, seed: int) -> np.ndarray:
 
 
 def load_image_folder_split(
-    root: pathlib.Path, class_names: tuple[str, ...] | None = None, order_seed: int = 0
+    root: pathlib.Path,
+    class_names: tuple[str, ...] | None = None,
+    order_seed: int = 0,
+    limit: int | None = None,
 ) -> tuple[Split, tuple[str, ...]]:
-    """Loads and decodes every image under `root/<class>/`.
+    """Loads and decodes the images under `root/<class>/`.
 
     Examples are put in a fixed-seed random order (not class by class), so the
-    first N of them are a reproducible sample of all classes.
+    first N of them are a reproducible sample of all classes; with `limit`,
+    only those first N are decoded.
     """
     paths, labels, class_names = list_class_folder(root, class_names)
-    order = shuffled_order(len(paths), order_seed)
+    order = shuffled_order(len(paths), order_seed)[:limit]
     paths = [paths[i] for i in order]
     labels = labels[order]
     logger.info("decoding %d images from %s", len(paths), root)
     return Split(decode_images(paths), labels), class_names
 
 
-def load_image_folder(root: pathlib.Path) -> tuple[Split, Split, tuple[str, ...]]:
-    """Loads `root/train` and `root/test` (or `root/validation`) as (train, test, class_names)."""
+def load_image_folder(
+    root: pathlib.Path, train_limit: int | None = None
+) -> tuple[Split, Split, tuple[str, ...]]:
+    """Loads `root/train` (its first `train_limit` images) and `root/test` (or
+    `root/validation`) as (train, test, class_names)."""
     root = pathlib.Path(root).expanduser()
     if not root.exists():
         raise StudyError(f"data folder {root} does not exist")
@@ -98,6 +105,6 @@ def load_image_folder(root: pathlib.Path) -> tuple[Split, Split, tuple[str, ...]
         raise StudyError(
             f"data folder {root} must hold train/<class>/ and test/<class>/ sub-folders"
         )
-    train, class_names = load_image_folder_split(root / "train")
+    train, class_names = load_image_folder_split(root / "train", limit=train_limit)
     test, _ = load_image_folder_split(test_root, class_names)
     return train, test, class_names

@@ -129,7 +129,7 @@ def load_image_classification(
         source = "CIFAR-10 sample shipped with kerashp"
     elif spec.startswith("folder:"):
         folder = resolve_folder(spec[len("folder:"):], data_dir)
-        train, test, class_names = image_folder.load_image_folder(folder)
+        train, test, class_names = image_folder.load_image_folder(folder, train_limit)
         source = f"image folders {folder}"
     elif spec and ":" not in spec:
         train, test, class_names = load_tfds(spec, data_dir)
