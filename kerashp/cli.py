@@ -63,13 +63,19 @@ def build_parser(study_class) -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
-    add("--epochs", type=positive_int, default=None, help=f"epochs per trial (study default {study_class.epochs})")
+    if study_class.experiments:
+        add("--experiment", choices=(*study_class.experiments, "all"), required=True,
+            help="which experiment to run (all: each in turn, into <out>/<experiment>/)")
+        epochs_default = ", ".join(f"{n} {e.epochs}" for n, e in study_class.experiments.items())
+    else:
+        epochs_default = str(study_class.epochs)
+    add("--epochs", type=positive_int, default=None, help=f"epochs per trial (study default: {epochs_default})")
     add("--batch-size", type=positive_int, default=None, help=f"global batch size (study default {study_class.batch_size})")
     add("--configs", default=None, help=f"comma-separated subset of: {', '.join(study_class.configs)}")
     add("--data", default=None, help=f"a tensorflow-datasets name, folder:PATH (class sub-folders or a .tar.gz of them) or sample (default {study_class.default_data})")
     add("--data-dir", default=None, help="where tensorflow-datasets stores data / archives are extracted")
     add("--train-limit", type=positive_int, default=None, metavar="N", help="use the first N training examples")
-    add("--val-split", type=fraction, default=None, metavar="FRACTION", help="hold out this fraction of the training data for validation (default: validate on the test split)")
+    add("--val-split", type=fraction, default=None, metavar="FRACTION", help=f"hold out this fraction of the training data for validation (default: {study_class.default_val_split or 'none, validate on the test split'})")
     add("--out", type=pathlib.Path, default=None, help=f"output directory (default artifacts/{study_class.name})")
     add("--seeds", type=positive_int, default=1, help="runs per configuration with seeds seed, seed+1, ...; tables show mean ± std")
     add("--seed", type=int, default=0, help="first seed")
@@ -87,20 +93,37 @@ def build_parser(study_class) -> argparse.ArgumentParser:
     return parser
 
 
-def parse_settings(study_class, argv: Sequence[str] | None = None) -> StudySettings:
-    """Parses the command line into `StudySettings` (exits with status 2 on bad options)."""
+def parse_runs(study_class, argv: Sequence[str] | None = None) -> list[StudySettings]:
+    """Parses the command line into one `StudySettings` per experiment to run.
+
+    Exits with status 2 (one line on stderr) on bad options.
+    """
     args = build_parser(study_class).parse_args(argv)
+    if not study_class.experiments:
+        return [settings_from_args(study_class, args, None)]
+    names = list(study_class.experiments) if args.experiment == "all" else [args.experiment]
+    return [settings_from_args(study_class, args, name) for name in names]
+
+
+def parse_settings(study_class, argv: Sequence[str] | None = None) -> StudySettings:
+    """Parses the command line of a single run (the first, for `--experiment all`)."""
+    return parse_runs(study_class, argv)[0]
+
+
+def settings_from_args(study_class, args: argparse.Namespace, experiment: str | None) -> StudySettings:
+    """The settings of one run from parsed options, with the study's defaults filled in."""
     data = args.data or ("sample" if args.quick else study_class.default_data)
-    epochs = args.epochs or (QUICK_EPOCHS if args.quick else study_class.epochs)
-    default_out = pathlib.Path("artifacts") / (f"{study_class.name}_quick" if args.quick else study_class.name)
+    study_epochs = study_class.experiments[experiment].epochs if experiment else study_class.epochs
+    epochs = args.epochs or (QUICK_EPOCHS if args.quick else study_epochs)
+    out = args.out or pathlib.Path("artifacts") / (f"{study_class.name}_quick" if args.quick else study_class.name)
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
     return StudySettings(
         study=study_class.name,
-        out=args.out or default_out,
+        out=out / experiment if experiment else out,
         data=data,
         data_dir=args.data_dir,
         train_limit=args.train_limit,
-        val_split=args.val_split,
+        val_split=args.val_split if args.val_split is not None else study_class.default_val_split,
         epochs=epochs,
         batch_size=args.batch_size or study_class.batch_size,
         configs=[name.strip() for name in args.configs.split(",") if name.strip()] if args.configs else None,
@@ -113,6 +136,7 @@ def parse_settings(study_class, argv: Sequence[str] | None = None) -> StudySetti
         quick=args.quick,
         verbose=verbose,
         options={dest: getattr(args, dest) for dest in args._study_options},
+        experiment=experiment,
     )
 
 
@@ -126,15 +150,17 @@ def configure_logging() -> None:
 def main(study_class, argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m studies.NAME`; returns the process exit status."""
     configure_logging()
-    settings = parse_settings(study_class, argv)
+    runs = parse_runs(study_class, argv)
     from kerashp.tuning.runner import run_study
 
-    try:
-        table = run_study(study_class, settings)
-    except StudyError as error:
-        print(f"{study_class.name}: error: {error}", file=sys.stderr)
-        return 2
-    failed = table[table["status"] != "COMPLETED"] if len(table) else table
-    for _, row in failed.iterrows():
-        print(f"{study_class.name}: trial {row['trial']} {row['name']} {row['status'].lower()}: {row['message']}", file=sys.stderr)
+    for settings in runs:
+        label = study_class.name + (f" {settings.experiment}" if settings.experiment else "")
+        try:
+            table = run_study(study_class, settings)
+        except StudyError as error:
+            print(f"{label}: error: {error}", file=sys.stderr)
+            return 2
+        failed = table[table["status"] != "COMPLETED"] if len(table) else table
+        for _, row in failed.iterrows():
+            print(f"{label}: trial {row['trial']} {row['name']} {row['status'].lower()}: {row['message']}", file=sys.stderr)
     return 0

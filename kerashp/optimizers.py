@@ -34,3 +34,52 @@ def make_adam(
     return keras.optimizers.Adam(
         learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs
     )
+
+
+class CoupledWeightDecaySGD(keras.optimizers.SGD):
+    """SGD with the classic, coupled L2 weight decay (PyTorch's `SGD(weight_decay=...)`).
+
+    Each step first adds `coupled_weight_decay * w` to the gradient, then applies
+    SGD with momentum to that sum: the decay goes through the momentum buffer, as
+    an L2 penalty `lambda/2 * ||w||^2` in the loss would. It applies to every
+    trainable variable (biases and batch-norm scales too, as in PyTorch when
+    no parameter groups are given).
+
+    Keras' own `weight_decay=` argument (on SGD, Adam, AdamW, ...) is the
+    *decoupled* form of Loshchilov & Hutter: after the update, `w -= lr * wd * w`,
+    outside the momentum/adaptive statistics. For plain SGD without momentum the
+    two coincide; with momentum (or Adam) they differ, and AdamW's decoupled form
+    is what makes weight decay work as intended with adaptive optimizers.
+    Use `keras.optimizers.SGD(weight_decay=...)` or `keras.optimizers.AdamW`
+    for the decoupled form; both stay available.
+    """
+
+    def __init__(self, learning_rate=0.01, momentum: float = 0.0, coupled_weight_decay: float = 0.0, **kwargs):
+        super().__init__(learning_rate=learning_rate, momentum=momentum, **kwargs)
+        if coupled_weight_decay < 0:
+            raise ValueError(f"coupled_weight_decay must be >= 0, got {coupled_weight_decay}")
+        self.coupled_weight_decay = coupled_weight_decay
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.coupled_weight_decay:
+            gradient = keras.ops.add(
+                gradient, keras.ops.multiply(keras.ops.cast(self.coupled_weight_decay, variable.dtype), variable)
+            )
+        super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "coupled_weight_decay": self.coupled_weight_decay}
+
+
+def make_sgd(learning_rate: float, momentum: float = 0.9, weight_decay: float = 0.0,
+             decoupled: bool = False) -> keras.optimizers.Optimizer:
+    """SGD with momentum and weight decay, coupled (default, PyTorch's form) or decoupled (Keras')."""
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    if weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    if decoupled:
+        return keras.optimizers.SGD(learning_rate, momentum=momentum, weight_decay=weight_decay or None)
+    return CoupledWeightDecaySGD(learning_rate, momentum=momentum, coupled_weight_decay=weight_decay)

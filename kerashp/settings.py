@@ -9,7 +9,7 @@ from typing import Any
 # Settings that change what a trial trains; a project on disk made with other
 # values cannot be resumed with these (it would mix incomparable trials).
 TRAINING_KEYS = (
-    "data", "train_limit", "val_split", "epochs", "batch_size", "seeds", "seed", "search", "options",
+    "experiment", "data", "train_limit", "val_split", "epochs", "batch_size", "seeds", "seed", "search", "options",
 )
 
 
@@ -37,6 +37,7 @@ class StudySettings:
         quick: the `--quick` demo mode (shipped sample, 2 epochs).
         verbose: Keras `fit` verbosity (0, 1 progress bar, 2 one line per epoch).
         options: study-specific options (e.g. `weights`, `bn_momentum`).
+        experiment: the experiment run, for studies made of several.
     """
 
     study: str
@@ -57,6 +58,7 @@ class StudySettings:
     quick: bool = False
     verbose: int = 2
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    experiment: str | None = None
 
     def training_fingerprint(self) -> dict[str, Any]:
         """The settings that must match for a project on disk to be resumed."""

@@ -69,11 +69,8 @@ class TinyStudy(StudyHyperModel):
     def load_data(self):
         return synthetic_splits()
 
-    def make_datasets(self, data, seed):
-        from kerashp.data import make_dataset
-        b = self.settings.batch_size
-        return (make_dataset(data.train, b, training=True, seed=seed, preprocess=None),
-                make_dataset(data.validation, b, training=False, preprocess=None))
+    def preprocessing(self, data):
+        return None  # features are float already
 
     def build(self, hp):
         import weakref

@@ -65,3 +65,38 @@ def plot_learning_curves(
     figure.savefig(path, dpi=120)
     plt.close(figure)
     return path
+
+
+def plot_learning_curve_grid(
+    trials: Sequence[TrialRecord],
+    panels: Sequence[tuple[str, str]],
+    path: pathlib.Path,
+    title: str,
+) -> pathlib.Path | None:
+    """A 2x2 figure, one panel per (metric, title) of `panels`, one line per trial."""
+    figure, axes_grid = plt.subplots(2, 2, figsize=(11, 8))
+    plotted = 0
+    for axes, (metric, panel_title) in zip(axes_grid.flat, panels):
+        for trial in trials:
+            curve = curves_by_epoch(trial, metric)
+            if curve.empty:
+                continue
+            style = "-" if trial.status in ("COMPLETED", "RUNNING") else "--"
+            line, = axes.plot(curve.index, curve["mean"], style, label=trial.name)
+            if (curve["runs"] > 1).any():
+                axes.fill_between(curve.index, curve["mean"] - curve["std"], curve["mean"] + curve["std"],
+                                  color=line.get_color(), alpha=0.2)
+            plotted += 1
+        axes.set_title(panel_title)
+        axes.set_xlabel("epoch")
+        axes.grid(alpha=0.3)
+        if axes.lines:
+            axes.legend(fontsize="small")
+    if not plotted:
+        plt.close(figure)
+        return None
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

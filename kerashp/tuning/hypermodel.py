@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, ClassVar, Mapping
+import dataclasses
+import pathlib
+from typing import Any, ClassVar, Mapping, Sequence
 
 import keras
 import keras_tuner
 
-from kerashp.data import DataSplits, make_dataset
+from kerashp.data import DataSplits, Split, make_dataset, scale_to_unit
 from kerashp.report.tables import DEFAULT_METRICS
 from kerashp.settings import StudySettings
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """One experiment of a study with several (`--experiment NAME`).
+
+    Attributes:
+        configs: its named configurations, run in order.
+        epochs: its training length (`--epochs` overrides it).
+        description: one line for the results note.
+    """
+
+    configs: Mapping[str, Mapping[str, Any]]
+    epochs: int
+    description: str = ""
 
 
 class StudyHyperModel(keras_tuner.HyperModel):
@@ -24,6 +41,8 @@ class StudyHyperModel(keras_tuner.HyperModel):
         name: the study's name; outputs go to `artifacts/<name>/`.
         description: one line for `--help` and the results note.
         default_data: `--data` when none is given.
+        default_val_split: `--val-split` when none is given (None: validate
+            on the test split).
         epochs, batch_size: the original study's training length and batch.
         configs: named configurations, each a mapping of hyperparameter values,
             run in this order by `--search configs` (the default).
@@ -31,11 +50,17 @@ class StudyHyperModel(keras_tuner.HyperModel):
         table_metrics: (summary key, title) pairs shown as table columns.
         curves: (metric, title) pairs; one figure each, one line per trial.
         objective: the metric (a key of the Keras logs) that ranks trials.
+        experiments: for studies made of several experiments, name ->
+            `Experiment`; each runs into `<out>/<name>/` with its own configs
+            and epochs, chosen with `--experiment NAME|all`.
+        curve_grid: four (metric, title) pairs drawn as one 2x2 figure
+            (`learning_curves.png`), or None.
     """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     default_data: ClassVar[str] = "sample"
+    default_val_split: ClassVar[float | None] = None
     epochs: ClassVar[int] = 1
     batch_size: ClassVar[int] = 32
     configs: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
@@ -47,11 +72,15 @@ class StudyHyperModel(keras_tuner.HyperModel):
     )
     objective: ClassVar[str] = "val_accuracy"
     objective_direction: ClassVar[str] = "max"
+    experiments: ClassVar[Mapping[str, Experiment]] = {}
+    curve_grid: ClassVar[Sequence[tuple[str, str]] | None] = None
 
     def __init__(self, settings: StudySettings, data: DataSplits | None = None):
         super().__init__(name=self.name)
         self.settings = settings
         self.data = data
+        if settings.experiment is not None:
+            self.configs = self.experiments[settings.experiment].configs
 
     # ---- what a study declares -------------------------------------------------
 
@@ -76,13 +105,33 @@ class StudyHyperModel(keras_tuner.HyperModel):
 
     # ---- what a study may override --------------------------------------------
 
-    def make_datasets(self, data: DataSplits, seed: int):
-        """Returns the (train, validation) pipelines of one run."""
-        batch_size = self.settings.batch_size
-        return (
-            make_dataset(data.train, batch_size, training=True, seed=seed),
-            make_dataset(data.validation, batch_size, training=False),
+    def preprocessing(self, data: DataSplits):
+        """The batch function applied to every split (default: pixels to [0, 1])."""
+        return scale_to_unit
+
+    def augmentation(self, data: DataSplits):
+        """The batch function applied to training batches only (default: none)."""
+        return None
+
+    def make_dataset(self, split: Split, *, training: bool, seed: int | None = None):
+        """The tf.data pipeline of one split for one run."""
+        return make_dataset(
+            split,
+            self.settings.batch_size,
+            training=training,
+            seed=seed,
+            preprocess=self.preprocessing(self.data),
+            augment=self.augmentation(self.data) if training else None,
         )
+
+    def extra_callbacks(self, hp: keras_tuner.HyperParameters, run_dir: pathlib.Path,
+                        tensorboard_dir: pathlib.Path) -> list[keras.callbacks.Callback]:
+        """Callbacks a study adds to each run (e.g. gradient-norm logging)."""
+        return []
+
+    def extra_report(self, trials, table, out: pathlib.Path) -> None:
+        """Figures or tables a study adds to the report, from the trial records
+        (`kerashp.tuning.records.TrialRecord`) and the results table."""
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args, **kwargs):
         """Trains `model`; the runner passes data, epochs and callbacks."""

@@ -15,7 +15,7 @@ import pandas as pd
 
 from kerashp import tensorboard_hparams
 from kerashp.errors import StudyError
-from kerashp.report import plot_learning_curves, results_table, write_results
+from kerashp.report import plot_learning_curve_grid, plot_learning_curves, results_table, write_results
 from kerashp.settings import StudySettings
 from kerashp.tuning import records
 from kerashp.tuning.hypermodel import StudyHyperModel
@@ -100,7 +100,7 @@ def remove_outputs(study: StudyHyperModel) -> None:
     out = study.settings.out
     for name in (PROJECT_NAME, TENSORBOARD_DIR):
         shutil.rmtree(out / name, ignore_errors=True)
-    for name in ["results.csv", "results.md", *(f"{metric}.png" for metric, _ in study.curves)]:
+    for name in ["results.csv", "results.md", "learning_curves.png", *(f"{metric}.png" for metric, _ in study.curves)]:
         (out / name).unlink(missing_ok=True)
 
 
@@ -125,8 +125,10 @@ def results_header(study: StudyHyperModel, data_description: str, runs: list[dic
     """The how-it-was-made note above the table in results.md."""
     settings = study.settings
     wall = sum(run.get("wall_s", 0.0) for run in runs)
+    experiment = study.experiments[settings.experiment] if settings.experiment else None
     lines = [
-        f"# {study.name}: {study.description}",
+        f"# {study.name}: {study.description}"
+        + (f"; experiment {settings.experiment}: {experiment.description}" if experiment else ""),
         "",
         f"- data: {data_description}",
         f"- budget: {settings.epochs} epochs, batch size {settings.batch_size}, "
@@ -153,8 +155,12 @@ def write_report(study: StudyHyperModel, project_dir, data_description: str) -> 
         table, out, study.table_hyperparameters, study.table_metrics,
         header=results_header(study, data_description, runs),
     )
-    for metric, title in study.curves:
-        plot_learning_curves(trials, metric, out / f"{metric}.png", f"{study.name}: {title}")
+    title = study.name + (f" / {study.settings.experiment}" if study.settings.experiment else "")
+    for metric, metric_title in study.curves:
+        plot_learning_curves(trials, metric, out / f"{metric}.png", f"{title}: {metric_title}")
+    if study.curve_grid:
+        plot_learning_curve_grid(trials, study.curve_grid, out / "learning_curves.png", title)
+    study.extra_report(trials, table, out)
     return table
 
 
@@ -192,7 +198,7 @@ def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd
         project_dir.mkdir(parents=True, exist_ok=True)
         records.write_json_atomic(project_dir / FINGERPRINT_FILE, settings.training_fingerprint())
         tuner.oracle.verbose = 0  # one summary line per trial instead (StudyTuner.on_trial_end)
-        hparam_names = [CONFIG_KEY, *tuner.oracle.get_space().values.keys(), "seed"]
+        hparam_names = [CONFIG_KEY, *(hp.name for hp in tuner.oracle.get_space().space), "seed"]
         tensorboard_hparams.write_experiment_config(out / TENSORBOARD_DIR, list(dict.fromkeys(hparam_names)))
         try:
             tuner.search(data=data)

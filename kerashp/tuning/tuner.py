@@ -123,14 +123,16 @@ class StudyTuner(base_tuner.BaseTuner):
         gc.collect()
         keras.utils.set_random_seed(seed)
         model = self.hypermodel.build(hp)
-        train_data, validation_data = self.hypermodel.make_datasets(data, seed)
+        train_data = self.hypermodel.make_dataset(data.train, training=True, seed=seed)
+        validation_data = self.hypermodel.make_dataset(data.validation, training=False)
         timing = Timing(samples_per_epoch=len(data.train))
         fit_callbacks = [
             timing,  # first: the callbacks after it see its figures in `logs`
             keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
             keras.callbacks.TensorBoard(str(tensorboard_run), write_graph=False, profile_batch=0),
             keras.callbacks.TerminateOnNaN(),
-            keras.callbacks.BackupAndRestore(str(directory / "backup")),
+            *self.hypermodel.extra_callbacks(hp, directory, tensorboard_run),
+            keras.callbacks.BackupAndRestore(str(directory / "backup")),  # last: saves what the others did
         ]
         self.hypermodel.fit(
             hp,
@@ -145,6 +147,11 @@ class StudyTuner(base_tuner.BaseTuner):
         history = records.read_history(directory / records.HISTORY_FILE)
         summary = records.summarize_history(history, self.hypermodel.objective, self.hypermodel.objective_direction)
         summary.update(seed=seed, diverged_epoch=records.first_nan_epoch(history))
+        if data.test is not None and summary["diverged_epoch"] is None:
+            test_metrics = model.evaluate(
+                self.hypermodel.make_dataset(data.test, training=False), verbose=0, return_dict=True
+            )
+            summary.update({f"test_{name}": float(value) for name, value in test_metrics.items()})
         model.save_weights(str(directory / FINAL_WEIGHTS_FILE))
         tensorboard_hparams.write_run_summary(tensorboard_run, {**hp.values, "seed": seed}, summary)
         records.write_json_atomic(directory / records.SUMMARY_FILE, summary)

@@ -1,0 +1,60 @@
+"""Batch-level augmentation and normalisation for image pipelines (tf.data map functions)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kerashp.data.splits import Split
+
+
+def pad_crop_flip(pad: int = 4):
+    """Random crop of the original size from the image zero-padded by `pad` pixels,
+    then a random horizontal flip; each image of the batch draws its own offsets
+    and flip. Returns a `(images, labels) -> (images, labels)` batch function."""
+    import tensorflow as tf
+
+    def augment(images, labels):
+        shape = tf.shape(images)
+        batch, height, width = shape[0], shape[1], shape[2]
+        padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+        offset_y = tf.random.uniform([batch], 0, 2 * pad + 1, dtype=tf.int32)
+        offset_x = tf.random.uniform([batch], 0, 2 * pad + 1, dtype=tf.int32)
+        rows = offset_y[:, None] + tf.range(height)[None, :]
+        cols = offset_x[:, None] + tf.range(width)[None, :]
+        cropped = tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
+        flip = tf.random.uniform([batch, 1, 1, 1]) < 0.5
+        return tf.where(flip, tf.reverse(cropped, axis=[2]), cropped), labels
+
+    return augment
+
+
+def channel_statistics(split: Split, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of a split's pixels scaled to [0, 1].
+
+    Accumulated in float64 over chunks, so a 50,000-image split never needs a
+    full floating-point copy in memory.
+    """
+    channels = split.features.shape[-1]
+    total = np.zeros(channels)
+    total_sq = np.zeros(channels)
+    count = 0
+    for start in range(0, len(split), chunk):
+        pixels = split.features[start:start + chunk].reshape(-1, channels).astype(np.float64) / 255.0
+        total += pixels.sum(axis=0)
+        total_sq += np.square(pixels).sum(axis=0)
+        count += len(pixels)
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - np.square(mean), 0.0))
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def normalize_channels(mean: np.ndarray, std: np.ndarray):
+    """A batch function scaling uint8 pixels to [0, 1], then `(x - mean) / std` per channel."""
+    import tensorflow as tf
+
+    mean_t, std_t = tf.constant(mean, tf.float32), tf.constant(std, tf.float32)
+
+    def normalize(images, labels):
+        return (tf.cast(images, tf.float32) / 255.0 - mean_t) / std_t, labels
+
+    return normalize

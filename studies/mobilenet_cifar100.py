@@ -1,0 +1,167 @@
+"""Learning rate, cosine schedule, weight decay and activation of MobileNet v1 on CIFAR-100.
+
+    python -m studies.mobilenet_cifar100 --experiment learning_rate     # 15 epochs
+    python -m studies.mobilenet_cifar100 --experiment schedule --epochs 20
+    python -m studies.mobilenet_cifar100 --experiment all --data folder:../shared/datasets/cifar10-jpeg.tar.gz
+
+Data: 40,000 train / 10,000 validation (fixed seed) from the training split, the
+10,000 test images for the final evaluation only; random 32x32 crops of the
+4-pixel-padded image and horizontal flips on training batches; per-channel
+normalisation with training-split statistics. SGD, momentum 0.9, batch 128.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import keras
+import keras_tuner
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from callbacks import CosineAnnealing, GradientNorm  # noqa: E402
+from kerashp.cli import main  # noqa: E402
+from kerashp.data import load_image_classification  # noqa: E402
+from kerashp.data.augment import channel_statistics, normalize_channels, pad_crop_flip  # noqa: E402
+from kerashp.models.mobilenet import block_activations, build_mobilenet  # noqa: E402
+from kerashp.optimizers import make_sgd  # noqa: E402
+from kerashp.report.tables import markdown_table  # noqa: E402
+from kerashp.tuning import Experiment, StudyHyperModel  # noqa: E402
+
+SPLIT_SEED = 0
+GRADIENT_VARIABLE = "block_8_depthwise/kernel"
+GRADIENT_FILE = "gradient_norms.csv"
+SIGMOID_BLOCKS = range(4, 11)
+
+
+def setting(learning_rate, schedule="constant", weight_decay=0.0, activation="relu"):
+    return {"learning_rate": learning_rate, "schedule": schedule, "weight_decay": weight_decay, "activation": activation}
+
+
+class MobileNetCifar100(StudyHyperModel):
+    name = "mobilenet_cifar100"
+    description = "MobileNet v1 on CIFAR-100: learning rate, cosine schedule, weight decay, activation"
+    default_data = "cifar100"
+    default_val_split = 0.2
+    batch_size = 128
+    experiments = {
+        "learning_rate": Experiment(
+            {f"lr {lr}": setting(lr) for lr in (0.01, 0.05, 0.2)}, epochs=15,
+            description="constant learning rates"),
+        "schedule": Experiment(
+            {"constant 0.05": setting(0.05), "cosine 0.05": setting(0.05, "cosine")}, epochs=300,
+            description="constant vs cosine annealing to 0"),
+        "weight_decay": Experiment(
+            {f"wd {wd:g}": setting(0.05, "cosine", wd) for wd in (1e-4, 5e-4)}, epochs=300,
+            description="coupled L2 weight decay with cosine 0.05"),
+        "activation": Experiment(
+            {"relu": setting(0.05, "cosine", 5e-4),
+             "sigmoid blocks 4-10": setting(0.05, "cosine", 5e-4, "sigmoid_4_10")}, epochs=300,
+            description="ReLU vs sigmoid in blocks 4-10, with the gradient norm of block 8's depthwise kernel"),
+    }
+    table_hyperparameters = ("learning_rate", "schedule", "weight_decay", "activation")
+    table_metrics = (
+        ("final_loss", "final train loss"), ("final_val_loss", "final val loss"),
+        ("final_accuracy", "final train accuracy"), ("final_val_accuracy", "final val accuracy"),
+        ("best_val_accuracy", "best val accuracy"), ("test_accuracy", "test accuracy"),
+        ("train_time_s", "training time (s)"), ("images_per_second", "images/s"),
+    )
+    curves = ()
+    curve_grid = (("loss", "train loss"), ("val_loss", "validation loss"),
+                  ("accuracy", "train accuracy"), ("val_accuracy", "validation accuracy"))
+
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument("--grad-norm-every", type=int, default=20,
+                            help="record the gradient norm every N training steps (activation experiment)")
+
+    def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
+        hp.Float("learning_rate", 1e-3, 0.5, sampling="log")
+        hp.Choice("schedule", ["constant", "cosine"])
+        hp.Choice("weight_decay", [0.0, 1e-4, 5e-4, 1e-3])
+        hp.Choice("activation", ["relu", "sigmoid_4_10"])
+
+    def check_hyperparameters(self, values) -> None:
+        make_sgd(values["learning_rate"], 0.9, values["weight_decay"])
+        if values["schedule"] not in ("constant", "cosine"):
+            raise ValueError(f"schedule must be constant or cosine, got {values['schedule']!r}")
+        if values["activation"] not in ("relu", "sigmoid_4_10"):
+            raise ValueError(f"activation must be relu or sigmoid_4_10, got {values['activation']!r}")
+
+    def load_data(self):
+        s = self.settings
+        data = load_image_classification(
+            s.data, data_dir=s.data_dir, train_limit=s.train_limit, val_split=s.val_split, split_seed=SPLIT_SEED
+        )
+        self._statistics = channel_statistics(data.train)
+        return data
+
+    def preprocessing(self, data):
+        return normalize_channels(*self._statistics)
+
+    def augmentation(self, data):
+        return pad_crop_flip(4)
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        activations = (
+            block_activations("relu", {i: "sigmoid" for i in SIGMOID_BLOCKS})
+            if hp["activation"] == "sigmoid_4_10" else "relu"
+        )
+        model = build_mobilenet(self.data.input_shape, self.data.num_classes, activations=activations)
+        model.compile(
+            optimizer=make_sgd(hp["learning_rate"], momentum=0.9, weight_decay=hp["weight_decay"]),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+    def extra_callbacks(self, hp, run_dir, tensorboard_dir):
+        callbacks = []
+        if hp["schedule"] == "cosine":
+            callbacks.append(CosineAnnealing(max_rate=hp["learning_rate"], min_rate=0.0, per="epoch"))
+        if self.settings.experiment == "activation":
+            callbacks.append(GradientNorm(
+                GRADIENT_VARIABLE, every_n_steps=self.settings.options["grad_norm_every"],
+                csv_path=str(run_dir / GRADIENT_FILE), log_dir=str(tensorboard_dir),
+            ))
+        return callbacks
+
+    def extra_report(self, trials, table, out) -> None:
+        if self.settings.experiment == "weight_decay" and "test_accuracy" in table:
+            columns = (("test_accuracy", "test accuracy"), ("test_loss", "test loss"))
+            (out / "test_accuracy.md").write_text(
+                f"# {self.name} / weight_decay: final models on the test split\n\n"
+                + markdown_table(table, ("weight_decay",), [c for c in columns if c[0] in table]))
+        if self.settings.experiment == "activation":
+            plot_gradient_norms(trials, out / "gradient_norm.png")
+
+
+def plot_gradient_norms(trials, path) -> None:
+    """Gradient norm of block 8's depthwise kernel against the training step, per trial."""
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for trial in trials:
+        for execution in trial.executions:
+            csv_path = execution.directory / GRADIENT_FILE
+            if csv_path.exists():
+                norms = pd.read_csv(csv_path).drop_duplicates("step", keep="last")
+                axes.plot(norms["step"], norms["norm"], label=f"{trial.name} (seed run {execution.index})"
+                          if len(trial.executions) > 1 else trial.name)
+    if not axes.lines:
+        plt.close(figure)
+        return
+    axes.set_yscale("log")
+    axes.set_xlabel("training step")
+    axes.set_ylabel(f"||grad||_2 of {GRADIENT_VARIABLE}")
+    axes.set_title("Gradient norm, block 8 depthwise kernel")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+if __name__ == "__main__":
+    sys.exit(main(MobileNetCifar100))

@@ -1,0 +1,56 @@
+"""The CIFAR-100 MobileNet study end to end on tensorflow-datasets mock data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow_datasets as tfds
+
+from kerashp.cli import main
+from kerashp.data import load_image_classification
+from studies.mobilenet_cifar100 import MobileNetCifar100
+
+
+@pytest.fixture(scope="module")
+def study_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("c100") / "out"
+    with tfds.testing.mock_data(num_examples=40):
+        status = main(MobileNetCifar100, ["--experiment", "all", "--epochs", "2", "--batch-size", "16",
+                                          "--grad-norm-every", "1", "--out", str(out), "--verbose", "0"])
+    assert status == 0
+    return out
+
+
+def test_split_is_40k_10k_style_disjoint_and_stable():
+    with tfds.testing.mock_data(num_examples=50):
+        first = load_image_classification("cifar100", val_split=0.2, split_seed=0)
+        second = load_image_classification("cifar100", val_split=0.2, split_seed=0)
+    assert (len(first.train), len(first.validation), len(first.test)) == (40, 10, 50)
+    np.testing.assert_array_equal(first.validation.features, second.validation.features)
+    train_rows = {row.tobytes() for row in first.train.features}
+    assert not any(row.tobytes() in train_rows for row in first.validation.features)
+
+
+@pytest.mark.parametrize("experiment, names", [
+    ("learning_rate", ["lr 0.01", "lr 0.05", "lr 0.2"]),
+    ("schedule", ["constant 0.05", "cosine 0.05"]),
+    ("weight_decay", ["wd 0.0001", "wd 0.0005"]),
+    ("activation", ["relu", "sigmoid blocks 4-10"]),
+])
+def test_each_experiment_writes_its_table_and_2x2_figure(study_out, experiment, names):
+    results = pd.read_csv(study_out / experiment / "results.csv")
+    assert list(results["name"]) == names and (results["status"] == "COMPLETED").all()
+    assert (results["epochs"] == 2).all() and results["test_accuracy"].between(0, 1).all()
+    assert (study_out / experiment / "learning_curves.png").stat().st_size > 10_000
+
+
+def test_cosine_runs_log_the_annealed_rate(study_out):
+    history = pd.read_csv(study_out / "schedule" / "tuner" / "trial_0001" / "execution_0" / "history.csv")
+    assert history["learning_rate"].tolist() == pytest.approx([0.05, 0.025])  # eta_max (1 + cos(pi t / 2)) / 2
+
+
+def test_weight_decay_has_its_test_table_and_activation_its_gradient_norms(study_out):
+    assert "test accuracy" in (study_out / "weight_decay" / "test_accuracy.md").read_text()
+    norms = pd.read_csv(study_out / "activation" / "tuner" / "trial_0001" / "execution_0" / "gradient_norms.csv")
+    assert set(norms["variable"]) == {"mobilenet_cifar/block_8_depthwise/kernel"}
+    assert len(norms) == 2 * 2 and (norms["norm"] > 0).all()  # 32 training images / 16 = 2 steps, 2 epochs
+    assert (study_out / "activation" / "gradient_norm.png").exists()
