@@ -18,6 +18,7 @@ from callbacks.timing import Timing
 from kerashp import tensorboard_hparams
 from kerashp.data import DataSplits
 from kerashp.report.tables import last_line
+from kerashp.tuning.backup import AtomicBackupAndRestore
 from kerashp.tuning import records
 from kerashp.tuning.hypermodel import StudyHyperModel
 
@@ -36,7 +37,8 @@ class StudyTuner(base_tuner.BaseTuner):
 
     Closes these gaps of KerasTuner 1.4.8:
     - an interrupted trial restarted from scratch (#439): each run trains with
-      `keras.callbacks.BackupAndRestore` in its own directory, so a rerun resumes
+      `AtomicBackupAndRestore` (a crash-safe `keras.callbacks.BackupAndRestore`)
+      in its own directory, so a rerun resumes
       from the last finished epoch, and a finished run (its `summary.json`
       exists) is never trained again;
     - memory grew from trial to trial (#873): the Keras session is cleared and
@@ -132,7 +134,7 @@ class StudyTuner(base_tuner.BaseTuner):
             keras.callbacks.TensorBoard(str(tensorboard_run), write_graph=False, profile_batch=0),
             keras.callbacks.TerminateOnNaN(),
             *self.hypermodel.extra_callbacks(hp, directory, tensorboard_run),
-            keras.callbacks.BackupAndRestore(str(directory / "backup")),  # last: saves what the others did
+            AtomicBackupAndRestore(str(directory / "backup")),  # last: saves what the others did
         ]
         self.hypermodel.fit(
             hp,
