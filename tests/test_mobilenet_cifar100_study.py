@@ -51,6 +51,6 @@ def test_cosine_runs_log_the_annealed_rate(study_out):
 def test_weight_decay_has_its_test_table_and_activation_its_gradient_norms(study_out):
     assert "test accuracy" in (study_out / "weight_decay" / "test_accuracy.md").read_text()
     norms = pd.read_csv(study_out / "activation" / "tuner" / "trial_0001" / "execution_0" / "gradient_norms.csv")
-    assert set(norms["variable"]) == {"mobilenet_cifar/block_8_depthwise/kernel"}
+    assert set(norms["variable"]) == {"block_8_depthwise/kernel"}
     assert len(norms) == 2 * 2 and (norms["norm"] > 0).all()  # 32 training images / 16 = 2 steps, 2 epochs
     assert (study_out / "activation" / "gradient_norm.png").exists()

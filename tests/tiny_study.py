@@ -81,7 +81,8 @@ class TinyStudy(StudyHyperModel):
 
     def fit(self, hp, model, *args, **kwargs):
         sleep = self.settings.options.get("epoch_sleep", 0.0)
-        trial_dir = kwargs["callbacks"][1].filename.split(os.sep)[-3]
+        csv_logger = next(c for c in kwargs["callbacks"] if isinstance(c, keras.callbacks.CSVLogger))
+        trial_dir = csv_logger.filename.split(os.sep)[-3]
         log = EpochLog(str(self.settings.out / "epochs_trained.log"), trial_dir.replace("trial_", ""), sleep)
         kwargs["callbacks"] = [*kwargs["callbacks"][:-1], log, kwargs["callbacks"][-1]]
         return model.fit(*args, **kwargs)

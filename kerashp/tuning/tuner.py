@@ -129,11 +129,13 @@ class StudyTuner(base_tuner.BaseTuner):
         validation_data = self.hypermodel.make_dataset(data.validation, training=False)
         timing = Timing(samples_per_epoch=len(data.train))
         fit_callbacks = [
-            timing,  # first: the callbacks after it see its figures in `logs`
+            # First those that add to the epoch logs (timing, the rate in use), so
+            # that the CSV and TensorBoard callbacks after them record it all.
+            timing,
+            *self.hypermodel.extra_callbacks(hp, directory, tensorboard_run),
             keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
             keras.callbacks.TensorBoard(str(tensorboard_run), write_graph=False, profile_batch=0),
             keras.callbacks.TerminateOnNaN(),
-            *self.hypermodel.extra_callbacks(hp, directory, tensorboard_run),
             AtomicBackupAndRestore(str(directory / "backup")),  # last: saves what the others did
         ]
         self.hypermodel.fit(
