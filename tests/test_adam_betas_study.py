@@ -1,6 +1,5 @@
 """The Adam study end to end on the shipped sample, with a tiny budget."""
 
-import pathlib
 
 import keras
 import pandas as pd

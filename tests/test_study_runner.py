@@ -1,7 +1,6 @@
 """The runner on the tiny study: resumption, failures, seeds, search, lock, memory."""
 
 import json
-import pathlib
 
 import pandas as pd
 import pytest
