@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pathlib
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import matplotlib
 
@@ -11,7 +11,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from kerashp.tuning.records import TrialRecord  # noqa: E402
+if TYPE_CHECKING:  # records imports the tuning package, which imports this one
+    from kerashp.tuning.records import TrialRecord
+
+
+GRADIENT_NORMS_FILE = "gradient_norms.csv"  # written by callbacks.GradientNorm in a run's directory
 
 
 def curves_by_epoch(trial: TrialRecord, metric: str) -> pd.DataFrame:
@@ -95,6 +99,63 @@ def plot_learning_curve_grid(
     if not plotted:
         plt.close(figure)
         return None
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def plot_gradient_norms(
+    trials: Sequence[TrialRecord],
+    path: pathlib.Path,
+    title: str,
+    max_epoch: int | None = None,
+) -> pathlib.Path | None:
+    """Gradient norms logged by `callbacks.GradientNorm` against the training step.
+
+    With one variable per run: one axes, a line per trial (and seed run). With
+    several (e.g. every layer's kernel): a panel per trial, a line per variable.
+    `max_epoch` keeps only the first epochs. Logarithmic y axis.
+    """
+    runs = []
+    for trial in trials:
+        for execution in trial.executions:
+            csv_path = execution.directory / GRADIENT_NORMS_FILE
+            if not csv_path.exists():
+                continue
+            norms = pd.read_csv(csv_path).drop_duplicates(["step", "variable"], keep="last")
+            if max_epoch is not None:
+                norms = norms[norms["epoch"] <= max_epoch]
+            label = trial.name if len(trial.executions) == 1 else f"{trial.name} (seed run {execution.index})"
+            runs.append((label, norms))
+    if not runs:
+        return None
+    single = all(norms["variable"].nunique() == 1 for _, norms in runs)
+    if single:
+        figure, axes = plt.subplots(figsize=(7, 4.5))
+        for label, norms in runs:
+            axes.plot(norms["step"], norms["norm"], label=label)
+        axes.set_ylabel(f"||grad||_2 of {runs[0][1]['variable'].iloc[0]}")
+        panels = [axes]
+    else:
+        columns = min(3, len(runs))
+        rows = -(-len(runs) // columns)
+        figure, grid = plt.subplots(rows, columns, figsize=(5 * columns, 3.8 * rows), squeeze=False, sharey=True)
+        panels = list(grid.flat)
+        for axes, (label, norms) in zip(panels, runs):
+            for variable, group in norms.groupby("variable", sort=False):
+                axes.plot(group["step"], group["norm"], label=variable)
+            axes.set_title(label)
+            axes.set_ylabel("||grad||_2")
+        for axes in panels[len(runs):]:
+            axes.set_visible(False)
+        panels = panels[:len(runs)]
+    for axes in panels:
+        axes.set_yscale("log")
+        axes.set_xlabel("training step")
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize="x-small")
     figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)

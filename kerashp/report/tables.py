@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import re
 import pathlib
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from kerashp.tuning.records import TrialRecord
+if TYPE_CHECKING:  # records imports the tuning package, which imports this one
+    from kerashp.tuning.records import TrialRecord
 
 # (summary key, column title in results.md)
 DEFAULT_METRICS: tuple[tuple[str, str], ...] = (
@@ -63,6 +64,8 @@ def _format_number(value: Any) -> str:
         return ""
     if isinstance(value, float):
         magnitude = abs(value)
+        if value.is_integer() and magnitude < 1e5:
+            return str(int(value))
         if magnitude != 0 and (magnitude < 1e-3 or magnitude >= 1e5):
             return f"{value:.0e}" if magnitude < 1e-3 else f"{value:.4g}"
         if magnitude >= 100:
@@ -103,10 +106,48 @@ def write_results(
     hyperparameters: Sequence[str],
     metrics: Sequence[tuple[str, str]] = DEFAULT_METRICS,
     header: str = "",
+    top_k: int | None = None,
+    rank_by: str | None = None,
+    higher_is_better: bool = True,
 ) -> tuple[pathlib.Path, pathlib.Path]:
-    """Writes `results.csv` (every column) and `results.md` (header + table)."""
+    """Writes `results.csv` (every trial, every column) and `results.md`.
+
+    results.md is `header` and the table; with `top_k`, only the `top_k`
+    trials with the best `rank_by` (completed ones first), under a line that
+    counts the trials by status.
+    """
     csv_path = out_dir / "results.csv"
     md_path = out_dir / "results.md"
     table.to_csv(csv_path, index=False)
-    md_path.write_text(header + markdown_table(table, hyperparameters, metrics))
+    shown = table
+    if top_k is not None and len(table):
+        counts = table["status"].str.lower().value_counts()
+        header += (
+            f"{len(table)} trials ({', '.join(f'{n} {s}' for s, n in counts.items())}); "
+            f"the {min(top_k, len(table))} best by {rank_by} below, all of them in results.csv.\n\n"
+        )
+        completed = table["status"] == "COMPLETED"
+        shown = pd.concat([
+            table[completed].sort_values(rank_by, ascending=not higher_is_better),
+            table[~completed],
+        ]).head(top_k)
+    md_path.write_text(header + markdown_table(shown, hyperparameters, metrics))
     return csv_path, md_path
+
+
+def epochs_table(trials: Sequence[TrialRecord], hyperparameters: Sequence[str]) -> pd.DataFrame:
+    """Every epoch of every run in one long table: trial, name, status, the
+    hyperparameters, run (seed index), epoch and the logged metrics."""
+    frames = []
+    for trial in trials:
+        for execution in trial.executions:
+            if execution.history.empty:
+                continue
+            frame = execution.history.copy()
+            frame.insert(0, "run", execution.index)
+            for position, name in enumerate(["trial", "name", "status", *hyperparameters]):
+                value = {"trial": trial.trial_id, "name": trial.name, "status": trial.status}.get(
+                    name, trial.values.get(name))
+                frame.insert(position, name if name not in frame else f"hp_{name}", value)
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
