@@ -2,6 +2,7 @@
 
 from callbacks.cosine import CosineAnnealing, cosine_rate
 from callbacks.gradient_norm import GradientNorm
+from callbacks.step_decay import StepDecay, step_decay_rate
 from callbacks.timing import Timing
 
-__all__ = ["CosineAnnealing", "GradientNorm", "Timing", "cosine_rate"]
+__all__ = ["CosineAnnealing", "GradientNorm", "StepDecay", "Timing", "cosine_rate", "step_decay_rate"]

@@ -83,3 +83,31 @@ def make_sgd(learning_rate: float, momentum: float = 0.9, weight_decay: float = 
     if decoupled:
         return keras.optimizers.SGD(learning_rate, momentum=momentum, weight_decay=weight_decay or None)
     return CoupledWeightDecaySGD(learning_rate, momentum=momentum, coupled_weight_decay=weight_decay)
+
+
+OPTIMIZER_NAMES = ("sgd", "sgd_momentum", "rmsprop", "adam")
+
+
+def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9) -> keras.optimizers.Optimizer:
+    """Builds an optimizer by name, checking the learning rate and momentum first.
+
+    - "sgd": plain SGD (momentum ignored);
+    - "sgd_momentum": SGD with heavy-ball `momentum`;
+    - "rmsprop": RMSprop with `momentum` (Keras' and PyTorch's momentum on the
+      scaled step; rho stays 0.9);
+    - "adam": Adam with beta_1 = `momentum` (the first-moment decay plays the
+      role of momentum), beta_2 0.999.
+    """
+    if name not in OPTIMIZER_NAMES:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_NAMES)}, got {name!r}")
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate)
+    if name == "sgd_momentum":
+        return keras.optimizers.SGD(learning_rate, momentum=momentum)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate, momentum=momentum)
+    return make_adam(learning_rate, beta_1=momentum)

@@ -1,5 +1,7 @@
 """Model builders: plain functions returning uncompiled Keras models."""
 
+from kerashp.models.cnn import build_cnn
+from kerashp.models.mlp import build_mlp
 from kerashp.models.mobilenet_v2 import (
     DEFAULT_BN_MOMENTUM,
     KERAS_BN_MOMENTUM,
@@ -10,6 +12,8 @@ from kerashp.models.mobilenet_v2 import (
 __all__ = [
     "DEFAULT_BN_MOMENTUM",
     "KERAS_BN_MOMENTUM",
+    "build_cnn",
+    "build_mlp",
     "build_mobilenet_v2_classifier",
     "set_batchnorm_momentum",
 ]

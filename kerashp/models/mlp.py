@@ -1,0 +1,76 @@
+"""Fully connected networks: classifiers, regressors and a Gaussian regression head."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+
+OUTPUT_HEADS = ("softmax", "linear", "gaussian")
+
+
+def per_layer(value, count: int, what: str) -> list:
+    """`value` repeated for `count` layers, or checked to have one entry per layer."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != count:
+            raise ValueError(f"{len(value)} values of {what} given for {count} hidden layers")
+        return list(value)
+    return [value] * count
+
+
+def build_mlp(
+    input_shape: Sequence[int],
+    hidden_units: Sequence[int],
+    *,
+    outputs: int,
+    head: str = "softmax",
+    activation: str = "relu",
+    dropout: float | Sequence[float] = 0.0,
+    batch_norm: bool = False,
+    kernel_initializer: str = "glorot_uniform",
+    kernel_regularizer: keras.regularizers.Regularizer | None = None,
+    name: str = "mlp",
+) -> keras.Model:
+    """Builds a multilayer perceptron.
+
+    Inputs of any shape are flattened. Hidden layer i is `hidden_i` (Dense with
+    `kernel_initializer` and `kernel_regularizer`), then `bn_i` (batch norm, before
+    the activation, when `batch_norm`), `act_i` and `dropout_i` (when its rate is
+    not 0). The head `predictions` is:
+
+    - "softmax": `outputs` class probabilities;
+    - "linear": `outputs` real values (regression);
+    - "gaussian": 2 values per example, the mean and the log-variance of a
+      Gaussian (train with `kerashp.losses.gaussian_nll`).
+
+    Args:
+        hidden_units: units of each hidden layer (may be empty).
+        dropout: one rate for every hidden layer, or one per layer.
+        kernel_initializer: a Keras initializer name, e.g. "glorot_uniform"
+            (Xavier), "he_uniform" (Kaiming), "random_normal".
+    """
+    if head not in OUTPUT_HEADS:
+        raise ValueError(f"head must be one of {OUTPUT_HEADS}, got {head!r}")
+    if any(units <= 0 for units in hidden_units):
+        raise ValueError(f"hidden units must be positive, got {list(hidden_units)}")
+    rates = per_layer(dropout, len(hidden_units), "dropout")
+    if any(not 0.0 <= rate < 1.0 for rate in rates):
+        raise ValueError(f"dropout rates must be in [0, 1), got {rates}")
+    inputs = keras.Input(tuple(input_shape), name="features")
+    x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
+    for i, (units, rate) in enumerate(zip(hidden_units, rates)):
+        x = keras.layers.Dense(
+            units, use_bias=not batch_norm, kernel_initializer=kernel_initializer,
+            kernel_regularizer=kernel_regularizer, name=f"hidden_{i}",
+        )(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization(name=f"bn_{i}")(x)
+        x = keras.layers.Activation(activation, name=f"act_{i}")(x)
+        if rate:
+            x = keras.layers.Dropout(rate, name=f"dropout_{i}")(x)
+    if head == "softmax":
+        predictions = keras.layers.Dense(outputs, activation="softmax", kernel_regularizer=kernel_regularizer,
+                                         name="predictions")(x)
+    else:
+        predictions = keras.layers.Dense(2 if head == "gaussian" else outputs, name="predictions")(x)
+    return keras.Model(inputs, predictions, name=name)
