@@ -10,10 +10,12 @@ BatchFn = Callable  # (features, labels) -> (features, labels), applied to whole
 
 
 def scale_to_unit(features, labels):
-    """Casts uint8 pixels to float32 in [0, 1]."""
+    """Casts uint8 pixels to float32 in [0, 1]; float features pass as float32."""
     import tensorflow as tf
 
-    return tf.cast(features, tf.float32) / 255.0, labels
+    if features.dtype == tf.uint8:
+        return tf.cast(features, tf.float32) / 255.0, labels
+    return tf.cast(features, tf.float32), labels
 
 
 def make_dataset(

@@ -8,6 +8,10 @@ Specifications understood by `load_image_classification`:
 - `folder:PATH`: a directory with `train/<class>/` and `test/<class>/` image
   folders, or a `.tar.gz` archive of one (extracted once next to the archive's
   cache in `--data-dir`, default `~/.cache/kerashp`);
+- `file:PATH`: a local copy in its native format: an HDF5 file with
+  train/test data and targets (USPS) or a directory of MNIST-style IDX files
+  (FashionMNIST); see `kerashp.data.local_files`;
+- `usps`: USPS digits, downloaded once from the public LIBSVM copy;
 - `sample`: the small real CIFAR-10 sample shipped inside the package.
 """
 
@@ -19,7 +23,7 @@ import tarfile
 
 import numpy as np
 
-from kerashp.data import image_folder
+from kerashp.data import image_folder, local_files, usps
 from kerashp.data.splits import DataSplits, Split, make_splits
 from kerashp.errors import StudyError
 
@@ -35,8 +39,9 @@ def data_options_hint(name: str) -> str:
     return (
         f"--data {name} needs network access or a prepared tensorflow-datasets copy "
         "in --data-dir; offline, use --data folder:PATH (train/<class>/ and "
-        "test/<class>/ image folders, or a .tar.gz of them) or --data sample "
-        "(the copy shipped with kerashp)"
+        "test/<class>/ image folders, or a .tar.gz of them), --data file:PATH "
+        "(an .h5 file or a directory of IDX files) or --data sample "
+        "(the CIFAR-10 copy shipped with kerashp)"
     )
 
 
@@ -112,6 +117,11 @@ def resolve_folder(path_text: str, data_dir: str | None) -> pathlib.Path:
     return path
 
 
+def class_names_of(train: Split, test: Split) -> tuple[str, ...]:
+    """Class names "0", "1", ... for data sets whose files carry only label numbers."""
+    return tuple(str(i) for i in range(int(max(train.labels.max(), test.labels.max())) + 1))
+
+
 def load_image_classification(
     spec: str,
     *,
@@ -122,7 +132,8 @@ def load_image_classification(
 ) -> DataSplits:
     """Loads an image classification data set given its `--data` specification.
 
-    Images stay uint8 in memory; scaling happens in the input pipeline.
+    Images stay as stored (uint8 pixels, or floats in [0, 1] for USPS) in
+    memory; scaling happens in the input pipeline.
     """
     if spec == "sample":
         train, test, class_names = load_sample()
@@ -131,11 +142,21 @@ def load_image_classification(
         folder = resolve_folder(spec[len("folder:"):], data_dir)
         train, test, class_names = image_folder.load_image_folder(folder, train_limit)
         source = f"image folders {folder}"
+    elif spec.startswith("file:"):
+        train, test = local_files.read_local(spec[len("file:"):])
+        class_names = class_names_of(train, test)
+        source = f"local file {spec[len('file:'):]}"
+    elif spec == "usps":
+        train, test = usps.download_usps(data_dir)
+        class_names = class_names_of(train, test)
+        source = "USPS (LIBSVM copy)"
     elif spec and ":" not in spec:
         train, test, class_names = load_tfds(spec, data_dir)
         source = f"tensorflow-datasets {spec}"
     else:
-        raise StudyError(f"unknown data specification {spec!r}: use a tensorflow-datasets name, folder:PATH or sample")
+        raise StudyError(
+            f"unknown data specification {spec!r}: use a tensorflow-datasets name, folder:PATH, file:PATH, usps or sample"
+        )
     return make_splits(
         train,
         test,

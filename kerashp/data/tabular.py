@@ -1,0 +1,95 @@
+"""Tabular regression data from CSV files (pandas), standardised with training statistics."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import Sequence
+
+import numpy as np
+
+from kerashp.data.splits import DataSplits, Split
+from kerashp.errors import StudyError
+
+
+@dataclasses.dataclass(frozen=True)
+class Standardizer:
+    """x -> (x - mean) / std with statistics of the training part only."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> "Standardizer":
+        std = values.std(axis=0)
+        return cls(values.mean(axis=0), np.where(std > 0, std, 1.0))
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return ((values - self.mean) / self.std).astype(np.float32)
+
+    def inverse(self, values: np.ndarray) -> np.ndarray:
+        return values * self.std + self.mean
+
+
+def split_indices(count: int, fractions: Sequence[float], seed: int) -> list[np.ndarray]:
+    """Disjoint, sorted index sets of the given fractions (summing to 1) of a fixed-seed permutation."""
+    if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-9 or min(fractions) <= 0:
+        raise StudyError(f"train/validation/test fractions must be three positive numbers summing to 1, got {fractions}")
+    order = np.random.default_rng(seed).permutation(count)
+    first = int(round(count * fractions[0]))
+    second = first + int(round(count * fractions[1]))
+    parts = [order[:first], order[first:second], order[second:]]
+    if any(len(part) == 0 for part in parts):
+        raise StudyError(f"{count} rows are too few for a train/validation/test split of {fractions}")
+    return [np.sort(part) for part in parts]
+
+
+def load_csv_regression(
+    path: str | pathlib.Path,
+    features: Sequence[str],
+    target: str,
+    *,
+    fractions: Sequence[float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+    train_limit: int | None = None,
+) -> tuple[DataSplits, Standardizer]:
+    """Reads `features` and `target` from a CSV into standardised train/validation/test splits.
+
+    Rows with a missing feature or target are dropped. Features and target
+    are standardised with the mean and std of the training rows only; the
+    returned target `Standardizer` maps predictions back to the CSV's units.
+    `train_limit` keeps the first N training rows (after the split).
+    """
+    import pandas as pd
+
+    path = pathlib.Path(path).expanduser()
+    if not path.exists():
+        raise StudyError(f"CSV file {path} does not exist")
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError) as error:
+        raise StudyError(f"could not read {path}: {str(error).splitlines()[0]}") from None
+    missing = [column for column in (*features, target) if column not in frame]
+    if missing:
+        raise StudyError(f"{path} has no column {', '.join(missing)}")
+    frame = frame[[*features, target]].apply(pd.to_numeric, errors="coerce").dropna()
+    x = frame[list(features)].to_numpy(np.float64)
+    y = frame[target].to_numpy(np.float64)
+    train_index, val_index, test_index = split_indices(len(frame), fractions, seed)
+    if train_limit is not None:
+        train_index = train_index[:train_limit]
+    x_scaler = Standardizer.fit(x[train_index])
+    y_scaler = Standardizer.fit(y[train_index])
+
+    def part(index: np.ndarray) -> Split:
+        return Split(x_scaler.transform(x[index]), y_scaler.transform(y[index]))
+
+    description = (
+        f"{path.name}: {len(train_index)} train / {len(val_index)} validation / {len(test_index)} test rows "
+        f"(seed {seed}); features {', '.join(features)} and target {target} standardised with training statistics"
+    )
+    splits = DataSplits(
+        train=part(train_index), validation=part(val_index), test=part(test_index),
+        num_classes=0, class_names=(), description=description,
+    )
+    return splits, y_scaler
