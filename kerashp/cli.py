@@ -79,11 +79,12 @@ def build_parser(study_class) -> argparse.ArgumentParser:
     add("--out", type=pathlib.Path, default=None, help=f"output directory (default artifacts/{study_class.name})")
     add("--seeds", type=positive_int, default=1, help="runs per configuration with seeds seed, seed+1, ...; tables show mean ± std")
     add("--seed", type=int, default=0, help="first seed")
-    add("--search", choices=("configs", "random", "bayesian"), default="configs", help="run the named configurations, or search the space")
-    add("--trials", type=positive_int, default=None, help="trials of a random or Bayesian search")
+    add("--search", choices=("configs", "grid", "random", "bayesian"), default=study_class.default_search,
+        help="run the named configurations, or search the space (grid: every point in a fixed order, resumable)")
+    add("--trials", type=positive_int, default=None, help="trials of a random or Bayesian search (for grid: stop after N trials in all)")
     add("--set", type=assignment, action="append", default=[], metavar="NAME=VALUE", help="override a hyperparameter in every configuration (repeatable)")
     add("--overwrite", action="store_true", help="delete this study's earlier results in --out and start afresh")
-    add("--quick", action="store_true", help=f"demo and smoke test: the shipped sample, {QUICK_EPOCHS} epochs, output in artifacts/{study_class.name}_quick")
+    add("--quick", action="store_true", help=f"demo and smoke test: {study_class.quick_data or 'the default data'}, {QUICK_EPOCHS} epochs, output in artifacts/{study_class.name}_quick")
     add("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras progress: 0 none, 1 bar, 2 a line per epoch (default: bar on a terminal)")
     before = {action.dest for action in parser._actions}
     group = parser.add_argument_group(f"{study_class.name} options")
@@ -112,11 +113,14 @@ def parse_settings(study_class, argv: Sequence[str] | None = None) -> StudySetti
 
 def settings_from_args(study_class, args: argparse.Namespace, experiment: str | None) -> StudySettings:
     """The settings of one run from parsed options, with the study's defaults filled in."""
-    data = args.data or ("sample" if args.quick else study_class.default_data)
+    data = args.data or ((study_class.quick_data or study_class.default_data) if args.quick else study_class.default_data)
     study_epochs = study_class.experiments[experiment].epochs if experiment else study_class.epochs
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else study_epochs)
     out = args.out or pathlib.Path("artifacts") / (f"{study_class.name}_quick" if args.quick else study_class.name)
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
+    overrides = dict(args.set)
+    if study_class.epochs_hyperparameter and (args.epochs or args.quick):
+        overrides.setdefault("epochs", epochs)  # an explicit length fixes the searched one
     return StudySettings(
         study=study_class.name,
         out=out / experiment if experiment else out,
@@ -131,7 +135,7 @@ def settings_from_args(study_class, args: argparse.Namespace, experiment: str | 
         seed=args.seed,
         search=args.search,
         trials=args.trials,
-        overrides=dict(args.set),
+        overrides=overrides,
         overwrite=args.overwrite,
         quick=args.quick,
         verbose=verbose,

@@ -16,24 +16,18 @@ import sys
 
 import keras
 import keras_tuner
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from callbacks import CosineAnnealing, GradientNorm  # noqa: E402
-from kerashp.cli import main  # noqa: E402
-from kerashp.data import load_image_classification  # noqa: E402
-from kerashp.data.augment import channel_statistics, normalize_channels, pad_crop_flip  # noqa: E402
-from kerashp.models.mobilenet import block_activations, build_mobilenet  # noqa: E402
-from kerashp.optimizers import make_sgd  # noqa: E402
-from kerashp.report.tables import markdown_table  # noqa: E402
-from kerashp.tuning import Experiment, StudyHyperModel  # noqa: E402
+from callbacks import CosineAnnealing, GradientNorm
+from kerashp.cli import main
+from kerashp.data import load_image_classification
+from kerashp.data.augment import channel_statistics, normalize_channels, pad_crop_flip
+from kerashp.models.mobilenet import block_activations, build_mobilenet
+from kerashp.optimizers import make_sgd
+from kerashp.report import GRADIENT_NORMS_FILE, markdown_table, plot_gradient_norms
+from kerashp.tuning import Experiment, StudyHyperModel
 
 SPLIT_SEED = 0
 GRADIENT_VARIABLE = "block_8_depthwise/kernel"
-GRADIENT_FILE = "gradient_norms.csv"
 SIGMOID_BLOCKS = range(4, 11)
 
 
@@ -125,7 +119,7 @@ class MobileNetCifar100(StudyHyperModel):
         if self.settings.experiment == "activation":
             callbacks.append(GradientNorm(
                 GRADIENT_VARIABLE, every_n_steps=self.settings.options["grad_norm_every"],
-                csv_path=str(run_dir / GRADIENT_FILE), log_dir=str(tensorboard_dir),
+                csv_path=str(run_dir / GRADIENT_NORMS_FILE), log_dir=str(tensorboard_dir),
             ))
         return callbacks
 
@@ -136,31 +130,7 @@ class MobileNetCifar100(StudyHyperModel):
                 f"# {self.name} / weight_decay: final models on the test split\n\n"
                 + markdown_table(table, ("weight_decay",), columns))
         if self.settings.experiment == "activation":
-            plot_gradient_norms(trials, out / "gradient_norm.png")
-
-
-def plot_gradient_norms(trials, path) -> None:
-    """Gradient norm of block 8's depthwise kernel against the training step, per trial."""
-    figure, axes = plt.subplots(figsize=(7, 4.5))
-    for trial in trials:
-        for execution in trial.executions:
-            csv_path = execution.directory / GRADIENT_FILE
-            if csv_path.exists():
-                norms = pd.read_csv(csv_path).drop_duplicates("step", keep="last")
-                axes.plot(norms["step"], norms["norm"], label=f"{trial.name} (seed run {execution.index})"
-                          if len(trial.executions) > 1 else trial.name)
-    if not axes.lines:
-        plt.close(figure)
-        return
-    axes.set_yscale("log")
-    axes.set_xlabel("training step")
-    axes.set_ylabel(f"||grad||_2 of {GRADIENT_VARIABLE}")
-    axes.set_title("Gradient norm, block 8 depthwise kernel")
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+            plot_gradient_norms(trials, out / "gradient_norm.png", f"Gradient norm of {GRADIENT_VARIABLE}")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def test_study_level_errors_leave_results_intact(finished, capsys, args, message
         (["--epochs", "-3"], "argument --epochs: expected a positive integer, got -3"),
         (["--batch-size", "0"], "expected a positive integer"),
         (["--val-split", "1.5"], "expected a fraction in (0, 1)"),
-        (["--search", "grid"], "invalid choice"),
+        (["--search", "annealing"], "invalid choice"),
     ],
 )
 def test_bad_options_exit_with_one_line(finished, capsys, args, message):

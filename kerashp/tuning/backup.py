@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import shutil
+import time
 
 import keras
 
@@ -23,9 +24,31 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     either the previous or the new checkpoint. If the checkpoint still cannot
     be read (e.g. made by another tool), the run starts afresh with a warning
     instead of failing.
+
+    Args:
+        backup_dir: where the checkpoint lives.
+        min_interval_s: skip an epoch's checkpoint when the last one is younger
+            than this (0: every epoch). For runs of many short epochs (e.g.
+            2,000 epochs of a small MLP) writing weights each epoch would cost
+            more than the epoch; a resumed run then repeats at most this many
+            seconds of training, and repeated epochs replace their first rows
+            in the history (see `kerashp.tuning.records.read_history`).
     """
 
+    def __init__(self, backup_dir: str, min_interval_s: float = 0.0, **kwargs):
+        super().__init__(backup_dir, **kwargs)
+        self.min_interval_s = min_interval_s
+        self._last_save = 0.0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.min_interval_s and time.monotonic() - self._last_save < self.min_interval_s:
+            self._current_epoch = epoch + 1
+            self._last_batch_seen = 0
+            return
+        super().on_epoch_end(epoch, logs)
+
     def _save_model(self):
+        self._last_save = time.monotonic()
         os.makedirs(self.backup_dir, exist_ok=True)
         temporary_weights = os.path.join(self.backup_dir, "saving.weights.h5")
         self.model.save_weights(temporary_weights, overwrite=True)

@@ -55,6 +55,13 @@ class StudyHyperModel(keras_tuner.HyperModel):
             and epochs, chosen with `--experiment NAME|all`.
         curve_grid: four (metric, title) pairs drawn as one 2x2 figure
             (`learning_curves.png`), or None.
+        default_search: `--search` when none is given ("configs", "grid",
+            "random" or "bayesian").
+        epochs_hyperparameter: True where `epochs` is one of the searched
+            hyperparameters; an explicit `--epochs N` (or `--quick`) then fixes it.
+        quick_data: `--data` of `--quick` (None: the study's default data).
+        isolation_hyperparameter: the hyperparameter of the isolation plot a
+            search draws (best trial per value); default the first table column.
     """
 
     name: ClassVar[str] = ""
@@ -74,6 +81,10 @@ class StudyHyperModel(keras_tuner.HyperModel):
     objective_direction: ClassVar[str] = "max"
     experiments: ClassVar[Mapping[str, Experiment]] = {}
     curve_grid: ClassVar[Sequence[tuple[str, str]] | None] = None
+    default_search: ClassVar[str] = "configs"
+    epochs_hyperparameter: ClassVar[bool] = False
+    quick_data: ClassVar[str | None] = "sample"
+    isolation_hyperparameter: ClassVar[str | None] = None
 
     def __init__(self, settings: StudySettings, data: DataSplits | None = None):
         super().__init__(name=self.name)
@@ -113,11 +124,20 @@ class StudyHyperModel(keras_tuner.HyperModel):
         """The batch function applied to training batches only (default: none)."""
         return None
 
-    def make_dataset(self, split: Split, *, training: bool, seed: int | None = None):
+    def trial_epochs(self, hp: keras_tuner.HyperParameters) -> int:
+        """Epochs of a trial: its `epochs` hyperparameter where the study has one, else `--epochs`."""
+        return int(hp.values.get("epochs", self.settings.epochs))
+
+    def trial_batch_size(self, hp: keras_tuner.HyperParameters) -> int:
+        """Batch size of a trial: its `batch_size` hyperparameter where the study has one, else `--batch-size`."""
+        return int(hp.values.get("batch_size", self.settings.batch_size))
+
+    def make_dataset(self, split: Split, *, training: bool, seed: int | None = None,
+                     batch_size: int | None = None):
         """The tf.data pipeline of one split for one run."""
         return make_dataset(
             split,
-            self.settings.batch_size,
+            batch_size or self.settings.batch_size,
             training=training,
             seed=seed,
             preprocess=self.preprocessing(self.data),
@@ -128,6 +148,19 @@ class StudyHyperModel(keras_tuner.HyperModel):
                         tensorboard_dir: pathlib.Path) -> list[keras.callbacks.Callback]:
         """Callbacks a study adds to each run (e.g. gradient-norm logging)."""
         return []
+
+    def evaluate(self, model: keras.Model, data: DataSplits, batch_size: int) -> dict[str, float]:
+        """Final figures of a finished run, added to its summary (and the table).
+
+        Default: the compiled metrics on the test split as `test_<metric>`, where
+        the data has a test split apart from the validation split.
+        """
+        if data.test is None:
+            return {}
+        metrics = model.evaluate(
+            self.make_dataset(data.test, training=False, batch_size=batch_size), verbose=0, return_dict=True
+        )
+        return {f"test_{name}": float(value) for name, value in metrics.items()}
 
     def extra_report(self, trials, table, out: pathlib.Path) -> None:
         """Figures or tables a study adds to the report, from the trial records

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+import itertools
+from typing import Any, Iterator, Mapping, Sequence
 
 import keras_tuner
 from keras_tuner.engine import trial as trial_module
@@ -10,7 +11,31 @@ from keras_tuner.engine import trial as trial_module
 CONFIG_KEY = "config"
 
 
-class NamedConfigOracle(keras_tuner.Oracle):
+class ResumableOracle(keras_tuner.Oracle):
+    """An oracle whose saved state never shows a finished trial as interrupted.
+
+    KerasTuner saves the oracle before it drops an ended trial from
+    `ongoing_trials`, so a process killed right after a trial ended would, on
+    reload, queue that finished trial for another run. Here the oracle saves
+    again once the trial has ended, and a reload drops finished trials from the
+    retry queue; an interrupted trial is still resumed first, under the same
+    trial id (and thus the same trial directory, where `BackupAndRestore`
+    finds its last epoch).
+    """
+
+    def end_trial(self, trial):
+        super().end_trial(trial)
+        self.save()
+
+    def reload(self):
+        super().reload()
+        finished = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
+        self._retry_queue = [
+            trial_id for trial_id in self._retry_queue if self.trials[trial_id].status not in finished
+        ]
+
+
+class NamedConfigOracle(ResumableOracle):
     """Runs named configurations, each exactly once, in the order given.
 
     KerasTuner's `GridSearchOracle` keeps its position in memory only, so a
@@ -18,9 +43,7 @@ class NamedConfigOracle(keras_tuner.Oracle):
     the next configuration is always the first one in `names` that no trial in
     the project has taken yet (finished, failed or interrupted), so the order
     survives any number of restarts and a configuration never runs twice.
-    An interrupted trial is resumed first: KerasTuner's `reload` queues it for
-    retry under the same trial id (and thus the same trial directory, where
-    `BackupAndRestore` finds its last epoch).
+    An interrupted trial is resumed first (see `ResumableOracle`).
 
     Args:
         configs: all configurations of the study, name -> hyperparameter values.
@@ -59,20 +82,62 @@ class NamedConfigOracle(keras_tuner.Oracle):
                 }
         return {"status": trial_module.TrialStatus.STOPPED}
 
-    def end_trial(self, trial):
-        super().end_trial(trial)
-        # KerasTuner saves before it drops the trial from `ongoing_trials`; save
-        # again so that a reload never sees a finished trial as interrupted.
-        self.save()
-
-    def reload(self):
-        super().reload()
-        finished = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
-        self._retry_queue = [
-            trial_id for trial_id in self._retry_queue if self.trials[trial_id].status not in finished
-        ]
-
     def _record_values(self, trial):
         # The configuration name is part of the values; hash them as they are.
         self._tried_so_far.add(self._compute_values_hash(trial.hyperparameters.values))
         self._id_to_hash[trial.trial_id] = self._compute_values_hash(trial.hyperparameters.values)
+
+
+def grid_values(hp: keras_tuner.engine.hyperparameters.HyperParameter) -> list[Any]:
+    """The values a grid takes for one hyperparameter, in its declared order."""
+    hyperparameters = keras_tuner.engine.hyperparameters
+    if isinstance(hp, hyperparameters.Fixed):
+        return [hp.value]
+    if isinstance(hp, hyperparameters.Boolean):
+        return [False, True]
+    if isinstance(hp, hyperparameters.Choice):
+        return list(hp.values)
+    if isinstance(hp, (hyperparameters.Int, hyperparameters.Float)) and hp.step:
+        return list(hp.values)
+    raise ValueError(f"hyperparameter {hp.name!r} has no finite set of values for a grid (give it a step or choices)")
+
+
+class GridOracle(ResumableOracle):
+    """Every point of the search space's grid, each once, in a fixed order.
+
+    The order is `itertools.product` over the hyperparameters in their declared
+    order (the last varies fastest). The next point is always the first one that
+    no trial in the project holds (finished, failed or interrupted), so unlike
+    KerasTuner's `GridSearchOracle` (which keeps its position in memory only,
+    keras-tuner #1055) a resumed grid neither repeats nor skips a point.
+    `max_trials` (optional) stops the grid after that many trials in all.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_consecutive_failed_trials", 10**6)
+        super().__init__(**kwargs)
+
+    def grid(self) -> Iterator[dict[str, Any]]:
+        """All grid points, in order."""
+        space = self.get_space().space
+        names = [hp.name for hp in space]
+        for combination in itertools.product(*(grid_values(hp) for hp in space)):
+            yield dict(zip(names, combination))
+
+    def grid_size(self) -> int:
+        size = 1
+        for hp in self.get_space().space:
+            size *= len(grid_values(hp))
+        return size
+
+    @staticmethod
+    def point_key(values: Mapping[str, Any], names: Sequence[str]) -> tuple:
+        return tuple(repr(values.get(name)) for name in names)
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        names = [hp.name for hp in self.get_space().space]
+        taken = {self.point_key(trial.hyperparameters.values, names) for trial in self.trials.values()}
+        for values in self.grid():
+            if self.point_key(values, names) not in taken:
+                return {"status": trial_module.TrialStatus.RUNNING, "values": values}
+        return {"status": trial_module.TrialStatus.STOPPED}

@@ -16,11 +16,13 @@ import pandas as pd
 from kerashp import tensorboard_hparams
 from kerashp.errors import StudyError
 from kerashp.report import plot_learning_curve_grid, plot_learning_curves, results_table, write_results
+from kerashp.report.search_figures import plot_hyperparameter_panels, plot_isolation, top_trials
+from kerashp.report.tables import epochs_table
 from kerashp.settings import StudySettings
 from kerashp.tuning import records
 from kerashp.tuning.hypermodel import StudyHyperModel
 from kerashp.tuning.lock import exclusive_lock
-from kerashp.tuning.oracle import CONFIG_KEY, NamedConfigOracle
+from kerashp.tuning.oracle import CONFIG_KEY, GridOracle, NamedConfigOracle
 from kerashp.tuning.tuner import StudyTuner
 
 logger = logging.getLogger("kerashp")
@@ -29,6 +31,11 @@ PROJECT_NAME = "tuner"
 TENSORBOARD_DIR = "tensorboard"
 FINGERPRINT_FILE = "kerashp_settings.json"
 RUN_LOG_FILE = "kerashp_runs.jsonl"
+EPOCHS_FILE = "epochs.csv"
+TOP_K = 20  # trials shown in results.md of a search
+TOP_CURVES = 5  # trials drawn in top_trials.png
+REPORT_FILES = ("results.csv", "results.md", EPOCHS_FILE, "learning_curves.png", "hyperparameters.png",
+                "isolation.png", "top_trials.png")
 
 
 def selected_configs(study: StudyHyperModel) -> dict[str, dict[str, Any]]:
@@ -69,11 +76,13 @@ def make_oracle(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> k
         seed=settings.seed + 1,
         max_consecutive_failed_trials=10**6,
     )
+    if settings.search == "grid":
+        return GridOracle(objective=objective, max_trials=settings.trials, hyperparameters=fixed, seed=settings.seed + 1)
     if settings.search == "random":
         return keras_tuner.oracles.RandomSearchOracle(**common)
     if settings.search == "bayesian":
         return keras_tuner.oracles.BayesianOptimizationOracle(**common)
-    raise StudyError(f"unknown search {settings.search!r}; choose configs, random or bayesian")
+    raise StudyError(f"unknown search {settings.search!r}; choose configs, grid, random or bayesian")
 
 
 def check_fingerprint(project_dir, settings: StudySettings) -> None:
@@ -100,7 +109,7 @@ def remove_outputs(study: StudyHyperModel) -> None:
     out = study.settings.out
     for name in (PROJECT_NAME, TENSORBOARD_DIR):
         shutil.rmtree(out / name, ignore_errors=True)
-    for name in ["results.csv", "results.md", "learning_curves.png", *(f"{metric}.png" for metric, _ in study.curves)]:
+    for name in [*REPORT_FILES, *(f"{metric}.png" for metric, _ in study.curves)]:
         (out / name).unlink(missing_ok=True)
 
 
@@ -150,16 +159,32 @@ def write_report(study: StudyHyperModel, project_dir, data_description: str) -> 
     trials = records.load_trials(project_dir)
     run_log = project_dir / RUN_LOG_FILE
     runs = [json.loads(line) for line in run_log.read_text().splitlines()] if run_log.exists() else []
-    table = results_table(trials, study.table_hyperparameters, study.table_metrics)
+    hyperparameters = study.table_hyperparameters
+    table = results_table(trials, hyperparameters, study.table_metrics)
+    searching = study.settings.search != "configs"
+    rank_by = f"best_{study.objective}"
+    higher_is_better = study.objective_direction == "max"
     write_results(
-        table, out, study.table_hyperparameters, study.table_metrics,
+        table, out, hyperparameters, study.table_metrics,
         header=results_header(study, data_description, runs),
+        top_k=TOP_K if searching else None, rank_by=rank_by, higher_is_better=higher_is_better,
     )
+    epochs_table(trials, hyperparameters).to_csv(out / EPOCHS_FILE, index=False)
     title = study.name + (f" / {study.settings.experiment}" if study.settings.experiment else "")
     for metric, metric_title in study.curves:
         plot_learning_curves(trials, metric, out / f"{metric}.png", f"{title}: {metric_title}")
     if study.curve_grid:
         plot_learning_curve_grid(trials, study.curve_grid, out / "learning_curves.png", title)
+    if searching and len(table) and rank_by in table:
+        plot_hyperparameter_panels(table, hyperparameters, rank_by, out / "hyperparameters.png",
+                                   f"{title}: {rank_by} of every trial")
+        isolated = study.isolation_hyperparameter or (hyperparameters[0] if hyperparameters else None)
+        if isolated:
+            plot_isolation(table, isolated, rank_by, out / "isolation.png",
+                           f"{title}: best trial per {isolated}", higher_is_better)
+        best = top_trials(trials, table, rank_by, TOP_CURVES, higher_is_better)
+        plot_learning_curves(best, study.objective, out / "top_trials.png",
+                             f"{title}: {study.objective} of the {len(best)} best trials")
     study.extra_report(trials, table, out)
     return table
 
@@ -176,7 +201,7 @@ def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd
     study = study_class(settings)
     configs = selected_configs(study) if settings.search == "configs" else {}
     check_configs(study, configs)
-    if settings.search != "configs" and not settings.trials:
+    if settings.search in ("random", "bayesian") and not settings.trials:
         raise StudyError(f"--search {settings.search} needs --trials N")
     out = settings.out
     with exclusive_lock(out, settings.study):

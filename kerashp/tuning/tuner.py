@@ -25,6 +25,7 @@ from kerashp.tuning.hypermodel import StudyHyperModel
 logger = logging.getLogger("kerashp")
 
 FINAL_WEIGHTS_FILE = "final.weights.h5"
+BACKUP_INTERVAL_S = 5.0  # at most this much training is repeated after a kill
 
 
 def run_name(trial_id: str, execution: int, executions: int) -> str:
@@ -125,8 +126,9 @@ class StudyTuner(base_tuner.BaseTuner):
         gc.collect()
         keras.utils.set_random_seed(seed)
         model = self.hypermodel.build(hp)
-        train_data = self.hypermodel.make_dataset(data.train, training=True, seed=seed)
-        validation_data = self.hypermodel.make_dataset(data.validation, training=False)
+        batch_size = self.hypermodel.trial_batch_size(hp)
+        train_data = self.hypermodel.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size)
+        validation_data = self.hypermodel.make_dataset(data.validation, training=False, batch_size=batch_size)
         timing = Timing(samples_per_epoch=len(data.train))
         fit_callbacks = [
             # First those that add to the epoch logs (timing, the rate in use), so
@@ -136,14 +138,15 @@ class StudyTuner(base_tuner.BaseTuner):
             keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
             keras.callbacks.TensorBoard(str(tensorboard_run), write_graph=False, profile_batch=0),
             keras.callbacks.TerminateOnNaN(),
-            AtomicBackupAndRestore(str(directory / "backup")),  # last: saves what the others did
+            # last: saves what the others did
+            AtomicBackupAndRestore(str(directory / "backup"), min_interval_s=BACKUP_INTERVAL_S),
         ]
         self.hypermodel.fit(
             hp,
             model,
             train_data,
             validation_data=validation_data,
-            epochs=settings.epochs,
+            epochs=self.hypermodel.trial_epochs(hp),
             callbacks=fit_callbacks,
             verbose=settings.verbose,
             shuffle=False,  # the input pipeline shuffles
@@ -151,11 +154,8 @@ class StudyTuner(base_tuner.BaseTuner):
         history = records.read_history(directory / records.HISTORY_FILE)
         summary = records.summarize_history(history, self.hypermodel.objective, self.hypermodel.objective_direction)
         summary.update(seed=seed, diverged_epoch=records.first_nan_epoch(history))
-        if data.test is not None and summary["diverged_epoch"] is None:
-            test_metrics = model.evaluate(
-                self.hypermodel.make_dataset(data.test, training=False), verbose=0, return_dict=True
-            )
-            summary.update({f"test_{name}": float(value) for name, value in test_metrics.items()})
+        if summary["diverged_epoch"] is None:
+            summary.update(self.hypermodel.evaluate(model, data, batch_size))
         model.save_weights(str(directory / FINAL_WEIGHTS_FILE))
         tensorboard_hparams.write_run_summary(tensorboard_run, {**hp.values, "seed": seed}, summary)
         records.write_json_atomic(directory / records.SUMMARY_FILE, summary)
