@@ -1,0 +1,114 @@
+"""CNN depth, width, activation, batch size, optimizer and loss on USPS digits.
+
+    python -m studies.usps_cnn --experiment depth                     # downloads USPS once
+    python -m studies.usps_cnn --experiment all --data file:../shared/datasets/usps.h5
+
+Data: USPS 16x16 grayscale digits, 7,291 train (20% held out for validation,
+fixed seed) and 2,007 test. Defaults of the original: Adam, learning rate 0.01
+divided by 10 every 10 epochs, batch 50, 30 epochs, mean squared error on
+one-hot targets; a CNN of 2 layers of 64 ReLU filters with dropout 0.1 is the
+base each experiment varies one setting of.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import keras
+import keras_tuner
+
+from callbacks import StepDecay
+from kerashp.cli import main
+from kerashp.data import load_image_classification
+from kerashp.losses import CLASSIFICATION_LOSSES, classification_loss
+from kerashp.models import build_cnn
+from kerashp.models.cnn import CNN_ACTIVATIONS, CNN_FILTER_CHOICES
+from kerashp.optimizers import make_optimizer
+from kerashp.tuning import Experiment, StudyHyperModel
+
+SPLIT_SEED = 0
+BASE = {
+    "num_layers": 2, "filters": 64, "activation": "relu", "batch_norm": False, "batch_size": 50,
+    "optimizer": "adam", "learning_rate": 0.01, "loss": "mse",
+}
+OPTIMIZERS = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam"}
+
+
+def vary(**changes):
+    return {**BASE, **changes}
+
+
+class UspsCnn(StudyHyperModel):
+    name = "usps_cnn"
+    description = "CNN architecture and training choices on USPS digits"
+    default_data = "usps"
+    quick_data = None
+    default_val_split = 0.2
+    batch_size = 50
+    experiments = {
+        "depth": Experiment({f"{n} conv layer{'s' if n > 1 else ''}": vary(num_layers=n) for n in (1, 2, 3, 4)},
+                            epochs=30, description="1-4 convolutional layers of 64 filters"),
+        "width": Experiment({f"{f} filters": vary(filters=f) for f in CNN_FILTER_CHOICES},
+                            epochs=30, description="64/128/256 filters per layer, 2 layers"),
+        "activation": Experiment({a: vary(activation=a) for a in CNN_ACTIVATIONS},
+                                 epochs=30, description="sigmoid, tanh, ReLU"),
+        "batch_size": Experiment({f"batch {b}": vary(batch_size=b) for b in (16, 50, 128, 512)},
+                                 epochs=30, description="batch sizes at the same learning rate and epochs"),
+        "optimizer": Experiment({name: vary(optimizer=key) for name, key in OPTIMIZERS.items()},
+                                epochs=30, description="SGD, RMSprop, Adam at learning rate 0.01 with step decay"),
+        "loss": Experiment({"MSE on one-hot": vary(loss="mse"), "cross-entropy": vary(loss="cross_entropy")},
+                           epochs=30, description="mean squared error vs cross-entropy"),
+    }
+    table_hyperparameters = ("num_layers", "filters", "activation", "batch_size", "optimizer", "loss")
+    table_metrics = (
+        ("best_val_accuracy", "best val accuracy"), ("final_val_accuracy", "final val accuracy"),
+        ("test_accuracy", "test accuracy"), ("epochs", "epochs"), ("train_time_s", "training time (s)"),
+    )
+    curves = ()
+    curve_grid = (("loss", "train loss"), ("val_loss", "validation loss"),
+                  ("accuracy", "train accuracy"), ("val_accuracy", "validation accuracy"))
+
+    def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
+        hp.Int("num_layers", 1, 4)
+        hp.Choice("filters", list(CNN_FILTER_CHOICES))
+        hp.Choice("activation", list(CNN_ACTIVATIONS))
+        hp.Boolean("batch_norm")
+        hp.Choice("batch_size", [16, 50, 128, 512])
+        hp.Choice("optimizer", list(OPTIMIZERS.values()))
+        hp.Choice("learning_rate", [0.1, 0.01, 0.001])
+        hp.Choice("loss", list(CLASSIFICATION_LOSSES))
+
+    def check_hyperparameters(self, values) -> None:
+        if not 1 <= int(values["num_layers"]) <= 4:
+            raise ValueError(f"num_layers must be 1-4, got {values['num_layers']}")
+        if int(values["filters"]) <= 0 or int(values["batch_size"]) <= 0:
+            raise ValueError(f"filters and batch_size must be positive, got {values['filters']}, {values['batch_size']}")
+        if values["activation"] not in CNN_ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(CNN_ACTIVATIONS)}, got {values['activation']!r}")
+        make_optimizer(values["optimizer"], values["learning_rate"], momentum=0.0)
+        classification_loss(values["loss"])
+
+    def load_data(self):
+        s = self.settings
+        return load_image_classification(
+            s.data, data_dir=s.data_dir, train_limit=s.train_limit, val_split=s.val_split, split_seed=SPLIT_SEED
+        )
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        model = build_cnn(
+            self.data.input_shape, self.data.num_classes, filters=hp["filters"], num_layers=hp["num_layers"],
+            activation=hp["activation"], batch_norm=hp["batch_norm"], dropout=0.1,
+        )
+        model.compile(
+            optimizer=make_optimizer(hp["optimizer"], hp["learning_rate"], momentum=0.0),
+            loss=classification_loss(hp["loss"]),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        )
+        return model
+
+    def extra_callbacks(self, hp, run_dir, tensorboard_dir):
+        return [StepDecay(hp["learning_rate"], factor=0.1, every=10)]
+
+
+if __name__ == "__main__":
+    sys.exit(main(UspsCnn))
