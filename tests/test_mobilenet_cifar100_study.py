@@ -54,3 +54,46 @@ def test_weight_decay_has_its_test_table_and_activation_its_gradient_norms(study
     assert set(norms["variable"]) == {"block_8_depthwise/kernel"}
     assert len(norms) == 2 * 2 and (norms["norm"] > 0).all()  # 32 training images / 16 = 2 steps, 2 epochs
     assert (study_out / "activation" / "gradient_norm.png").exists()
+
+
+def test_killed_300_epoch_cosine_trial_resumes_from_its_last_epoch_on_the_same_curve(tmp_path):
+    """SIGKILL a 300-epoch cosine trial mid-run; the rerun continues at the next epoch
+    with the rate the 300-epoch schedule gives there, not from epoch 1."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from callbacks import cosine_rate
+
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "studies.mobilenet_cifar100", "--experiment", "schedule",
+               "--configs", "cosine 0.05", "--data", "sample", "--train-limit", "64", "--batch-size", "32",
+               "--out", str(out), "--verbose", "0"]
+    history = out / "schedule" / "tuner" / "trial_0000" / "execution_0" / "history.csv"
+
+    def run_until(rows):
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + 300
+        def logged():
+            return len(pd.read_csv(history)) if history.exists() and history.stat().st_size else 0
+
+        while logged() < rows:
+            assert process.poll() is None, process.stdout.read()
+            assert time.time() < deadline
+            time.sleep(0.1)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    run_until(3)
+    first = pd.read_csv(history)
+    run_until(len(first) + 3)
+    rows = pd.read_csv(history)
+    resumed = rows["epoch"].iloc[len(first):]
+    # The backup is written after the CSV row, so a kill between the two repeats one epoch at most.
+    assert resumed.iloc[0] >= first["epoch"].iloc[-1] >= 2
+    assert list(resumed) == list(range(resumed.iloc[0], resumed.iloc[0] + len(resumed)))
+    expected = [cosine_rate(epoch, 300, 0.05) for epoch in rows["epoch"]]
+    np.testing.assert_allclose(rows["learning_rate"], expected, rtol=1e-5)
+    assert os.listdir(out / "schedule" / "tuner" / "trial_0000" / "execution_0" / "backup")

@@ -62,6 +62,10 @@ class StudyHyperModel(keras_tuner.HyperModel):
         quick_data: `--data` of `--quick` (None: the study's default data).
         isolation_hyperparameter: the hyperparameter of the isolation plot a
             search draws (best trial per value); default the first table column.
+        backup_interval_s: 0 (the default) checkpoints every epoch, so a killed
+            run resumes from its last finished epoch; for studies of thousands
+            of sub-second epochs, a checkpoint at most every this many seconds
+            (a resumed run repeats at most that much training).
     """
 
     name: ClassVar[str] = ""
@@ -85,6 +89,7 @@ class StudyHyperModel(keras_tuner.HyperModel):
     epochs_hyperparameter: ClassVar[bool] = False
     quick_data: ClassVar[str | None] = "sample"
     isolation_hyperparameter: ClassVar[str | None] = None
+    backup_interval_s: ClassVar[float] = 0.0
 
     def __init__(self, settings: StudySettings, data: DataSplits | None = None):
         super().__init__(name=self.name)

@@ -25,7 +25,6 @@ from kerashp.tuning.hypermodel import StudyHyperModel
 logger = logging.getLogger("kerashp")
 
 FINAL_WEIGHTS_FILE = "final.weights.h5"
-BACKUP_INTERVAL_S = 5.0  # at most this much training is repeated after a kill
 
 
 def run_name(trial_id: str, execution: int, executions: int) -> str:
@@ -139,7 +138,7 @@ class StudyTuner(base_tuner.BaseTuner):
             keras.callbacks.TensorBoard(str(tensorboard_run), write_graph=False, profile_batch=0),
             keras.callbacks.TerminateOnNaN(),
             # last: saves what the others did
-            AtomicBackupAndRestore(str(directory / "backup"), min_interval_s=BACKUP_INTERVAL_S),
+            AtomicBackupAndRestore(str(directory / "backup"), min_interval_s=self.hypermodel.backup_interval_s),
         ]
         self.hypermodel.fit(
             hp,
