@@ -113,3 +113,19 @@ def test_regularization_activation_experiment_records_every_layer_gradient(tmp_p
     assert sorted(norms["variable"].unique()) == [f"hidden_{i}/kernel" for i in range(8)]
     assert (norms["norm"] > 0).all()
     assert (out / "activation" / "gradient_norms.png").stat().st_size > 0
+
+
+def test_regularization_runs_on_cifar10_with_the_cnn_builder(tmp_path):
+    out = tmp_path / "out"
+    assert main(Regularization, ["--experiment", "penalty", "--configs", "none,L2 0.01", "--model", "cnn",
+                                 "--data", "sample", "--train-limit", "200", "--epochs", "1",
+                                 "--out", str(out), "--verbose", "0"]) == 0
+    results = pd.read_csv(out / "penalty" / "results.csv")
+    assert list(results["penalty"]) == ["none", "l2"] and (results["status"] == "COMPLETED").all()
+    weights = out / "penalty" / "tuner" / "trial_0001" / "execution_0" / "final.weights.h5"
+    import h5py
+
+    with h5py.File(weights) as handle:
+        names = []
+        handle.visit(names.append)
+    assert sum(name.endswith("vars") and "conv2d" in name for name in names) == 3  # the 3-layer CNN, not the MLP
