@@ -10,6 +10,7 @@ import pathlib
 import sys
 from typing import Any, Sequence
 
+from kerashp.distribute import PRECISIONS, STRATEGIES
 from kerashp.errors import StudyError
 from kerashp.settings import StudySettings
 
@@ -85,6 +86,12 @@ def build_parser(study_class) -> argparse.ArgumentParser:
     add("--set", type=assignment, action="append", default=[], metavar="NAME=VALUE", help="override a hyperparameter in every configuration (repeatable)")
     add("--overwrite", action="store_true", help="delete this study's earlier results in --out and start afresh")
     add("--quick", action="store_true", help=f"demo and smoke test: {study_class.quick_data or 'the default data'}, {QUICK_EPOCHS} epochs, output in artifacts/{study_class.name}_quick")
+    add("--strategy", choices=STRATEGIES, default="auto",
+        help="tf.distribute strategy: auto (several GPUs: mirrored; one: that GPU; CPU: default), default, mirrored, multiworker (TF_CONFIG)")
+    add("--precision", choices=PRECISIONS, default="auto",
+        help="Keras dtype policy; auto: float32 on CPU, mixed_float16 on GPU (softmax stays float32)")
+    add("--jit", choices=("auto", "on", "off"), default="auto", help="XLA compilation; auto: off on CPU, on on GPU")
+    add("--steps-per-execution", type=positive_int, default=1, metavar="N", help="batches per compiled call")
     add("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras progress: 0 none, 1 bar, 2 a line per epoch (default: bar on a terminal)")
     before = {action.dest for action in parser._actions}
     group = parser.add_argument_group(f"{study_class.name} options")
@@ -141,6 +148,10 @@ def settings_from_args(study_class, args: argparse.Namespace, experiment: str | 
         verbose=verbose,
         options={dest: getattr(args, dest) for dest in args._study_options},
         experiment=experiment,
+        strategy=args.strategy,
+        precision=args.precision,
+        jit=args.jit,
+        steps_per_execution=args.steps_per_execution,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 # values cannot be resumed with these (it would mix incomparable trials).
 TRAINING_KEYS = (
     "experiment", "data", "train_limit", "val_split", "epochs", "batch_size", "seeds", "seed", "search", "options",
+    "precision",
 )
 
 
@@ -38,6 +39,10 @@ class StudySettings:
         verbose: Keras `fit` verbosity (0, 1 progress bar, 2 one line per epoch).
         options: study-specific options (e.g. `weights`, `bn_momentum`).
         experiment: the experiment run, for studies made of several.
+        strategy: `--strategy` (see `kerashp.distribute.choose_strategy`).
+        precision: Keras dtype policy, or "auto" (see `kerashp.distribute`).
+        jit: XLA: "auto", "on" or "off".
+        steps_per_execution: batches per compiled call.
     """
 
     study: str
@@ -59,6 +64,16 @@ class StudySettings:
     verbose: int = 2
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
     experiment: str | None = None
+    strategy: str = "auto"
+    precision: str = "auto"
+    jit: str = "auto"
+    steps_per_execution: int = 1
+
+    @classmethod
+    def default_of(cls, key: str) -> Any:
+        """The default value of a field (None where it has none)."""
+        field = cls.__dataclass_fields__[key]
+        return None if field.default is dataclasses.MISSING else field.default
 
     def training_fingerprint(self) -> dict[str, Any]:
         """The settings that must match for a project on disk to be resumed."""

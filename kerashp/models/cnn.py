@@ -66,5 +66,5 @@ def build_cnn(
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", kernel_regularizer=kernel_regularizer,
-                                 name="predictions")(x)
+                                 dtype="float32", name="predictions")(x)  # float32 under mixed precision
     return keras.Model(inputs, outputs, name=name)

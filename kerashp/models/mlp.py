@@ -43,6 +43,8 @@ def build_mlp(
     - "gaussian": 2 values per example, the mean and the log-variance of a
       Gaussian (train with `kerashp.losses.gaussian_nll`).
 
+    The head computes in float32 under a mixed-precision policy.
+
     Args:
         hidden_units: units of each hidden layer (may be empty).
         dropout: one rate for every hidden layer, or one per layer.
@@ -70,7 +72,7 @@ def build_mlp(
             x = keras.layers.Dropout(rate, name=f"dropout_{i}")(x)
     if head == "softmax":
         predictions = keras.layers.Dense(outputs, activation="softmax", kernel_regularizer=kernel_regularizer,
-                                         name="predictions")(x)
+                                         dtype="float32", name="predictions")(x)
     else:
-        predictions = keras.layers.Dense(2 if head == "gaussian" else outputs, name="predictions")(x)
+        predictions = keras.layers.Dense(2 if head == "gaussian" else outputs, dtype="float32", name="predictions")(x)
     return keras.Model(inputs, predictions, name=name)

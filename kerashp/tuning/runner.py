@@ -92,9 +92,11 @@ def check_fingerprint(project_dir, settings: StudySettings) -> None:
         return
     saved = json.loads(path.read_text())
     current = json.loads(json.dumps(settings.training_fingerprint()))
+    # A key added to the fingerprint after a project was made counts as its default there.
+    saved = {key: saved.get(key, StudySettings.default_of(key)) for key in set(saved) | set(current)}
     differing = [
         f"{key} {saved.get(key)!r} there vs {current.get(key)!r} now"
-        for key in sorted(set(saved) | set(current))
+        for key in sorted(saved)
         if saved.get(key) != current.get(key)
     ]
     if differing:

@@ -15,7 +15,7 @@ from keras_tuner.engine import base_tuner
 from keras_tuner.src import config as keras_tuner_config  # its DEBUG flag prints tracebacks
 
 from callbacks.timing import Timing
-from kerashp import tensorboard_hparams
+from kerashp import distribute, tensorboard_hparams
 from kerashp.data import DataSplits
 from kerashp.report.tables import last_line
 from kerashp.tuning.backup import AtomicBackupAndRestore
@@ -67,6 +67,12 @@ class StudyTuner(base_tuner.BaseTuner):
     ):
         super().__init__(oracle, hypermodel, directory=directory, project_name=project_name, overwrite=overwrite)
         self.tensorboard_dir = pathlib.Path(tensorboard_dir)
+        settings = hypermodel.settings
+        self.strategy = distribute.choose_strategy(settings.strategy)
+        self.fast_path = distribute.resolve_fast_path(settings.precision, settings.jit, settings.steps_per_execution)
+        logger.info("training on %d replica(s) with %s, precision %s, jit %s, steps per execution %d",
+                    self.strategy.num_replicas_in_sync, type(self.strategy).__name__, self.fast_path.precision,
+                    self.fast_path.jit_compile, self.fast_path.steps_per_execution)
 
     @property
     def settings(self):
@@ -124,7 +130,15 @@ class StudyTuner(base_tuner.BaseTuner):
         keras.backend.clear_session()
         gc.collect()
         keras.utils.set_random_seed(seed)
-        model = self.hypermodel.build(hp)
+        policy_before = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(self.fast_path.precision)
+        try:
+            with self.strategy.scope():
+                model = self.hypermodel.build(hp)
+        finally:
+            keras.config.set_dtype_policy(policy_before)  # layers keep the policy they were built with
+        model.jit_compile = self.fast_path.jit_compile
+        model.steps_per_execution = self.fast_path.steps_per_execution
         batch_size = self.hypermodel.trial_batch_size(hp)
         train_data = self.hypermodel.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size)
         validation_data = self.hypermodel.make_dataset(data.validation, training=False, batch_size=batch_size)
