@@ -43,6 +43,8 @@ class StudySettings:
         precision: Keras dtype policy, or "auto" (see `kerashp.distribute`).
         jit: XLA: "auto", "on" or "off".
         steps_per_execution: batches per compiled call.
+        worker_timeout_s: in distributed tuning, a worker silent this long
+            (no epoch finished) loses its trial to the next worker.
     """
 
     study: str
@@ -68,6 +70,7 @@ class StudySettings:
     precision: str = "auto"
     jit: str = "auto"
     steps_per_execution: int = 1
+    worker_timeout_s: float = 1800.0
 
     @classmethod
     def default_of(cls, key: str) -> Any:

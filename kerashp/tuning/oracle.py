@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import logging
+import time
 from typing import Any, Iterator, Mapping, Sequence
 
 import keras_tuner
 from keras_tuner.engine import trial as trial_module
 
+logger = logging.getLogger("kerashp")
+
 CONFIG_KEY = "config"
 
 
 class ResumableOracle(keras_tuner.Oracle):
-    """An oracle whose saved state never shows a finished trial as interrupted.
+    """An oracle that neither reruns finished trials nor waits forever for dead workers.
 
     KerasTuner saves the oracle before it drops an ended trial from
     `ongoing_trials`, so a process killed right after a trial ended would, on
@@ -21,9 +25,66 @@ class ResumableOracle(keras_tuner.Oracle):
     retry queue; an interrupted trial is still resumed first, under the same
     trial id (and thus the same trial directory, where `BackupAndRestore`
     finds its last epoch).
+
+    In distributed tuning (a chief serving this oracle to workers), KerasTuner
+    1.4.8 keeps a killed worker's trial "ongoing" forever: its configuration is
+    never retried and the chief never exits. Here every call from a worker
+    (asking for a trial, reporting an epoch, ending a trial) counts as a sign of
+    life; a worker silent for `worker_timeout_s` loses its trial, which goes
+    back to the retry queue for the next worker that asks, and resumes there
+    from its last checkpoint. While such trials are still running elsewhere, a
+    worker that finds nothing new to do is told to wait (IDLE) instead of
+    stopping, so it can take them over.
     """
 
+    def __init__(self, *args, worker_timeout_s: float | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.worker_timeout_s = worker_timeout_s
+        self._last_seen: dict[str, float] = {}
+
+    def _touch(self, tuner_id: str) -> None:
+        self._last_seen[tuner_id] = time.monotonic()
+
+    def _release_silent_workers(self) -> None:
+        if not self.worker_timeout_s:
+            return
+        now = time.monotonic()
+        for tuner_id, trial in list(self.ongoing_trials.items()):
+            silent = now - self._last_seen.get(tuner_id, now)
+            if silent > self.worker_timeout_s:
+                logger.warning("worker %s silent for %.0f s: trial %s goes back to the queue",
+                               tuner_id, silent, trial.trial_id)
+                del self.ongoing_trials[tuner_id]
+                self.tuner_ids.discard(tuner_id)
+                self._last_seen.pop(tuner_id, None)
+                self._retry_queue.append(trial.trial_id)
+                self.save()
+
+    @keras_tuner.synchronized
+    def create_trial(self, tuner_id):
+        self._touch(tuner_id)
+        self._release_silent_workers()
+        trial = super().create_trial(tuner_id)
+        if trial.status == trial_module.TrialStatus.STOPPED and self.ongoing_trials and self.worker_timeout_s:
+            # Others still hold trials that may come back to the queue: wait, don't leave.
+            self.tuner_ids.add(tuner_id)
+            trial.status = trial_module.TrialStatus.IDLE
+        return trial
+
+    @keras_tuner.synchronized
+    def update_trial(self, trial_id, metrics, step=0):
+        for tuner_id, trial in self.ongoing_trials.items():
+            if trial.trial_id == trial_id:
+                self._touch(tuner_id)
+        if not metrics:  # a heartbeat (see `kerashp.tuning.tuner.Heartbeat`)
+            return self.trials[trial_id]
+        return super().update_trial(trial_id, metrics, step=step)
+
+    @keras_tuner.synchronized
     def end_trial(self, trial):
+        for tuner_id, ongoing in self.ongoing_trials.items():
+            if ongoing.trial_id == trial.trial_id:
+                self._touch(tuner_id)
         super().end_trial(trial)
         self.save()
 
@@ -141,3 +202,11 @@ class GridOracle(ResumableOracle):
             if self.point_key(values, names) not in taken:
                 return {"status": trial_module.TrialStatus.RUNNING, "values": values}
         return {"status": trial_module.TrialStatus.STOPPED}
+
+
+class ResumableRandomSearchOracle(ResumableOracle, keras_tuner.oracles.RandomSearchOracle):
+    """KerasTuner's random search with `ResumableOracle`'s restart and dead-worker handling."""
+
+
+class ResumableBayesianOracle(ResumableOracle, keras_tuner.oracles.BayesianOptimizationOracle):
+    """KerasTuner's Bayesian optimisation with `ResumableOracle`'s restart and dead-worker handling."""

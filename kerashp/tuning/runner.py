@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -22,7 +23,13 @@ from kerashp.settings import StudySettings
 from kerashp.tuning import records
 from kerashp.tuning.hypermodel import StudyHyperModel
 from kerashp.tuning.lock import exclusive_lock
-from kerashp.tuning.oracle import CONFIG_KEY, GridOracle, NamedConfigOracle
+from kerashp.tuning.oracle import (
+    CONFIG_KEY,
+    GridOracle,
+    NamedConfigOracle,
+    ResumableBayesianOracle,
+    ResumableRandomSearchOracle,
+)
 from kerashp.tuning.tuner import StudyTuner
 
 logger = logging.getLogger("kerashp")
@@ -64,8 +71,9 @@ def make_oracle(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> k
     """The oracle for `--search configs|random|bayesian`."""
     settings = study.settings
     objective = keras_tuner.Objective(study.objective, study.objective_direction)
+    timeout = settings.worker_timeout_s
     if settings.search == "configs":
-        return NamedConfigOracle(configs, objective=objective, seed=settings.seed + 1)
+        return NamedConfigOracle(configs, objective=objective, seed=settings.seed + 1, worker_timeout_s=timeout)
     fixed = keras_tuner.HyperParameters()
     for name, value in settings.overrides.items():
         fixed.Fixed(name, value)
@@ -75,13 +83,14 @@ def make_oracle(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> k
         hyperparameters=fixed,
         seed=settings.seed + 1,
         max_consecutive_failed_trials=10**6,
+        worker_timeout_s=timeout,
     )
     if settings.search == "grid":
-        return GridOracle(objective=objective, max_trials=settings.trials, hyperparameters=fixed, seed=settings.seed + 1)
+        return GridOracle(**common)
     if settings.search == "random":
-        return keras_tuner.oracles.RandomSearchOracle(**common)
+        return ResumableRandomSearchOracle(**common)
     if settings.search == "bayesian":
-        return keras_tuner.oracles.BayesianOptimizationOracle(**common)
+        return ResumableBayesianOracle(**common)
     raise StudyError(f"unknown search {settings.search!r}; choose configs, grid, random or bayesian")
 
 
@@ -191,6 +200,15 @@ def write_report(study: StudyHyperModel, project_dir, data_description: str) -> 
     return table
 
 
+def distributed_role() -> str | None:
+    """"chief" or "worker" in KerasTuner's distributed mode (`KERASTUNER_*` variables), else None."""
+    from keras_tuner.src.distribute import utils as dist_utils
+
+    if not dist_utils.has_chief_oracle():
+        return None
+    return "chief" if dist_utils.is_chief_oracle() else "worker"
+
+
 def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd.DataFrame:
     """Runs (or resumes) a study and returns its results table.
 
@@ -206,7 +224,11 @@ def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd
     if settings.search in ("random", "bayesian") and not settings.trials:
         raise StudyError(f"--search {settings.search} needs --trials N")
     out = settings.out
-    with exclusive_lock(out, settings.study):
+    role = distributed_role()
+    if role == "worker" and settings.overwrite:
+        raise StudyError("--overwrite is for the chief (or a single process), not for a worker")
+    # Workers share the chief's output directory; the chief holds the lock for all of them.
+    with exclusive_lock(out, settings.study) if role != "worker" else contextlib.nullcontext():
         started = time.time()
         data = study.load_data()
         study.data = data
@@ -223,10 +245,17 @@ def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd
             tensorboard_dir=out / TENSORBOARD_DIR,
         )
         project_dir.mkdir(parents=True, exist_ok=True)
-        records.write_json_atomic(project_dir / FINGERPRINT_FILE, settings.training_fingerprint())
         tuner.oracle.verbose = 0  # one summary line per trial instead (StudyTuner.on_trial_end)
+        if role == "worker":
+            tuner.search(data=data)
+            logger.info("worker %s: no trials left", os.environ.get("KERASTUNER_TUNER_ID"))
+            return pd.DataFrame()
+        records.write_json_atomic(project_dir / FINGERPRINT_FILE, settings.training_fingerprint())
         hparam_names = [CONFIG_KEY, *(hp.name for hp in tuner.oracle.get_space().space), "seed"]
         tensorboard_hparams.write_experiment_config(out / TENSORBOARD_DIR, list(dict.fromkeys(hparam_names)))
+        if role == "chief":
+            logger.info("chief: serving the oracle on %s:%s; workers train",
+                        os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"])
         try:
             tuner.search(data=data)
         finally:

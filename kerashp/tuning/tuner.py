@@ -7,11 +7,14 @@ import logging
 import math
 import pathlib
 import statistics
+import time
 from typing import Any
 
 import keras
 import keras_tuner
 from keras_tuner.engine import base_tuner
+from keras_tuner.engine import trial as trial_module
+from keras_tuner.src.distribute import oracle_client
 from keras_tuner.src import config as keras_tuner_config  # its DEBUG flag prints tracebacks
 
 from callbacks.timing import Timing
@@ -25,11 +28,34 @@ from kerashp.tuning.hypermodel import StudyHyperModel
 logger = logging.getLogger("kerashp")
 
 FINAL_WEIGHTS_FILE = "final.weights.h5"
+IDLE_WAIT_S = 2.0
 
 
 def run_name(trial_id: str, execution: int, executions: int) -> str:
     """TensorBoard run name of one run of a trial."""
     return f"trial_{trial_id}" if executions == 1 else f"trial_{trial_id}_seed{execution}"
+
+
+class PatientOracleClient(oracle_client.OracleClient):
+    """A worker's link to the chief that waits `IDLE_WAIT_S` after an IDLE answer
+    (KerasTuner asks again at once, which would keep the chief busy answering)."""
+
+    def create_trial(self, tuner_id):
+        trial = super().create_trial(tuner_id)
+        if trial.status == trial_module.TrialStatus.IDLE:
+            time.sleep(IDLE_WAIT_S)
+        return trial
+
+
+class Heartbeat(keras.callbacks.Callback):
+    """Tells the chief after each epoch that this worker is alive (see `ResumableOracle`)."""
+
+    def __init__(self, oracle, trial_id: str):
+        super().__init__()
+        self.oracle, self.trial_id = oracle, trial_id
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.oracle.update_trial(self.trial_id, {}, step=epoch)
 
 
 class StudyTuner(base_tuner.BaseTuner):
@@ -66,6 +92,8 @@ class StudyTuner(base_tuner.BaseTuner):
         overwrite: bool = False,
     ):
         super().__init__(oracle, hypermodel, directory=directory, project_name=project_name, overwrite=overwrite)
+        if isinstance(self.oracle, oracle_client.OracleClient):  # a worker: talk to the chief gently
+            self.oracle = PatientOracleClient(oracle)
         self.tensorboard_dir = pathlib.Path(tensorboard_dir)
         settings = hypermodel.settings
         self.strategy = distribute.choose_strategy(settings.strategy)
@@ -151,6 +179,7 @@ class StudyTuner(base_tuner.BaseTuner):
             keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
             keras.callbacks.TensorBoard(str(tensorboard_run), write_graph=False, profile_batch=0),
             keras.callbacks.TerminateOnNaN(),
+            *([Heartbeat(self.oracle, trial.trial_id)] if isinstance(self.oracle, oracle_client.OracleClient) else []),
             # last: saves what the others did
             AtomicBackupAndRestore(str(directory / "backup"), min_interval_s=self.hypermodel.backup_interval_s),
         ]
