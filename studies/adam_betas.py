@@ -13,7 +13,6 @@ import keras
 import keras_tuner
 
 from kerashp.cli import main
-from kerashp.data import load_image_classification
 from kerashp.models import DEFAULT_BN_MOMENTUM, KERAS_BN_MOMENTUM, build_mobilenet_v2_classifier
 from kerashp.optimizers import check_adam_hyperparameters, make_adam
 from kerashp.tuning import StudyHyperModel
@@ -35,6 +34,7 @@ class AdamBetas(StudyHyperModel):
         "Very High Smoothing": {"beta_1": 0.99, "beta_2": 0.9999, "epsilon": 1e-7},
     }
     table_hyperparameters = ("beta_1", "beta_2", "epsilon")
+    split_seed = None  # --val-split holds out a different part for each --seed
 
     @classmethod
     def add_arguments(cls, parser):
@@ -53,12 +53,6 @@ class AdamBetas(StudyHyperModel):
         check_adam_hyperparameters(LEARNING_RATE, values["beta_1"], values["beta_2"], values["epsilon"])
         if not 0.0 <= self.settings.options["bn_momentum"] < 1.0:
             raise ValueError(f"--bn-momentum must be in [0, 1), got {self.settings.options['bn_momentum']}")
-
-    def load_data(self):
-        s = self.settings
-        return load_image_classification(
-            s.data, data_dir=s.data_dir, train_limit=s.train_limit, val_split=s.val_split, split_seed=s.seed
-        )
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         options = self.settings.options

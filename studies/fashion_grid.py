@@ -21,12 +21,10 @@ import keras
 import keras_tuner
 
 from kerashp.cli import main
-from kerashp.data import load_image_classification
 from kerashp.models import build_mlp
 from kerashp.optimizers import make_optimizer
 from kerashp.tuning import StudyHyperModel
 
-SPLIT_SEED = 0
 HIDDEN_LAYERS = {"1024-256": [1024, 256], "1024-512": [1024, 512], "1024-128": [1024, 128]}
 INITIALIZERS = {"xavier_uniform": "glorot_uniform", "random_normal": "random_normal", "kaiming_uniform": "he_uniform"}
 OPTIMIZERS = {"sgd": "sgd_momentum", "adam": "adam", "rmsprop": "rmsprop"}
@@ -62,12 +60,6 @@ class FashionGrid(StudyHyperModel):
         hp.Choice("optimizer", list(OPTIMIZERS))
         hp.Choice("learning_rate", [1e-2, 1e-3, 1e-4])
         hp.Choice("momentum", [0.9, 0.95, 0.99])
-
-    def load_data(self):
-        s = self.settings
-        return load_image_classification(
-            s.data, data_dir=s.data_dir, train_limit=s.train_limit, val_split=s.val_split, split_seed=SPLIT_SEED
-        )
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         model = build_mlp(

@@ -30,7 +30,6 @@ from kerashp.tuning import Experiment, StudyHyperModel
 
 FEATURES = ("OverallQual", "YearBuilt", "TotalBsmtSF", "GrLivArea")
 TARGET = "SalePrice"
-SPLIT_SEED = 0
 HEADS = {"mse": "linear", "gaussian": "gaussian"}
 WIDTHS = (64, 128, 256)
 BASE = {"num_layers": 2, "units": 128, "optimizer": "adam", "learning_rate": 3e-4, "loss": "mse"}
@@ -95,7 +94,7 @@ class HousePrices(StudyHyperModel):
             raise StudyError(f"{self.name} needs --csv PATH (a CSV with {', '.join(FEATURES)} and {TARGET}, "
                              "e.g. Kaggle's House Prices train.csv)")
         data, self.target_scaler = load_csv_regression(
-            path, FEATURES, TARGET, seed=SPLIT_SEED, train_limit=self.settings.train_limit
+            path, FEATURES, TARGET, seed=self.split_seed, train_limit=self.settings.train_limit
         )
         return data
 

@@ -19,14 +19,12 @@ import keras_tuner
 
 from callbacks import CosineAnnealing, GradientNorm
 from kerashp.cli import main
-from kerashp.data import load_image_classification
 from kerashp.data.augment import channel_statistics, normalize_channels, pad_crop_flip
 from kerashp.models.mobilenet import block_activations, build_mobilenet
 from kerashp.optimizers import make_sgd
 from kerashp.report import GRADIENT_NORMS_FILE, markdown_table, plot_gradient_norms
 from kerashp.tuning import Experiment, StudyHyperModel
 
-SPLIT_SEED = 0
 GRADIENT_VARIABLE = "block_8_depthwise/kernel"
 SIGMOID_BLOCKS = range(4, 11)
 
@@ -86,10 +84,7 @@ class MobileNetCifar100(StudyHyperModel):
             raise ValueError(f"activation must be relu or sigmoid_4_10, got {values['activation']!r}")
 
     def load_data(self):
-        s = self.settings
-        data = load_image_classification(
-            s.data, data_dir=s.data_dir, train_limit=s.train_limit, val_split=s.val_split, split_seed=SPLIT_SEED
-        )
+        data = super().load_data()  # 40k/10k with the fixed split_seed 0
         self._statistics = channel_statistics(data.train)
         return data
 

@@ -27,14 +27,12 @@ import keras_tuner
 
 from callbacks import GradientNorm
 from kerashp.cli import main
-from kerashp.data import load_image_classification
 from kerashp.losses import make_penalty
 from kerashp.models import build_cnn, build_mlp
 from kerashp.optimizers import OPTIMIZER_NAMES, make_optimizer
 from kerashp.report import GRADIENT_NORMS_FILE, plot_gradient_norms
 from kerashp.tuning import Experiment, StudyHyperModel
 
-SPLIT_SEED = 0
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 BASE = {"penalty": "none", "penalty_strength": 1e-4, "dropout": 0.0, "batch_size": 128, "activation": "relu",
         "depth": 2, "optimizer": "adam", "learning_rate": 1e-3}
@@ -106,12 +104,6 @@ class Regularization(StudyHyperModel):
         if values["activation"] not in ACTIVATIONS or int(values["depth"]) < 1 or int(values["batch_size"]) < 1:
             raise ValueError(f"need an activation of {ACTIVATIONS}, depth >= 1 and batch_size >= 1, got "
                              f"{values['activation']!r}, {values['depth']}, {values['batch_size']}")
-
-    def load_data(self):
-        s = self.settings
-        return load_image_classification(
-            s.data, data_dir=s.data_dir, train_limit=s.train_limit, val_split=s.val_split, split_seed=SPLIT_SEED
-        )
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         penalty = make_penalty(hp["penalty"], hp["penalty_strength"])

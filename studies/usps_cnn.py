@@ -19,14 +19,12 @@ import keras_tuner
 
 from callbacks import StepDecay
 from kerashp.cli import main
-from kerashp.data import load_image_classification
 from kerashp.losses import CLASSIFICATION_LOSSES, classification_loss
 from kerashp.models import build_cnn
 from kerashp.models.cnn import CNN_ACTIVATIONS, CNN_FILTER_CHOICES
 from kerashp.optimizers import make_optimizer
 from kerashp.tuning import Experiment, StudyHyperModel
 
-SPLIT_SEED = 0
 BASE = {
     "num_layers": 2, "filters": 64, "activation": "relu", "batch_norm": False, "batch_size": 50,
     "optimizer": "adam", "learning_rate": 0.01, "loss": "mse",
@@ -87,12 +85,6 @@ class UspsCnn(StudyHyperModel):
             raise ValueError(f"activation must be one of {', '.join(CNN_ACTIVATIONS)}, got {values['activation']!r}")
         make_optimizer(values["optimizer"], values["learning_rate"], momentum=0.0)
         classification_loss(values["loss"])
-
-    def load_data(self):
-        s = self.settings
-        return load_image_classification(
-            s.data, data_dir=s.data_dir, train_limit=s.train_limit, val_split=s.val_split, split_seed=SPLIT_SEED
-        )
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         model = build_cnn(

@@ -31,6 +31,39 @@ def curves_by_epoch(trial: TrialRecord, metric: str) -> pd.DataFrame:
     return pd.DataFrame({"mean": stacked.mean(axis=1), "std": stacked.std(axis=1), "runs": stacked.count(axis=1)})
 
 
+def save_figure(figure, path: pathlib.Path, title: str | None = None, dpi: int = 110) -> pathlib.Path:
+    """Lays out, saves and closes a figure (with `title` over all its panels)."""
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=dpi)
+    plt.close(figure)
+    return path
+
+
+def draw_trials(axes, trials: Sequence[TrialRecord], metric: str, markers: bool = False) -> int:
+    """Draws `metric` per epoch, one line per trial (mean over its runs, a ±1 std band
+    where it has several; failed trials dashed). Returns the number of lines drawn."""
+    drawn = 0
+    for trial in trials:
+        curve = curves_by_epoch(trial, metric)
+        if curve.empty:
+            continue
+        style = "-" if trial.status in ("COMPLETED", "RUNNING") else "--"
+        label = trial.name if trial.status in ("COMPLETED", "RUNNING") else f"{trial.name} ({trial.status.lower()})"
+        line, = axes.plot(curve.index, curve["mean"], style, marker="o" if markers else None, markersize=3,
+                          label=label)
+        if (curve["runs"] > 1).any():
+            axes.fill_between(curve.index, curve["mean"] - curve["std"], curve["mean"] + curve["std"],
+                              color=line.get_color(), alpha=0.2)
+        drawn += 1
+    axes.set_xlabel("epoch")
+    axes.grid(alpha=0.3)
+    if drawn:
+        axes.legend(fontsize="small")
+    return drawn
+
+
 def plot_learning_curves(
     trials: Sequence[TrialRecord],
     metric: str,
@@ -43,32 +76,12 @@ def plot_learning_curves(
     trial has recorded the metric.
     """
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    plotted = 0
-    for trial in trials:
-        curve = curves_by_epoch(trial, metric)
-        if curve.empty:
-            continue
-        style = "-" if trial.status in ("COMPLETED", "RUNNING") else "--"
-        label = trial.name if trial.status == "COMPLETED" else f"{trial.name} ({trial.status.lower()})"
-        line, = axes.plot(curve.index, curve["mean"], style, marker="o", markersize=3, label=label)
-        if (curve["runs"] > 1).any():
-            axes.fill_between(
-                curve.index, curve["mean"] - curve["std"], curve["mean"] + curve["std"],
-                color=line.get_color(), alpha=0.2,
-            )
-        plotted += 1
-    if not plotted:
+    if not draw_trials(axes, trials, metric, markers=True):
         plt.close(figure)
         return None
-    axes.set_xlabel("epoch")
     axes.set_ylabel(metric)
     axes.set_title(title)
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=120)
 
 
 def plot_learning_curve_grid(
@@ -79,31 +92,14 @@ def plot_learning_curve_grid(
 ) -> pathlib.Path | None:
     """A 2x2 figure, one panel per (metric, title) of `panels`, one line per trial."""
     figure, axes_grid = plt.subplots(2, 2, figsize=(11, 8))
-    plotted = 0
+    drawn = 0
     for axes, (metric, panel_title) in zip(axes_grid.flat, panels):
-        for trial in trials:
-            curve = curves_by_epoch(trial, metric)
-            if curve.empty:
-                continue
-            style = "-" if trial.status in ("COMPLETED", "RUNNING") else "--"
-            line, = axes.plot(curve.index, curve["mean"], style, label=trial.name)
-            if (curve["runs"] > 1).any():
-                axes.fill_between(curve.index, curve["mean"] - curve["std"], curve["mean"] + curve["std"],
-                                  color=line.get_color(), alpha=0.2)
-            plotted += 1
+        drawn += draw_trials(axes, trials, metric)
         axes.set_title(panel_title)
-        axes.set_xlabel("epoch")
-        axes.grid(alpha=0.3)
-        if axes.lines:
-            axes.legend(fontsize="small")
-    if not plotted:
+    if not drawn:
         plt.close(figure)
         return None
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, title)
 
 
 def plot_gradient_norms(
@@ -156,8 +152,4 @@ def plot_gradient_norms(
         axes.set_xlabel("training step")
         axes.grid(alpha=0.3)
         axes.legend(fontsize="x-small")
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, title)

@@ -22,6 +22,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from kerashp.report.figures import save_figure  # noqa: E402
+
 if TYPE_CHECKING:
     from kerashp.tuning.records import TrialRecord
 
@@ -74,11 +76,7 @@ def plot_hyperparameter_panels(
     for axes in list(axes_grid.flat)[len(hyperparameters):]:
         axes.set_visible(False)
     axes_grid.flat[0].legend(fontsize="small")
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, title)
 
 
 def plot_isolation(
@@ -108,10 +106,7 @@ def plot_isolation(
     low = float(best.min())
     axes.set_ylim(bottom=max(0.0, low - 0.1 * abs(low)) if higher_is_better else None)
     axes.grid(alpha=0.3, axis="y")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def top_trials(

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 import keras
 import keras_tuner
 
-from kerashp.data import DataSplits, Split, make_dataset, scale_to_unit
+from kerashp.data import DataSplits, Split, load_image_classification, make_dataset, scale_to_unit
 from kerashp.report.tables import DEFAULT_METRICS
 from kerashp.settings import StudySettings
 
@@ -33,8 +33,8 @@ class Experiment:
 class StudyHyperModel(keras_tuner.HyperModel):
     """A study: its data, model, fixed settings, configurations and search space.
 
-    Subclasses set the class attributes and implement `declare_hyperparameters`,
-    `load_data` and `build`; the runner does everything else (tuner, resumption,
+    Subclasses set the class attributes and implement `declare_hyperparameters`
+    and `build` (and `load_data` for data other than image classification); the runner does everything else (tuner, resumption,
     callbacks, TensorBoard, tables, figures).
 
     Class attributes:
@@ -62,6 +62,7 @@ class StudyHyperModel(keras_tuner.HyperModel):
         quick_data: `--data` of `--quick` (None: the study's default data).
         isolation_hyperparameter: the hyperparameter of the isolation plot a
             search draws (best trial per value); default the first table column.
+        split_seed: seed of the held-out validation split (None: the run's `--seed`).
         backup_interval_s: 0 (the default) checkpoints every epoch, so a killed
             run resumes from its last finished epoch; for studies of thousands
             of sub-second epochs, a checkpoint at most every this many seconds
@@ -90,6 +91,7 @@ class StudyHyperModel(keras_tuner.HyperModel):
     quick_data: ClassVar[str | None] = "sample"
     isolation_hyperparameter: ClassVar[str | None] = None
     backup_interval_s: ClassVar[float] = 0.0
+    split_seed: ClassVar[int | None] = 0
 
     def __init__(self, settings: StudySettings, data: DataSplits | None = None):
         super().__init__(name=self.name)
@@ -112,8 +114,17 @@ class StudyHyperModel(keras_tuner.HyperModel):
         """Raises ValueError for impossible values, before anything is trained."""
 
     def load_data(self) -> DataSplits:
-        """Loads the study's data as configured by `self.settings`."""
-        raise NotImplementedError
+        """Loads the study's data as configured by `self.settings`.
+
+        Default: an image classification data set from `--data` (see
+        `kerashp.data.load_image_classification`) with `--train-limit` and
+        `--val-split` applied.
+        """
+        s = self.settings
+        return load_image_classification(
+            s.data, data_dir=s.data_dir, train_limit=s.train_limit, val_split=s.val_split,
+            split_seed=s.seed if self.split_seed is None else self.split_seed,
+        )
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         """Returns the compiled model for the hyperparameter values in `hp`."""
