@@ -18,22 +18,44 @@ def check_adam_hyperparameters(learning_rate: float, beta_1: float, beta_2: floa
         raise ValueError(f"epsilon must be positive, got {epsilon}")
 
 
+ADAM_HYPERPARAMETERS = ("beta_1", "beta_2", "epsilon")
+
+
 def make_adam(
     learning_rate: float = 1e-3,
     beta_1: float = 0.9,
     beta_2: float = 0.999,
     epsilon: float = 1e-7,
+    *,
+    in_variables: bool = False,
     **kwargs,
 ) -> keras.optimizers.Adam:
     """Builds `keras.optimizers.Adam` after checking its hyperparameters.
 
     `epsilon` is Keras' "epsilon hat" of Kingma & Ba (added to the square root
-    of the second-moment estimate), as in PyTorch's Adam.
+    of the second-moment estimate), as in PyTorch's Adam. With `in_variables`,
+    beta_1, beta_2 and epsilon are held in variables that the traced train step
+    reads, so `set_hyperparameters` changes them without retracing.
     """
     check_adam_hyperparameters(learning_rate, beta_1, beta_2, epsilon)
-    return keras.optimizers.Adam(
+    optimizer = keras.optimizers.Adam(
         learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs
     )
+    if in_variables:
+        for name in ADAM_HYPERPARAMETERS:
+            setattr(optimizer, name, keras.Variable(getattr(optimizer, name), dtype="float32", trainable=False,
+                                                    name=name))
+    return optimizer
+
+
+def set_hyperparameters(optimizer: keras.optimizers.Optimizer, **values: float) -> None:
+    """Assigns new values to hyperparameters held in variables (see `make_adam(in_variables=True)`)."""
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # under a LossScaleOptimizer
+    for name, value in values.items():
+        variable = getattr(optimizer, name)
+        if not isinstance(variable, keras.Variable):
+            raise TypeError(f"the optimizer's {name} is a constant, not a variable; build it with in_variables=True")
+        variable.assign(value)
 
 
 class CoupledWeightDecaySGD(keras.optimizers.SGD):

@@ -14,7 +14,7 @@ import keras_tuner
 
 from kerashp.cli import main
 from kerashp.models import DEFAULT_BN_MOMENTUM, KERAS_BN_MOMENTUM, build_mobilenet_v2_classifier
-from kerashp.optimizers import check_adam_hyperparameters, make_adam
+from kerashp.optimizers import check_adam_hyperparameters, make_adam, set_hyperparameters
 from kerashp.tuning import StudyHyperModel
 
 LEARNING_RATE = 1e-3
@@ -62,9 +62,17 @@ class AdamBetas(StudyHyperModel):
             weights=None if options["weights"] == "none" else options["weights"],
             bn_momentum=options["bn_momentum"],
         )
-        optimizer = make_adam(LEARNING_RATE, hp["beta_1"], hp["beta_2"], hp["epsilon"])
+        optimizer = make_adam(LEARNING_RATE, hp["beta_1"], hp["beta_2"], hp["epsilon"], in_variables=True)
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         return model
+
+    def architecture_key(self, hp):
+        # Every trial trains the same network; only Adam's betas and epsilon differ, and
+        # they live in variables, so one compiled model (one trace) serves every trial.
+        return "mobilenet_v2"
+
+    def reconfigure(self, model, hp) -> None:
+        set_hyperparameters(model.optimizer, beta_1=hp["beta_1"], beta_2=hp["beta_2"], epsilon=hp["epsilon"])
 
 
 if __name__ == "__main__":

@@ -92,7 +92,6 @@ def test_optimizer_carries_the_configuration(name, tmp_path):
     model = study.build(hp)
     config = AdamBetas.configs[name]
     assert isinstance(model.optimizer, keras.optimizers.Adam)
-    assert model.optimizer.beta_1 == config["beta_1"]
-    assert model.optimizer.beta_2 == config["beta_2"]
-    assert model.optimizer.epsilon == config["epsilon"]
+    for name in ("beta_1", "beta_2", "epsilon"):
+        assert float(model.optimizer.__getattribute__(name)) == pytest.approx(config[name], rel=1e-6)
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)

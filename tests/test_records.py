@@ -32,6 +32,14 @@ def test_summarize_history():
     assert first_nan_epoch(history) == 3
 
 
+def test_errors_are_best_at_their_minimum_and_the_objective_follows_its_direction():
+    history = pd.DataFrame({"epoch": [1, 2, 3], "val_mse": [0.9, 0.1, 0.2], "mse": [1.0, 0.5, 0.4],
+                            "score": [3.0, 1.0, 2.0]})
+    summary = summarize_history(history, "score", direction="min")
+    assert summary["best_val_mse"] == 0.1 and summary["best_mse"] == 0.4
+    assert summary["best_score"] == 1.0 and summary["best_epoch"] == 2
+
+
 def execution(index, best):
     return ExecutionRecord(index, None, pd.DataFrame(), {"best_val_accuracy": best, "epochs": 2})
 

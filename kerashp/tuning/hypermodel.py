@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import pathlib
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Hashable, Mapping, Sequence
 
 import keras
 import keras_tuner
@@ -139,6 +139,23 @@ class StudyHyperModel(keras_tuner.HyperModel):
     def augmentation(self, data: DataSplits):
         """The batch function applied to training batches only (default: none)."""
         return None
+
+    def architecture_key(self, hp: keras_tuner.HyperParameters) -> Hashable | None:
+        """What makes two trials' compiled models interchangeable, or None.
+
+        Trials with equal keys (and the same seed) share one compiled model: the
+        tuner restores its initial weights, resets the optimizer's state and calls
+        `reconfigure`, instead of building and tracing a new model (tens of seconds
+        for MobileNetV2 on a CPU). Only for studies whose trials differ in values
+        that `reconfigure` can set in place (e.g. optimizer hyperparameters held in
+        variables) and whose optimizer slots start at zero (SGD, Adam, RMSprop).
+        Default None: every trial builds its own model.
+        """
+        return None
+
+    def reconfigure(self, model: keras.Model, hp: keras_tuner.HyperParameters) -> None:
+        """Sets `hp`'s values on a reused model (see `architecture_key`)."""
+        raise NotImplementedError(f"{type(self).__name__} gives an architecture_key but no reconfigure")
 
     def trial_epochs(self, hp: keras_tuner.HyperParameters) -> int:
         """Epochs of a trial: its `epochs` hyperparameter where the study has one, else `--epochs`."""

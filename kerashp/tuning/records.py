@@ -15,11 +15,14 @@ import json
 import math
 import os
 import pathlib
+import re
 from typing import Any
 
 import pandas as pd
 
 HISTORY_FILE = "history.csv"
+# Logged metrics whose best value is their minimum (losses and errors); others: maximum.
+LOWER_IS_BETTER = re.compile(r"loss|error|mse|mae|nll|crossentropy")
 SUMMARY_FILE = "summary.json"
 
 
@@ -61,7 +64,10 @@ def summarize_history(history: pd.DataFrame, objective: str, direction: str = "m
         if column in timing_columns:
             continue
         values = history[column].astype(float)
-        higher_is_better = "loss" not in column and "error" not in column
+        if column == objective:
+            higher_is_better = direction == "max"
+        else:
+            higher_is_better = not LOWER_IS_BETTER.search(column)
         best = values.max() if higher_is_better else values.min()
         summary[f"best_{column}"] = float(best)
         summary[f"final_{column}"] = float(values.iloc[-1])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import math
 import pathlib
 import statistics
 import time
-from typing import Any
+from typing import Any, Hashable
 
 import keras
 import keras_tuner
@@ -58,6 +59,34 @@ class Heartbeat(keras.callbacks.Callback):
         self.oracle.update_trial(self.trial_id, {}, step=epoch)
 
 
+@dataclasses.dataclass
+class ReusableModel:
+    """A compiled model kept for the next trial with the same architecture key and seed."""
+
+    key: Hashable
+    seed: int
+    model: keras.Model
+    initial_weights: list
+    initial_optimizer_state: dict[int, Any]  # id(variable) -> value, for variables that existed after compile
+
+    @classmethod
+    def capture(cls, key: Hashable, seed: int, model: keras.Model) -> "ReusableModel":
+        state = {id(v): keras.ops.convert_to_numpy(v) for v in model.optimizer.variables}
+        return cls(key, seed, model, model.get_weights(), state)
+
+    def reset(self) -> keras.Model:
+        """The model as it was before its first trial: initial weights (batch-norm
+        statistics included), optimizer variables as after compile, slots created
+        since (momenta, second moments, ...) at zero."""
+        model = self.model
+        model.set_weights(self.initial_weights)
+        for variable in model.optimizer.variables:
+            value = self.initial_optimizer_state.get(id(variable))
+            variable.assign(value if value is not None else keras.ops.zeros(variable.shape, variable.dtype))
+        model._initial_epoch = None  # set by BackupAndRestore when a resumed run restored an epoch
+        return model
+
+
 class StudyTuner(base_tuner.BaseTuner):
     """Trains each trial `settings.seeds` times and keeps every run on disk.
 
@@ -95,6 +124,7 @@ class StudyTuner(base_tuner.BaseTuner):
         if isinstance(self.oracle, oracle_client.OracleClient):  # a worker: talk to the chief gently
             self.oracle = PatientOracleClient(oracle)
         self.tensorboard_dir = pathlib.Path(tensorboard_dir)
+        self._reusable: ReusableModel | None = None
         settings = hypermodel.settings
         self.strategy = distribute.choose_strategy(settings.strategy)
         self.fast_path = distribute.resolve_fast_path(settings.precision, settings.jit, settings.steps_per_execution)
@@ -155,18 +185,7 @@ class StudyTuner(base_tuner.BaseTuner):
         directory.mkdir(parents=True, exist_ok=True)
         tensorboard_run = self.tensorboard_dir / run_name(trial.trial_id, index, settings.seeds)
 
-        keras.backend.clear_session()
-        gc.collect()
-        keras.utils.set_random_seed(seed)
-        policy_before = keras.config.dtype_policy()
-        keras.config.set_dtype_policy(self.fast_path.precision)
-        try:
-            with self.strategy.scope():
-                model = self.hypermodel.build(hp)
-        finally:
-            keras.config.set_dtype_policy(policy_before)  # layers keep the policy they were built with
-        model.jit_compile = self.fast_path.jit_compile
-        model.steps_per_execution = self.fast_path.steps_per_execution
+        model = self._model_for(hp, seed)
         batch_size = self.hypermodel.trial_batch_size(hp)
         train_data = self.hypermodel.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size)
         validation_data = self.hypermodel.make_dataset(data.validation, training=False, batch_size=batch_size)
@@ -204,6 +223,34 @@ class StudyTuner(base_tuner.BaseTuner):
         del model, train_data, validation_data
         gc.collect()
         return summary
+
+    def _model_for(self, hp, seed: int) -> keras.Model:
+        """A fresh compiled model, or the previous trial's reset and reconfigured
+        when the study says the two are interchangeable (`architecture_key`)."""
+        key = self.hypermodel.architecture_key(hp)
+        cached = self._reusable
+        if key is not None and cached is not None and (cached.key, cached.seed) == (key, seed):
+            keras.utils.set_random_seed(seed)
+            model = cached.reset()
+            self.hypermodel.reconfigure(model, hp)
+            logger.info("reusing the compiled model of the previous trial (same architecture and seed)")
+            return model
+        self._reusable = None
+        keras.backend.clear_session()
+        gc.collect()
+        keras.utils.set_random_seed(seed)
+        policy_before = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(self.fast_path.precision)
+        try:
+            with self.strategy.scope():
+                model = self.hypermodel.build(hp)
+        finally:
+            keras.config.set_dtype_policy(policy_before)  # layers keep the policy they were built with
+        model.jit_compile = self.fast_path.jit_compile
+        model.steps_per_execution = self.fast_path.steps_per_execution
+        if key is not None:
+            self._reusable = ReusableModel.capture(key, seed, model)
+        return model
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
