@@ -83,6 +83,8 @@ def build_parser(study_class) -> argparse.ArgumentParser:
     add("--search", choices=("configs", "grid", "random", "bayesian"), default=study_class.default_search,
         help="run the named configurations, or search the space (grid: every point in a fixed order, resumable)")
     add("--trials", type=positive_int, default=None, help="trials of a random or Bayesian search (for grid: stop after N trials in all)")
+    add("--early-stopping", type=positive_int, default=None, metavar="PATIENCE",
+        help="stop a run after PATIENCE epochs without improving the study's objective and keep its best weights (default: off)")
     add("--set", type=assignment, action="append", default=[], metavar="NAME=VALUE", help="override a hyperparameter in every configuration (repeatable)")
     add("--overwrite", action="store_true", help="delete this study's earlier results in --out and start afresh")
     add("--quick", action="store_true", help=f"demo and smoke test: {study_class.quick_data or 'the default data'}, {QUICK_EPOCHS} epochs, output in artifacts/{study_class.name}_quick")
@@ -155,6 +157,7 @@ def settings_from_args(study_class, args: argparse.Namespace, experiment: str | 
         jit=args.jit,
         steps_per_execution=args.steps_per_execution,
         worker_timeout_s=args.worker_timeout,
+        early_stopping=args.early_stopping,
     )
 
 

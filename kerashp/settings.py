@@ -10,7 +10,7 @@ from typing import Any
 # values cannot be resumed with these (it would mix incomparable trials).
 TRAINING_KEYS = (
     "experiment", "data", "train_limit", "val_split", "epochs", "batch_size", "seeds", "seed", "search", "options",
-    "precision",
+    "precision", "early_stopping",
 )
 
 
@@ -43,6 +43,8 @@ class StudySettings:
         precision: Keras dtype policy, or "auto" (see `kerashp.distribute`).
         jit: XLA: "auto", "on" or "off".
         steps_per_execution: batches per compiled call.
+        early_stopping: stop a run after this many epochs without improving
+            the study's objective, keeping its best weights (None: off).
         worker_timeout_s: in distributed tuning, a worker silent this long
             (no epoch finished) loses its trial to the next worker.
     """
@@ -71,6 +73,7 @@ class StudySettings:
     jit: str = "auto"
     steps_per_execution: int = 1
     worker_timeout_s: float = 1800.0
+    early_stopping: int | None = None
 
     @classmethod
     def default_of(cls, key: str) -> Any:

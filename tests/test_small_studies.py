@@ -129,3 +129,16 @@ def test_regularization_runs_on_cifar10_with_the_cnn_builder(tmp_path):
         names = []
         handle.visit(names.append)
     assert sum(name.endswith("vars") and "conv2d" in name for name in names) == 3  # the 3-layer CNN, not the MLP
+
+
+def test_house_prices_early_stopping_stops_before_the_epoch_budget(tmp_path):
+    csv = write_house_csv(tmp_path / "train.csv")
+    out = tmp_path / "out"
+    assert main(HousePrices, ["--experiment", "loss", "--configs", "MSE", "--csv", str(csv), "--epochs", "300",
+                              "--set", "learning_rate=0.05", "--early-stopping", "5", "--out", str(out),
+                              "--verbose", "0"]) == 0
+    results = pd.read_csv(out / "loss" / "results.csv")
+    history = pd.read_csv(out / "loss" / "tuner" / "trial_0000" / "execution_0" / "history.csv")
+    assert results["status"].iloc[0] == "COMPLETED" and len(history) < 300
+    best = history["val_mse"].idxmin()
+    assert len(history) == best + 1 + 5  # stopped 5 epochs after the best

@@ -198,6 +198,7 @@ class StudyTuner(base_tuner.BaseTuner):
             keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
             keras.callbacks.TensorBoard(str(tensorboard_run), write_graph=False, profile_batch=0),
             keras.callbacks.TerminateOnNaN(),
+            *self._early_stopping(),
             *([Heartbeat(self.oracle, trial.trial_id)] if isinstance(self.oracle, oracle_client.OracleClient) else []),
             # last: saves what the others did
             AtomicBackupAndRestore(str(directory / "backup"), min_interval_s=self.hypermodel.backup_interval_s),
@@ -223,6 +224,15 @@ class StudyTuner(base_tuner.BaseTuner):
         del model, train_data, validation_data
         gc.collect()
         return summary
+
+    def _early_stopping(self) -> list[keras.callbacks.Callback]:
+        """`--early-stopping PATIENCE`: EarlyStopping on the objective, restoring the best weights
+        (its patience count restarts when a killed run resumes)."""
+        patience = self.settings.early_stopping
+        if not patience:
+            return []
+        return [keras.callbacks.EarlyStopping(monitor=self.hypermodel.objective, mode=self.hypermodel.objective_direction,
+                                              patience=patience, restore_best_weights=True)]
 
     def _model_for(self, hp, seed: int) -> keras.Model:
         """A fresh compiled model, or the previous trial's reset and reconfigured
