@@ -7,7 +7,8 @@ Data: the Kaggle "House Prices" training file (Ames, De Cock 2011), features
 OverallQual, YearBuilt, TotalBsmtSF and GrLivArea, target SalePrice; a fixed
 70/15/15 train/validation/test split of the rows; features and target
 standardised with training statistics (errors are reported back in dollars).
-Adam, learning rate 3e-4, batch 100, 2000 epochs; the base MLP has two hidden
+Adam, learning rate 3e-4, batch 100, 2000 epochs (`--early-stopping PATIENCE` stops
+earlier; off by default, as in the original); the base MLP has two hidden
 layers of 128 ReLU units. The Gaussian head predicts a mean and a
 log-variance and trains on `kerashp.losses.gaussian_nll`.
 """
