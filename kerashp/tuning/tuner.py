@@ -265,19 +265,18 @@ class StudyTuner(base_tuner.BaseTuner):
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
         ended = self.oracle.get_trial(trial.trial_id)
-        name = ended.hyperparameters.values.get("config", "")
+        label = f"trial {ended.trial_id} {ended.hyperparameters.values.get('config', '')}".rstrip()
         objective = self.hypermodel.objective
         if ended.status == "COMPLETED":
             logger.info(
-                "trial %s %s: completed, best %s %.4f (mean of %d run%s)",
-                ended.trial_id, name, objective, ended.score, self.settings.seeds,
-                "" if self.settings.seeds == 1 else "s",
+                "%s: completed, best %s %.4f (mean of %d run%s)",
+                label, objective, ended.score, self.settings.seeds, "" if self.settings.seeds == 1 else "s",
             )
         else:
             message = ended.message or ""
             if "FailedTrialError" not in message:  # not an expected failure: show where
-                logger.error("trial %s %s raised:\n%s", ended.trial_id, name, message.strip())
-            logger.warning("trial %s %s: %s, %s", ended.trial_id, name, ended.status.lower(), last_line(message))
+                logger.error("%s raised:\n%s", label, message.strip())
+            logger.warning("%s: %s, %s", label, ended.status.lower(), last_line(message))
 
     def load_model(self, trial) -> keras.Model:
         """The model of the trial's first run, with its final weights."""
