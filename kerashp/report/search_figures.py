@@ -43,7 +43,7 @@ def plot_hyperparameter_panels(
 ) -> pathlib.Path | None:
     """One panel per hyperparameter: `metric` of each trial against the hyperparameter's value.
 
-    Numeric values go on a numeric axis (logarithmic where they span more than
+    Numeric values go on a numeric axis (logarithmic where they span at least
     two decades); others are categories. Trials that failed or whose metric is
     missing (diverged) are drawn as red crosses on the bottom edge of the panel.
     """
@@ -60,7 +60,7 @@ def plot_hyperparameter_panels(
         if is_numeric(values):
             x = values.astype(float)
             positive = x[x > 0]
-            if len(positive) == len(x.dropna()) and len(positive) and positive.max() / positive.min() > 100:
+            if len(positive) == len(x.dropna()) and len(positive) and positive.max() / positive.min() >= 100:
                 axes.set_xscale("log")
         else:
             categories = sorted(values.dropna().astype(str).unique())
