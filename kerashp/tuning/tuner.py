@@ -97,7 +97,9 @@ class StudyTuner(base_tuner.BaseTuner):
       from the last finished epoch, and a finished run (its `summary.json`
       exists) is never trained again;
     - memory grew from trial to trial (#873): the Keras session is cleared and
-      the model released before each run;
+      the model released before each run, except that trials the study declares
+      interchangeable (`StudyHyperModel.architecture_key`) keep one compiled
+      model, reset between them, instead of tracing a new one;
     - the HParams dashboard stayed empty (#427): see `kerashp.tensorboard_hparams`;
     - `results_summary()` only printed: the per-epoch history and summary of
       every run are files that `kerashp.report` turns into tables and figures.
