@@ -142,3 +142,17 @@ def test_house_prices_early_stopping_stops_before_the_epoch_budget(tmp_path):
     assert results["status"].iloc[0] == "COMPLETED" and len(history) < 300
     best = history["val_mse"].idxmin()
     assert len(history) == best + 1 + 5  # stopped 5 epochs after the best
+
+
+def test_a_search_of_a_regression_study_is_ranked_by_its_lowest_error(tmp_path):
+    csv = write_house_csv(tmp_path / "train.csv")
+    out = tmp_path / "out"
+    assert main(HousePrices, ["--experiment", "loss", "--search", "random", "--trials", "3", "--csv", str(csv),
+                              "--epochs", "3", "--out", str(out), "--verbose", "0"]) == 0
+    results = pd.read_csv(out / "loss" / "results.csv")
+    assert len(results) == 3 and "best_val_mse" in results
+    shown = (out / "loss" / "results.md").read_text().split("\n| trial")[1:]
+    order = [int(line.split("|")[0]) for line in shown]
+    expected = results.sort_values("best_val_mse")["trial"].astype(int).tolist()
+    assert order == expected  # best (lowest) error first
+    assert (out / "loss" / "hyperparameters.png").exists()

@@ -68,7 +68,7 @@ def check_configs(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) ->
 
 
 def make_oracle(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> keras_tuner.Oracle:
-    """The oracle for `--search configs|random|bayesian`."""
+    """The oracle for `--search configs|grid|random|bayesian`."""
     settings = study.settings
     objective = keras_tuner.Objective(study.objective, study.objective_direction)
     timeout = settings.worker_timeout_s
@@ -171,12 +171,15 @@ def write_report(study: StudyHyperModel, project_dir, data_description: str) -> 
     run_log = project_dir / RUN_LOG_FILE
     runs = [json.loads(line) for line in run_log.read_text().splitlines()] if run_log.exists() else []
     hyperparameters = study.table_hyperparameters
-    table = results_table(trials, hyperparameters, study.table_metrics)
     searching = study.settings.search != "configs"
     rank_by = f"best_{study.objective}"
     higher_is_better = study.objective_direction == "max"
+    metrics = tuple(study.table_metrics)
+    if searching and rank_by not in dict(metrics):  # a search is ranked by its objective: show it
+        metrics += ((rank_by, rank_by.replace("_", " ")),)
+    table = results_table(trials, hyperparameters, metrics)
     write_results(
-        table, out, hyperparameters, study.table_metrics,
+        table, out, hyperparameters, metrics,
         header=results_header(study, data_description, runs),
         top_k=TOP_K if searching else None, rank_by=rank_by, higher_is_better=higher_is_better,
     )
