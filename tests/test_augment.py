@@ -31,6 +31,23 @@ def test_crop_and_flip_change_training_batches_but_not_validation():
         np.testing.assert_allclose(x.numpy(), split.features / 255.0, rtol=1e-6)
 
 
+def epochs_of(dataset, epochs=2):
+    return [np.concatenate([x.numpy() for x, _ in dataset]) for _ in range(epochs)]
+
+
+def test_augmentation_is_reproducible_from_the_seed_and_new_each_epoch():
+    split = image_split(96)
+
+    def pipeline(seed):
+        return make_dataset(split, 16, training=True, seed=seed, augment=pad_crop_flip(4))
+
+    first, again, other = epochs_of(pipeline(0)), epochs_of(pipeline(0)), epochs_of(pipeline(1))
+    for epoch in range(2):
+        np.testing.assert_array_equal(first[epoch], again[epoch])  # same seed: identical, parallel map or not
+    assert not np.array_equal(first[0], first[1])  # a new order and new crops every epoch
+    assert not np.array_equal(first[0], other[0])
+
+
 def test_per_channel_normalisation():
     split = image_split(64)
     mean, std = channel_statistics(split)

@@ -10,19 +10,24 @@ from kerashp.data.splits import Split
 def pad_crop_flip(pad: int = 4):
     """Random crop of the original size from the image zero-padded by `pad` pixels,
     then a random horizontal flip; each image of the batch draws its own offsets
-    and flip. Returns a `(images, labels) -> (images, labels)` batch function."""
+    and flip. Returns an `(images, labels, seed) -> (images, labels)` batch
+    function: the draws are stateless functions of `seed` (shape [2]), so a
+    pipeline that feeds it seeds from a seeded stream (`make_dataset`) augments
+    identically in every run with that seed, however tf.data schedules its
+    parallel map."""
     import tensorflow as tf
 
-    def augment(images, labels):
+    def augment(images, labels, seed):
         shape = tf.shape(images)
         batch, height, width = shape[0], shape[1], shape[2]
+        seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=3)
         padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
-        offset_y = tf.random.uniform([batch], 0, 2 * pad + 1, dtype=tf.int32)
-        offset_x = tf.random.uniform([batch], 0, 2 * pad + 1, dtype=tf.int32)
+        offset_y = tf.random.stateless_uniform([batch], seeds[0], 0, 2 * pad + 1, dtype=tf.int32)
+        offset_x = tf.random.stateless_uniform([batch], seeds[1], 0, 2 * pad + 1, dtype=tf.int32)
         rows = offset_y[:, None] + tf.range(height)[None, :]
         cols = offset_x[:, None] + tf.range(width)[None, :]
         cropped = tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
-        flip = tf.random.uniform([batch, 1, 1, 1]) < 0.5
+        flip = tf.random.stateless_uniform([batch, 1, 1, 1], seeds[2]) < 0.5
         return tf.where(flip, tf.reverse(cropped, axis=[2]), cropped), labels
 
     return augment

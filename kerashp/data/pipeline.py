@@ -7,6 +7,7 @@ from typing import Callable
 from kerashp.data.splits import Split
 
 BatchFn = Callable  # (features, labels) -> (features, labels), applied to whole batches
+AugmentFn = Callable  # (features, labels, seed) -> (features, labels); seed: int64 [2], see augment.py
 
 
 def scale_to_unit(features, labels):
@@ -25,7 +26,7 @@ def make_dataset(
     training: bool,
     seed: int | None = None,
     preprocess: BatchFn | None = scale_to_unit,
-    augment: BatchFn | None = None,
+    augment: AugmentFn | None = None,
 ):
     """Returns a batched, prefetched tf.data pipeline over `split`.
 
@@ -46,5 +47,10 @@ def make_dataset(
     if preprocess is not None:
         dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
     if training and augment is not None:
-        dataset = dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+        # One [2]-shaped seed per batch from a seeded stream that changes every epoch:
+        # `augment` draws statelessly from it, so parallel mapping stays reproducible.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        dataset = tf.data.Dataset.zip(dataset, seeds).map(
+            lambda batch, batch_seed: augment(*batch, batch_seed), num_parallel_calls=tf.data.AUTOTUNE
+        )
     return dataset.prefetch(tf.data.AUTOTUNE)
