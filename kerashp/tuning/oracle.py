@@ -9,6 +9,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import keras_tuner
 from keras_tuner.engine import trial as trial_module
+from keras_tuner.src.distribute import utils as dist_utils
 
 logger = logging.getLogger("kerashp")
 
@@ -65,7 +66,8 @@ class ResumableOracle(keras_tuner.Oracle):
         self._touch(tuner_id)
         self._release_silent_workers()
         trial = super().create_trial(tuner_id)
-        if trial.status == trial_module.TrialStatus.STOPPED and self.ongoing_trials and self.worker_timeout_s:
+        serving_workers = dist_utils.has_chief_oracle()
+        if trial.status == trial_module.TrialStatus.STOPPED and self.ongoing_trials and serving_workers:
             # Others still hold trials that may come back to the queue: wait, don't leave.
             self.tuner_ids.add(tuner_id)
             trial.status = trial_module.TrialStatus.IDLE
