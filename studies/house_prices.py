@@ -15,6 +15,7 @@ log-variance and trains on `kerashp.losses.gaussian_nll`.
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import keras
@@ -27,7 +28,7 @@ from kerashp.errors import StudyError
 from kerashp.losses import gaussian_mean_squared_error, gaussian_nll
 from kerashp.models import build_mlp
 from kerashp.optimizers import make_optimizer
-from kerashp.tuning import Experiment, StudyHyperModel
+from kerashp.tuning import Experiment, StudyHyperModel, variant
 
 FEATURES = ("OverallQual", "YearBuilt", "TotalBsmtSF", "GrLivArea")
 TARGET = "SalePrice"
@@ -35,9 +36,7 @@ HEADS = {"mse": "linear", "gaussian": "gaussian"}
 WIDTHS = (64, 128, 256)
 BASE = {"num_layers": 2, "units": 128, "optimizer": "adam", "learning_rate": 3e-4, "loss": "mse"}
 
-
-def vary(**changes):
-    return {**BASE, **changes}
+vary = functools.partial(variant, BASE)
 
 
 class HousePrices(StudyHyperModel):

@@ -20,6 +20,7 @@ training images held out for validation; each experiment varies one setting:
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import keras
@@ -31,7 +32,7 @@ from kerashp.losses import make_penalty
 from kerashp.models import build_cnn, build_mlp
 from kerashp.optimizers import OPTIMIZER_NAMES, make_optimizer
 from kerashp.report import GRADIENT_NORMS_FILE, plot_gradient_norms
-from kerashp.tuning import Experiment, StudyHyperModel
+from kerashp.tuning import Experiment, StudyHyperModel, variant
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 BASE = {"penalty": "none", "penalty_strength": 1e-4, "dropout": 0.0, "batch_size": 128, "activation": "relu",
@@ -39,9 +40,7 @@ BASE = {"penalty": "none", "penalty_strength": 1e-4, "dropout": 0.0, "batch_size
 DEEP = 8
 GRADIENT_EPOCHS = 2  # epochs of gradient norms drawn in gradient_norms.png
 
-
-def vary(**changes):
-    return {**BASE, **changes}
+vary = functools.partial(variant, BASE)
 
 
 class Regularization(StudyHyperModel):

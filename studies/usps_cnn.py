@@ -12,6 +12,7 @@ base each experiment varies one setting of.
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import keras
@@ -23,7 +24,7 @@ from kerashp.losses import CLASSIFICATION_LOSSES, classification_loss
 from kerashp.models import build_cnn
 from kerashp.models.cnn import CNN_ACTIVATIONS, CNN_FILTER_CHOICES
 from kerashp.optimizers import make_optimizer
-from kerashp.tuning import Experiment, StudyHyperModel
+from kerashp.tuning import Experiment, StudyHyperModel, variant
 
 BASE = {
     "num_layers": 2, "filters": 64, "activation": "relu", "batch_norm": False, "batch_size": 50,
@@ -31,9 +32,7 @@ BASE = {
 }
 OPTIMIZERS = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam"}
 
-
-def vary(**changes):
-    return {**BASE, **changes}
+vary = functools.partial(variant, BASE)
 
 
 class UspsCnn(StudyHyperModel):

@@ -30,6 +30,17 @@ class Experiment:
     description: str = ""
 
 
+def variant(base: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
+    """A configuration that is `base` with `changes` (one experiment's setting).
+
+    `vary = functools.partial(variant, BASE)` then `vary(num_layers=3)`.
+    """
+    unknown = set(changes) - set(base)
+    if unknown:
+        raise KeyError(f"{sorted(unknown)} are not hyperparameters of the base configuration")
+    return {**base, **changes}
+
+
 class StudyHyperModel(keras_tuner.HyperModel):
     """A study: its data, model, fixed settings, configurations and search space.
 
