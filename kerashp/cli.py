@@ -94,6 +94,8 @@ def build_parser(study_class) -> argparse.ArgumentParser:
         help="Keras dtype policy; auto: float32 on CPU, mixed_float16 on GPU (softmax stays float32)")
     add("--jit", choices=("auto", "on", "off"), default="auto", help="XLA compilation; auto: off on CPU, on on GPU")
     add("--steps-per-execution", type=positive_int, default=1, metavar="N", help="batches per compiled call")
+    add("--pack", type=positive_int, default=1, metavar="K",
+        help="train up to K trials that share an architecture at once, in one compiled model (see kerashp.tuning.packing)")
     add("--worker-timeout", type=float, default=1800.0, metavar="SECONDS",
         help="distributed tuning: a worker that finishes no epoch for this long loses its trial to another worker")
     add("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras progress: 0 none, 1 bar, 2 a line per epoch (default: bar on a terminal)")
@@ -156,6 +158,7 @@ def settings_from_args(study_class, args: argparse.Namespace, experiment: str | 
         precision=args.precision,
         jit=args.jit,
         steps_per_execution=args.steps_per_execution,
+        pack=args.pack,
         worker_timeout_s=args.worker_timeout,
         early_stopping=args.early_stopping,
     )

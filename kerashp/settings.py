@@ -43,6 +43,8 @@ class StudySettings:
         precision: Keras dtype policy, or "auto" (see `kerashp.distribute`).
         jit: XLA: "auto", "on" or "off".
         steps_per_execution: batches per compiled call.
+        pack: train up to this many trials with equal `StudyHyperModel.pack_key`
+            side by side in one compiled model (1: one trial at a time).
         early_stopping: stop a run after this many epochs without improving
             the study's objective, keeping its best weights (None: off).
         worker_timeout_s: in distributed tuning, a worker silent this long
@@ -72,6 +74,7 @@ class StudySettings:
     precision: str = "auto"
     jit: str = "auto"
     steps_per_execution: int = 1
+    pack: int = 1
     worker_timeout_s: float = 1800.0
     early_stopping: int | None = None
 

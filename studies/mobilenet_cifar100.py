@@ -107,6 +107,12 @@ class MobileNetCifar100(StudyHyperModel):
         )
         return model
 
+    def pack_key(self, hp):
+        # Settings of one activation share a network; the learning rate, schedule and weight
+        # decay live in each trial's own optimizer and callbacks. The gradient-norm callback
+        # of the activation experiment rewrites the train step, so that experiment runs unpacked.
+        return None if self.settings.experiment == "activation" else ("mobilenet", hp["activation"])
+
     def extra_callbacks(self, hp, run_dir, tensorboard_dir):
         callbacks = []
         if hp["schedule"] == "cosine":

@@ -97,3 +97,21 @@ def test_killed_300_epoch_cosine_trial_resumes_from_its_last_epoch_on_the_same_c
     expected = [cosine_rate(epoch, 300, 0.05) for epoch in rows["epoch"]]
     np.testing.assert_allclose(rows["learning_rate"], expected, rtol=1e-5)
     assert os.listdir(out / "schedule" / "tuner" / "trial_0000" / "execution_0" / "backup")
+
+
+def test_schedule_experiment_packed_trains_as_unpacked(study_out, tmp_path):
+    """--pack 2: the constant and the cosine trial train side by side, each with its own
+    optimizer and schedule, and give the unpacked run's curves."""
+    out = tmp_path / "packed"
+    with tfds.testing.mock_data(num_examples=40):
+        assert main(MobileNetCifar100, ["--experiment", "schedule", "--epochs", "2", "--batch-size", "16",
+                                        "--pack", "2", "--out", str(out), "--verbose", "0"]) == 0
+    for trial in ("trial_0000", "trial_0001"):
+        packed, alone = (pd.read_csv(root / "tuner" / trial / "execution_0" / "history.csv")
+                         for root in (out / "schedule", study_out / "schedule"))
+        for column in ("loss", "accuracy", "val_loss"):
+            np.testing.assert_allclose(packed[column], alone[column], rtol=2e-3, atol=1e-5)
+    cosine = pd.read_csv(out / "schedule" / "tuner" / "trial_0001" / "execution_0" / "history.csv")
+    assert cosine["learning_rate"].tolist() == pytest.approx([0.05, 0.025])
+    results = pd.read_csv(out / "schedule" / "results.csv")
+    assert (results["status"] == "COMPLETED").all() and results["test_accuracy"].between(0, 1).all()

@@ -1,7 +1,7 @@
 """A tiny study for tests: a small dense network on synthetic, learnable data.
 
 Runnable like a real study (`python tests/tiny_study.py --out DIR ...`), so the
-tests can kill it mid-trial. `--epoch-sleep S` slows each epoch down, and every
+tests can kill it mid-trial. Its trials can be packed (`--pack K`). `--epoch-sleep S` slows each epoch down, and every
 trained epoch is appended to `<out>/epochs_trained.log` as "trial epoch pid".
 """
 
@@ -79,14 +79,13 @@ class TinyStudy(StudyHyperModel):
         type(self).built_models.append(weakref.ref(model))
         return model
 
-    def fit(self, hp, model, *args, **kwargs):
+    def extra_callbacks(self, hp, run_dir, tensorboard_dir):
         sleep = self.settings.options.get("epoch_sleep", 0.0)
-        csv_logger = next(c for c in kwargs["callbacks"] if isinstance(c, keras.callbacks.CSVLogger))
-        trial_dir = csv_logger.filename.split(os.sep)[-3]
-        log = EpochLog(str(self.settings.out / "epochs_trained.log"), trial_dir.replace("trial_", ""), sleep)
-        kwargs["callbacks"] = [*kwargs["callbacks"][:-1], log, kwargs["callbacks"][-1]]
-        return model.fit(*args, **kwargs)
+        trial_id = run_dir.parent.name.replace("trial_", "")
+        return [EpochLog(str(self.settings.out / "epochs_trained.log"), trial_id, sleep)]
 
+    def pack_key(self, hp):
+        return "dense 8-16-3"  # every configuration trains the same network
 
 if __name__ == "__main__":
     sys.exit(main(TinyStudy))

@@ -165,6 +165,18 @@ class StudyHyperModel(keras_tuner.HyperModel):
         """
         return None
 
+    def pack_key(self, hp: keras_tuner.HyperParameters) -> Hashable | None:
+        """What lets trials train side by side in one packed model (`--pack K`), or None.
+
+        Trials with equal keys (and equal epochs and batch size) may be packed:
+        their models must share an input and differ only in what each model's
+        own compile arguments (optimizer, loss, metrics) and its per-run
+        callbacks (e.g. a learning-rate schedule) hold. Not for studies whose
+        callbacks rewrite the train step (`callbacks.GradientNorm`) or that
+        override `fit`. Default: `architecture_key`.
+        """
+        return self.architecture_key(hp)
+
     def reconfigure(self, model: keras.Model, hp: keras_tuner.HyperParameters) -> None:
         """Sets `hp`'s values on a reused model (see `architecture_key`)."""
         raise NotImplementedError(f"{type(self).__name__} gives an architecture_key but no reconfigure")

@@ -158,7 +158,9 @@ def results_header(study: StudyHyperModel, data_description: str, runs: list[dic
         + (f", overrides {json.dumps(settings.overrides, sort_keys=True)}" if settings.overrides else ""),
         f"- machine: {runs[-1]['machine'] if runs else machine_description()}",
         f"- wall time: {wall:.0f} s over {len(runs)} invocation(s), the last on {runs[-1]['ended'] if runs else '-'}",
-        "- images/s: mean training throughput of the epochs after the first (which pays for tracing)",
+        "- images/s: mean training throughput of the epochs after the first (which pays for tracing)"
+        + (f"; with --pack {settings.pack}, trials trained side by side share one step, so their"
+           " training time and images/s are those of the packed model" if settings.pack > 1 else ""),
         "",
     ]
     return "\n".join(lines) + "\n"

@@ -7,15 +7,17 @@ import gc
 import logging
 import math
 import pathlib
+import shutil
 import statistics
 import time
-from typing import Any, Hashable
+from typing import Any, Callable, Hashable
 
 import keras
 import keras_tuner
 from keras_tuner.engine import base_tuner
 from keras_tuner.engine import trial as trial_module
 from keras_tuner.src.distribute import oracle_client
+from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.src import config as keras_tuner_config  # its DEBUG flag prints tracebacks
 
 from callbacks.timing import Timing
@@ -25,6 +27,7 @@ from kerashp.report.tables import last_line
 from kerashp.tuning.backup import AtomicBackupAndRestore
 from kerashp.tuning import records
 from kerashp.tuning.hypermodel import StudyHyperModel
+from kerashp.tuning.packing import ReplicaCallbacks, pack_models, replica_logs, replicas, repeat_targets
 
 logger = logging.getLogger("kerashp")
 
@@ -51,12 +54,13 @@ class PatientOracleClient(oracle_client.OracleClient):
 class Heartbeat(keras.callbacks.Callback):
     """Tells the chief after each epoch that this worker is alive (see `ResumableOracle`)."""
 
-    def __init__(self, oracle, trial_id: str):
+    def __init__(self, oracle, *trial_ids: str):
         super().__init__()
-        self.oracle, self.trial_id = oracle, trial_id
+        self.oracle, self.trial_ids = oracle, trial_ids
 
     def on_epoch_end(self, epoch, logs=None):
-        self.oracle.update_trial(self.trial_id, {}, step=epoch)
+        for trial_id in self.trial_ids:
+            self.oracle.update_trial(trial_id, {}, step=epoch)
 
 
 @dataclasses.dataclass
@@ -156,6 +160,157 @@ class StudyTuner(base_tuner.BaseTuner):
         super().on_search_end()
         keras_tuner_config.DEBUG = self._debug_before
 
+    # ---- packed trials (--pack K) ----------------------------------------------
+
+    def search(self, *fit_args, **fit_kwargs):
+        """KerasTuner's search loop; with `--pack K`, takes up to K trials from the
+        oracle at a time and trains those that can be packed side by side first
+        (see `kerashp.tuning.packing`). Each trial is then reported, resumed or
+        retrained one by one exactly as without packing: a packed run leaves
+        the same files as a run of its own."""
+        if self.settings.pack <= 1 or dist_utils.is_chief_oracle():
+            return super().search(*fit_args, **fit_kwargs)
+        self.on_search_begin()
+        while True:
+            trials, stopped = self._create_trials(self.settings.pack)
+            if trials:
+                self._train_packs(trials, *fit_args, **fit_kwargs)
+            for trial in trials:
+                self.on_trial_begin(trial)
+                self._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
+                self.on_trial_end(trial)
+            if stopped and not trials:
+                break
+        self.on_search_end()
+
+    def _create_trials(self, count: int) -> tuple[list, bool]:
+        """Up to `count` new trials (each held under its own tuner id) and whether the oracle stopped."""
+        trials = []
+        for slot in range(count):
+            self.pre_create_trial()
+            trial = self.oracle.create_trial(self.tuner_id if slot == 0 else f"{self.tuner_id}-pack{slot}")
+            if trial.status in (trial_module.TrialStatus.STOPPED, trial_module.TrialStatus.IDLE):
+                return trials, trial.status == trial_module.TrialStatus.STOPPED
+            trials.append(trial)
+        return trials, False
+
+    def _pack_key(self, hp) -> Hashable | None:
+        if self.settings.early_stopping or type(self.hypermodel).fit is not StudyHyperModel.fit:
+            return None  # per-run early stopping and custom training loops do not pack
+        key = self.hypermodel.pack_key(hp)
+        if key is None:
+            return None
+        return key, self.hypermodel.trial_epochs(hp), self.hypermodel.trial_batch_size(hp)
+
+    def _train_packs(self, trials, data: DataSplits) -> None:
+        """Trains each group of packable trials among `trials` together, run by run (seed by seed)."""
+        groups: dict[Hashable, list] = {}
+        for trial in trials:
+            key = self._pack_key(trial.hyperparameters)
+            if key is not None:
+                groups.setdefault(key, []).append(trial)
+        if len(trials) > 1 and not any(len(group) > 1 for group in groups.values()):
+            logger.info("--pack: none of trials %s can share a packed model; training them one by one",
+                        ", ".join(trial.trial_id for trial in trials))
+        for group in groups.values():
+            group = sorted(group, key=lambda trial: trial.trial_id)  # one replica order across restarts
+            for index in range(self.settings.seeds):
+                pending = [trial for trial in group
+                           if not (self.execution_dir(trial.trial_id, index) / records.SUMMARY_FILE).exists()]
+                if len(pending) < 2:
+                    continue
+                try:
+                    self._train_pack(pending, index, data)
+                except Exception as error:  # e.g. out of memory: the trials still run, one by one
+                    logger.warning("packed training of trials %s failed (%s: %s); training them one by one",
+                                   ", ".join(trial.trial_id for trial in pending), type(error).__name__,
+                                   last_line(str(error)))
+                    for trial in pending:  # they start again from epoch 0: drop the packed attempt's epochs
+                        (self.execution_dir(trial.trial_id, index) / records.HISTORY_FILE).unlink(missing_ok=True)
+                finally:
+                    keras.backend.clear_session()
+                    gc.collect()
+
+    def _train_pack(self, trials, index: int, data: DataSplits) -> None:
+        """Trains run `index` of `trials` side by side in one packed model and leaves
+        each run's files (history, TensorBoard run, summary, final weights) as if
+        it had trained alone."""
+        settings = self.settings
+        seed = settings.seed + index
+        count = len(trials)
+        names = ", ".join(trial.trial_id for trial in trials)
+        logger.info("training trials %s packed in one model (run %d)", names, index)
+        hps = [trial.hyperparameters for trial in trials]
+        directories = [self.execution_dir(trial.trial_id, index) for trial in trials]
+        tensorboard_runs = [self.tensorboard_dir / run_name(trial.trial_id, index, settings.seeds) for trial in trials]
+        for directory in directories:
+            directory.mkdir(parents=True, exist_ok=True)
+        pack_dir = pathlib.Path(self.project_dir) / "packs" / f"run{index}_trials_{'_'.join(t.trial_id for t in trials)}"
+
+        packed = self._packed_model_for(hps, seed)
+        models = replicas(packed)
+        batch_size = self.hypermodel.trial_batch_size(hps[0])
+        train_data = repeat_targets(
+            self.hypermodel.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size), count)
+        validation_data = repeat_targets(
+            self.hypermodel.make_dataset(data.validation, training=False, batch_size=batch_size), count)
+        per_replica = [
+            [
+                *self.hypermodel.extra_callbacks(hp, directory, tensorboard_run),
+                keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
+                keras.callbacks.TensorBoard(str(tensorboard_run), write_graph=False, profile_batch=0),
+            ]
+            for hp, directory, tensorboard_run in zip(hps, directories, tensorboard_runs)
+        ]
+        fit_callbacks = [
+            Timing(samples_per_epoch=len(data.train)),  # first: its figures reach every replica's logs
+            ReplicaCallbacks(models, per_replica),
+            *([Heartbeat(self.oracle, *(t.trial_id for t in trials))]
+              if isinstance(self.oracle, oracle_client.OracleClient) else []),
+            AtomicBackupAndRestore(str(pack_dir / "backup"), min_interval_s=self.hypermodel.backup_interval_s),
+        ]
+        packed.fit(train_data, validation_data=validation_data, epochs=self.hypermodel.trial_epochs(hps[0]),
+                   callbacks=fit_callbacks, verbose=settings.verbose, shuffle=False)
+
+        packed_evaluation: dict[str, float] | None = None
+
+        def evaluate(replica_index: int) -> dict[str, float]:
+            nonlocal packed_evaluation
+            if type(self.hypermodel).evaluate is not StudyHyperModel.evaluate:
+                return self.hypermodel.evaluate(models[replica_index], data, batch_size)  # compiled as built
+            if data.test is None:
+                return {}
+            if packed_evaluation is None:  # the default evaluation, all replicas in one pass
+                test_data = repeat_targets(self.hypermodel.make_dataset(data.test, training=False,
+                                                                        batch_size=batch_size), count)
+                packed_evaluation = packed.evaluate(test_data, verbose=0, return_dict=True)
+            own = replica_logs(packed_evaluation, replica_index)
+            return {f"test_{name}": float(value) for name, value in own.items()}
+
+        for replica_index, (hp, directory, tensorboard_run) in enumerate(zip(hps, directories, tensorboard_runs)):
+            self._finish_run(hp, models[replica_index], directory, tensorboard_run, seed,
+                             lambda i=replica_index: evaluate(i), packed_trials=count)
+        shutil.rmtree(pack_dir, ignore_errors=True)
+
+    def _packed_model_for(self, hps, seed: int) -> keras.Model:
+        """A packed model of the study's models for `hps`, each initialised from `seed`
+        exactly as it would be alone."""
+        self._reusable = None
+        keras.backend.clear_session()
+        gc.collect()
+        policy_before = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(self.fast_path.precision)
+        try:
+            with self.strategy.scope():
+                models = []
+                for hp in hps:
+                    keras.utils.set_random_seed(seed)
+                    models.append(self.hypermodel.build(hp))
+                return pack_models(models, jit_compile=self.fast_path.jit_compile,
+                                   steps_per_execution=self.fast_path.steps_per_execution)
+        finally:
+            keras.config.set_dtype_policy(policy_before)
+
     def run_trial(self, trial, data: DataSplits) -> dict[str, float]:
         summaries = [
             self._run_execution(trial, index, data) for index in range(self.settings.seeds)
@@ -215,16 +370,24 @@ class StudyTuner(base_tuner.BaseTuner):
             verbose=settings.verbose,
             shuffle=False,  # the input pipeline shuffles
         )
+        summary = self._finish_run(hp, model, directory, tensorboard_run, seed,
+                                   lambda: self.hypermodel.evaluate(model, data, batch_size))
+        del model, train_data, validation_data
+        gc.collect()
+        return summary
+
+    def _finish_run(self, hp, model: keras.Model, directory: pathlib.Path, tensorboard_run: pathlib.Path, seed: int,
+                    evaluate: Callable[[], dict[str, float]], **extra: Any) -> dict[str, Any]:
+        """Writes a trained run's summary (last: its presence marks the run finished),
+        final weights and HParams record."""
         history = records.read_history(directory / records.HISTORY_FILE)
         summary = records.summarize_history(history, self.hypermodel.objective, self.hypermodel.objective_direction)
-        summary.update(seed=seed, diverged_epoch=records.first_nan_epoch(history))
+        summary.update(seed=seed, diverged_epoch=records.first_nan_epoch(history), **extra)
         if summary["diverged_epoch"] is None:
-            summary.update(self.hypermodel.evaluate(model, data, batch_size))
+            summary.update(evaluate())
         model.save_weights(str(directory / FINAL_WEIGHTS_FILE))
         tensorboard_hparams.write_run_summary(tensorboard_run, {**hp.values, "seed": seed}, summary)
         records.write_json_atomic(directory / records.SUMMARY_FILE, summary)
-        del model, train_data, validation_data
-        gc.collect()
         return summary
 
     def _early_stopping(self) -> list[keras.callbacks.Callback]:
