@@ -8,7 +8,7 @@ Defaults per device (`auto`):
 |---|---|---|
 | strategy | default (one device) | the GPU (`OneDeviceStrategy`); `MirroredStrategy` over several |
 | precision | float32 | mixed_float16 (float32 master weights, float32 softmax) |
-| jit (XLA) | off | on (Keras turns it off for models with layers XLA cannot compile) |
+| jit (XLA) | off (on under the JAX backend) | on (Keras turns it off for models with layers XLA cannot compile) |
 | steps_per_execution | 1 | 1 |
 
 On this project's 2-core CPU, XLA trained MobileNetV2 about 4x slower than plain
@@ -19,10 +19,12 @@ advice; measure with `benchmarks/throughput.py` before relying on it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 
+from kerashp import backends
 from kerashp.errors import StudyError
 
 logger = logging.getLogger("kerashp")
@@ -32,12 +34,23 @@ PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 
 
 def gpu_count() -> int:
-    """Number of GPUs TensorFlow sees (0 where TensorFlow is absent)."""
-    try:
-        import tensorflow as tf
-    except ImportError:
-        return 0
-    return len(tf.config.list_physical_devices("GPU"))
+    """Number of GPUs the Keras backend trains on (TensorFlow's, or JAX's devices)."""
+    if backends.keras_backend() == "jax":
+        import jax
+
+        return sum(device.platform == "gpu" for device in jax.devices())
+    tf = backends.tensorflow()
+    return len(tf.config.list_physical_devices("GPU")) if tf is not None else 0
+
+
+class SingleDevice:
+    """The strategy of a backend other than TensorFlow's: one device, nothing to distribute
+    (the same `scope()` and `num_replicas_in_sync` as a `tf.distribute.Strategy`)."""
+
+    num_replicas_in_sync = 1
+
+    def scope(self):
+        return contextlib.nullcontext()
 
 
 def choose_strategy(name: str = "auto"):
@@ -53,11 +66,18 @@ def choose_strategy(name: str = "auto"):
     batch_size / R examples per step (Keras distributes the tf.data pipeline with
     `strategy.experimental_distribute_dataset` and scales the loss), so the
     learning rate and schedule mean the same on any number of devices.
-    """
-    import tensorflow as tf
 
+    Under another Keras backend (JAX), auto and default give `SingleDevice`;
+    tf.distribute strategies need the TensorFlow backend.
+    """
     if name not in STRATEGIES:
         raise StudyError(f"unknown strategy {name!r}; choose {', '.join(STRATEGIES)}")
+    if backends.keras_backend() != "tensorflow":
+        if name in ("auto", "default"):
+            return SingleDevice()
+        raise StudyError(f"--strategy {name} is a tf.distribute strategy: it needs KERAS_BACKEND=tensorflow")
+    import tensorflow as tf
+
     if name == "auto":
         gpus = gpu_count()
         if gpus > 1:
@@ -96,5 +116,6 @@ def resolve_fast_path(precision: str = "auto", jit: str = "auto", steps_per_exec
     on_gpu = gpu_count() > 0
     if precision == "auto":
         precision = "mixed_float16" if on_gpu else "float32"
-    jit_compile = {"on": True, "off": False}.get(jit, on_gpu)
+    # JAX compiles every step with XLA; without it Keras' JAX trainer runs eagerly, op by op.
+    jit_compile = {"on": True, "off": False}.get(jit, on_gpu or backends.keras_backend() == "jax")
     return FastPath(precision, jit_compile, steps_per_execution)

@@ -3,13 +3,16 @@
 KerasTuner's TensorBoard integration leaves the HParams tab empty unless an
 experiment config is written (keras-tuner #427); this module writes both the
 config (at the root of the study's TensorBoard directory) and, per run, the
-hyperparameter values and summary metrics.
+hyperparameter values and summary metrics. Both need TensorFlow's summary
+writer; where TensorFlow is absent (a JAX-only install) they write nothing.
 """
 
 from __future__ import annotations
 
 import pathlib
 from typing import Any, Mapping, Sequence
+
+from kerashp import backends
 
 # Metrics shown as HParams columns: (tag, group, display name). Groups are the
 # sub-directories where keras.callbacks.TensorBoard writes epoch scalars; the
@@ -30,6 +33,8 @@ def _hparam_value(value: Any) -> Any:
 
 def write_experiment_config(log_dir: pathlib.Path, hparam_names: Sequence[str]) -> None:
     """Writes the HParams experiment config (the columns of the dashboard)."""
+    if not backends.has_tensorflow():
+        return
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hparams_api
 
@@ -44,6 +49,8 @@ def write_experiment_config(log_dir: pathlib.Path, hparam_names: Sequence[str]) 
 
 def write_run_summary(run_dir: pathlib.Path, values: Mapping[str, Any], summary: Mapping[str, Any]) -> None:
     """Records one run's hyperparameter values and final figures for the dashboard."""
+    if not backends.has_tensorflow():
+        return
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hparams_api
 

@@ -1,4 +1,4 @@
-"""Batch-level augmentation and normalisation for image pipelines (tf.data map functions)."""
+"""Batch-level augmentation and normalisation for image pipelines (tf.data map functions, or NumPy)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,14 @@ def pad_crop_flip(pad: int = 4):
     function: the draws are stateless functions of `seed` (shape [2]), so a
     pipeline that feeds it seeds from a seeded stream (`make_dataset`) augments
     identically in every run with that seed, however tf.data schedules its
-    parallel map."""
-    import tensorflow as tf
+    parallel map. Given NumPy arrays (the pipeline without TensorFlow), it
+    works in NumPy, drawing from `numpy.random.default_rng(seed)`."""
 
     def augment(images, labels, seed):
+        if isinstance(images, np.ndarray):
+            return numpy_pad_crop_flip(images, np.random.default_rng(np.asarray(seed)), pad), labels
+        import tensorflow as tf
+
         shape = tf.shape(images)
         batch, height, width = shape[0], shape[1], shape[2]
         seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=3)
@@ -31,6 +35,20 @@ def pad_crop_flip(pad: int = 4):
         return tf.where(flip, tf.reverse(cropped, axis=[2]), cropped), labels
 
     return augment
+
+
+def numpy_pad_crop_flip(images: np.ndarray, rng: np.random.Generator, pad: int) -> np.ndarray:
+    """`pad_crop_flip` in NumPy: a batch (N, H, W, C) cropped and flipped, image by image."""
+    batch, height, width = images.shape[:3]
+    padded = np.pad(images, [(0, 0), (pad, pad), (pad, pad), (0, 0)])
+    offset_y = rng.integers(0, 2 * pad + 1, batch)
+    offset_x = rng.integers(0, 2 * pad + 1, batch)
+    flip = rng.random(batch) < 0.5
+    out = np.empty_like(images)
+    for i in range(batch):
+        crop = padded[i, offset_y[i]:offset_y[i] + height, offset_x[i]:offset_x[i] + width]
+        out[i] = crop[:, ::-1] if flip[i] else crop
+    return out
 
 
 def channel_statistics(split: Split, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
@@ -54,12 +72,15 @@ def channel_statistics(split: Split, chunk: int = 4096) -> tuple[np.ndarray, np.
 
 
 def normalize_channels(mean: np.ndarray, std: np.ndarray):
-    """A batch function scaling uint8 pixels to [0, 1], then `(x - mean) / std` per channel."""
-    import tensorflow as tf
-
-    mean_t, std_t = tf.constant(mean, tf.float32), tf.constant(std, tf.float32)
+    """A batch function scaling uint8 pixels to [0, 1], then `(x - mean) / std` per channel
+    (on TensorFlow tensors in a tf.data map, on NumPy arrays without TensorFlow)."""
+    mean, std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
 
     def normalize(images, labels):
-        return (tf.cast(images, tf.float32) / 255.0 - mean_t) / std_t, labels
+        if isinstance(images, np.ndarray):
+            return (images.astype(np.float32) / 255.0 - mean) / std, labels
+        import tensorflow as tf
+
+        return (tf.cast(images, tf.float32) / 255.0 - mean) / std, labels
 
     return normalize

@@ -15,6 +15,7 @@ import pathlib
 
 import numpy as np
 
+from kerashp import backends
 from kerashp.data.splits import Split
 from kerashp.errors import StudyError
 
@@ -46,7 +47,10 @@ def list_class_folder(root: pathlib.Path, class_names: tuple[str, ...] | None = 
 
 
 def decode_images(paths: list[str], batch_size: int = 1024) -> np.ndarray:
-    """Decodes image files in parallel with tf.data into one uint8 array (N, H, W, 3)."""
+    """Decodes image files in parallel with tf.data into one uint8 array (N, H, W, 3)
+    (with Pillow, one by one, where TensorFlow is absent)."""
+    if not backends.has_tensorflow():
+        return decode_images_with_pillow(paths)
     import tensorflow as tf
 
     def read(path):
@@ -65,6 +69,22 @@ def decode_images(paths: list[str], batch_size: int = 1024) -> np.ndarray:
             f"(first file {paths[0]}): {error.message.splitlines()[0]}"
         ) from None
     return np.concatenate(batches).astype(np.uint8)
+
+
+def decode_images_with_pillow(paths: list[str]) -> np.ndarray:
+    """`decode_images` without TensorFlow."""
+    from PIL import Image
+
+    images = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                images.append(np.asarray(image.convert("RGB"), dtype=np.uint8))
+        except OSError as error:
+            raise StudyError(f"image {path} could not be decoded: {error}") from None
+    if len({image.shape for image in images}) > 1:
+        raise StudyError(f"images differ in size (first file {paths[0]})")
+    return np.stack(images)
 
 
 def shuffled_order(num_examples: int, seed: int) -> np.ndarray:

@@ -47,7 +47,11 @@ def data_options_hint(name: str) -> str:
 
 def load_tfds(name: str, data_dir: str | None) -> tuple[Split, Split, tuple[str, ...]]:
     """Loads the train and test splits of a tensorflow-datasets image data set as arrays."""
-    import tensorflow_datasets as tfds
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        raise StudyError(f"--data {name} needs tensorflow-datasets and TensorFlow, not installed here; "
+                         "use folder:PATH, file:PATH or sample") from None
 
     try:
         (train, test), info = tfds.load(

@@ -180,7 +180,10 @@ def replicas(packed: keras.Model) -> list[keras.Model]:
 
 
 def repeat_targets(dataset, count: int):
-    """A tf.data dataset of `(x, y)` as `(x, (y,) * count)`, the targets of a packed model."""
+    """A pipeline of `(x, y)` batches (tf.data, or `kerashp.data.pipeline.ArrayBatches`)
+    as `(x, (y,) * count)`, the targets of a packed model."""
+    if hasattr(dataset, "with_repeated_targets"):
+        return dataset.with_repeated_targets(count)
     return dataset.map(lambda features, targets: (features, (targets,) * count))
 
 

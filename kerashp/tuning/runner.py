@@ -128,13 +128,15 @@ def machine_description() -> str:
     """One line naming the machine and software the run used."""
     import keras
 
-    try:
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
         import tensorflow as tf
 
-        gpus = len(tf.config.list_physical_devices("GPU"))
-        backend = f"TensorFlow {tf.__version__}, {gpus} GPU(s)"
-    except ImportError:
-        backend = f"backend {keras.backend.backend()}"
+        backend = f"TensorFlow {tf.__version__}, {len(tf.config.list_physical_devices('GPU'))} GPU(s)"
+    elif backend == "jax":
+        import jax
+
+        backend = f"JAX {jax.__version__} on {', '.join(sorted({d.device_kind for d in jax.devices()}))}"
     return (
         f"{platform.machine()} {platform.processor() or platform.system()}, {os.cpu_count()} CPU cores, "
         f"{backend}, Keras {keras.__version__}, KerasTuner {keras_tuner.__version__}"

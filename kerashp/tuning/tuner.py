@@ -21,7 +21,7 @@ from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.src import config as keras_tuner_config  # its DEBUG flag prints tracebacks
 
 from callbacks.timing import Timing
-from kerashp import distribute, tensorboard_hparams
+from kerashp import backends, distribute, tensorboard_hparams
 from kerashp.data import DataSplits
 from kerashp.report.tables import last_line
 from kerashp.tuning.backup import AtomicBackupAndRestore
@@ -38,6 +38,13 @@ IDLE_WAIT_S = 2.0
 def run_name(trial_id: str, execution: int, executions: int) -> str:
     """TensorBoard run name of one run of a trial."""
     return f"trial_{trial_id}" if executions == 1 else f"trial_{trial_id}_seed{execution}"
+
+
+def tensorboard_callbacks(run_dir: pathlib.Path) -> list[keras.callbacks.Callback]:
+    """Keras' TensorBoard callback for one run; none where TensorFlow (its summary writer) is absent."""
+    if not backends.has_tensorflow():
+        return []
+    return [keras.callbacks.TensorBoard(str(run_dir), write_graph=False, profile_batch=0)]
 
 
 class PatientOracleClient(oracle_client.OracleClient):
@@ -134,7 +141,8 @@ class StudyTuner(base_tuner.BaseTuner):
         settings = hypermodel.settings
         self.strategy = distribute.choose_strategy(settings.strategy)
         self.fast_path = distribute.resolve_fast_path(settings.precision, settings.jit, settings.steps_per_execution)
-        logger.info("training on %d replica(s) with %s, precision %s, jit %s, steps per execution %d",
+        logger.info("training with Keras' %s backend on %d replica(s) with %s, precision %s, jit %s, "
+                    "steps per execution %d", keras.backend.backend(),
                     self.strategy.num_replicas_in_sync, type(self.strategy).__name__, self.fast_path.precision,
                     self.fast_path.jit_compile, self.fast_path.steps_per_execution)
 
@@ -258,7 +266,7 @@ class StudyTuner(base_tuner.BaseTuner):
             [
                 *self.hypermodel.extra_callbacks(hp, directory, tensorboard_run),
                 keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
-                keras.callbacks.TensorBoard(str(tensorboard_run), write_graph=False, profile_batch=0),
+                *tensorboard_callbacks(tensorboard_run),
             ]
             for hp, directory, tensorboard_run in zip(hps, directories, tensorboard_runs)
         ]
@@ -353,7 +361,7 @@ class StudyTuner(base_tuner.BaseTuner):
             timing,
             *self.hypermodel.extra_callbacks(hp, directory, tensorboard_run),
             keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
-            keras.callbacks.TensorBoard(str(tensorboard_run), write_graph=False, profile_batch=0),
+            *tensorboard_callbacks(tensorboard_run),
             keras.callbacks.TerminateOnNaN(),
             *self._early_stopping(),
             *([Heartbeat(self.oracle, trial.trial_id)] if isinstance(self.oracle, oracle_client.OracleClient) else []),
