@@ -171,3 +171,22 @@ def test_a_packed_run_killed_mid_epoch_resumes_from_its_last_epoch(tmp_path):
         history = pd.read_csv(out / "tuner" / f"trial_{trial}" / "execution_0" / "history.csv")
         assert sorted(set(history["epoch"])) == list(range(6))
     assert not list((out / "tuner" / "packs").glob("*/backup"))  # removed once the pack finished
+
+
+def test_a_packed_checkpoint_restores_every_replicas_optimizer_state(tmp_path):
+    """What BackupAndRestore saves for a pack holds each replica's Adam moments and momenta."""
+    def packed_model():
+        keras.backend.clear_session()
+        return pack_models([small_model(make_optimizer) for make_optimizer in OPTIMIZERS])
+
+    trained = packed_model()
+    trained.fit(repeat_targets(batches(), len(OPTIMIZERS)), epochs=1, verbose=0)
+    trained.save_weights(str(tmp_path / "pack.weights.h5"))
+    saved = [keras.ops.convert_to_numpy(v) for v in trained.optimizer.variables]
+    restored = packed_model()
+    restored.fit(repeat_targets(batches(), len(OPTIMIZERS)).take(1), epochs=1, verbose=0)  # other state
+    restored.load_weights(str(tmp_path / "pack.weights.h5"))
+    assert len(restored.optimizer.variables) == len(saved) > 3 * len(OPTIMIZERS)
+    for value, variable in zip(saved, restored.optimizer.variables):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(variable), value)
+    assert [int(o.iterations) for o in restored.optimizer.optimizers] == [8] * len(OPTIMIZERS)
