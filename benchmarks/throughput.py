@@ -1,21 +1,29 @@
-"""Training throughput: kerashp's study runner against a plain `model.fit` on NumPy arrays.
+"""Training throughput: kerashp's study runner, with each fast-path option, against a plain `model.fit`.
 
     python benchmarks/throughput.py --data folder:../shared/datasets/cifar10-jpeg.tar.gz
+    python benchmarks/throughput.py --models mobilenet_v2 --options ",--steps-per-execution 16"
 
-Both train the Adam study's model (MobileNetV2 + head, batch 64, Adam) on the same
-images. The plain script is what a user would write: the images as float32 NumPy
-arrays in `model.fit(x, y, batch_size=64, shuffle=True)`. The kerashp path is
-the study itself (`python -m studies.adam_betas --configs Baseline`), with all its
-callbacks (timing, CSV, TensorBoard, BackupAndRestore, NaN check) and validation.
-Each is measured on its second epoch (the first pays for tracing), training steps
-only; the two alternate `--repeats` times and the medians are compared. Prints
-figures, asserts nothing.
+For each model (MobileNetV2 32x32 + head at batch 64, the Adam study's; MobileNet v1
+at batch 128, the CIFAR-100 study's), both train on the same images. The plain
+script is what a user would write: the images as float32 NumPy arrays in
+`model.fit(x, y, batch_size=B, shuffle=True)`. The kerashp path is the study
+itself (`python -m studies.adam_betas --configs Baseline`, `python -m
+studies.mobilenet_cifar100 --experiment learning_rate --configs "lr 0.05"`),
+with all its callbacks (timing, CSV, TensorBoard, BackupAndRestore, NaN check),
+validation on a held-out 20% of the images (it trains on the other 80%; the
+figure is a rate), and for MobileNet v1 its crop/flip augmentation and normalisation,
+once per fast-path option set (`--options`, separated by commas; the empty set
+is the device's defaults). Each run is measured on its second epoch (the first
+pays for tracing), training steps only. Runs alternate `--repeats` times; the
+medians are compared as ratios to the plain script's. Prints figures, asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import os
+import shlex
 import statistics
 import tempfile
 import time
@@ -28,10 +36,20 @@ import pandas as pd  # noqa: E402
 from kerashp.cli import parse_settings  # noqa: E402
 from kerashp.data import load_image_classification  # noqa: E402
 from kerashp.models import build_mobilenet_v2_classifier  # noqa: E402
+from kerashp.models.mobilenet import build_mobilenet  # noqa: E402
 from kerashp.tuning.runner import machine_description, run_study  # noqa: E402
 from studies.adam_betas import AdamBetas  # noqa: E402
+from studies.mobilenet_cifar100 import MobileNetCifar100  # noqa: E402
 
-BATCH_SIZE = 64
+MODELS = {
+    # name: (batch size, plain model and optimizer, study, the study's arguments for one trial)
+    "mobilenet_v2": (64, lambda data: (build_mobilenet_v2_classifier(data.input_shape, data.num_classes),
+                                       keras.optimizers.Adam(1e-3)),
+                     AdamBetas, ["--configs", "Baseline", "--val-split", "0.2"]),
+    "mobilenet": (128, lambda data: (build_mobilenet(data.input_shape, data.num_classes),
+                                     keras.optimizers.SGD(0.05, momentum=0.9)),
+                  MobileNetCifar100, ["--experiment", "learning_rate", "--configs", "lr 0.05"]),
+}
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -46,49 +64,67 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def plain_fit(data) -> float:
+def plain_fit(data, model_name: str) -> float:
     """Images/s of the second epoch of a plain `model.fit` on float32 arrays."""
+    batch_size, make, _, _ = MODELS[model_name]
     x = data.train.features.astype("float32") / 255.0
     y = data.train.labels
+    keras.backend.clear_session()
     keras.utils.set_random_seed(0)
-    model = build_mobilenet_v2_classifier(data.input_shape, data.num_classes)
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model, optimizer = make(data)
+    model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
     timer = EpochTimer()
-    model.fit(x, y, batch_size=BATCH_SIZE, epochs=2, shuffle=True, verbose=0, callbacks=[timer])
+    model.fit(x, y, batch_size=batch_size, epochs=2, shuffle=True, verbose=0, callbacks=[timer])
     keras.backend.clear_session()
     return len(x) / timer.seconds[-1]
 
 
-def kerashp_fit(args) -> float:
-    """Images/s of the second epoch of the study's Baseline trial run by kerashp."""
+def kerashp_fit(args, model_name: str, options: str) -> float:
+    """Images/s of the second epoch of one trial of the study run by kerashp with `options`."""
+    batch_size, _, study, study_args = MODELS[model_name]
     with tempfile.TemporaryDirectory() as out:
-        settings = parse_settings(AdamBetas, [
-            "--data", args.data, "--train-limit", str(args.train_limit), "--configs", "Baseline",
-            "--epochs", "2", "--out", out, "--verbose", "0",
+        settings = parse_settings(study, [
+            *study_args, "--data", args.data, "--train-limit", str(args.train_limit), "--epochs", "2",
+            "--batch-size", str(batch_size), "--out", out, "--verbose", "0", *shlex.split(options),
         ])
-        run_study(AdamBetas, settings)
-        history = pd.read_csv(os.path.join(out, "tuner", "trial_0000", "execution_0", "history.csv"))
-    return float(history["images_per_second"].iloc[-1])
+        run_study(study, settings)
+        history, = glob.glob(os.path.join(out, "**", "trial_0000", "execution_0", "history.csv"), recursive=True)
+        return float(pd.read_csv(history)["images_per_second"].iloc[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="sample")
-    parser.add_argument("--train-limit", type=int, default=10000)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--train-limit", type=int, default=5000)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--models", default="mobilenet_v2,mobilenet")
+    parser.add_argument("--options", default=",--steps-per-execution 16,--precision mixed_bfloat16,--jit on",
+                        help="comma-separated kerashp option sets to measure (empty: the device's defaults)")
     args = parser.parse_args()
     data = load_image_classification(args.data, train_limit=args.train_limit)
+    option_sets = args.options.split(",")
     print(f"machine: {machine_description()}")
-    print(f"data: {data.description}; MobileNetV2 32x32, batch {BATCH_SIZE}, second epoch of each run")
-    plain, ours = [], []
-    for repeat in range(args.repeats):
-        plain.append(plain_fit(data))
-        print(f"repeat {repeat}: plain model.fit on NumPy {plain[-1]:.0f} images/s", flush=True)
-        ours.append(kerashp_fit(args))
-        print(f"repeat {repeat}: kerashp study runner    {ours[-1]:.0f} images/s", flush=True)
-    plain_median, ours_median = statistics.median(plain), statistics.median(ours)
-    print(f"median: plain {plain_median:.0f} images/s, kerashp {ours_median:.0f} images/s, "
-          f"ratio kerashp/plain {ours_median / plain_median:.2f}")
+    print(f"data: {data.description}; second epoch of each run, {args.repeats} repeat(s), medians", flush=True)
+    for model_name in args.models.split(","):
+        batch_size = MODELS[model_name][0]
+        measured: dict[str, list[float]] = {"plain": [], **{options: [] for options in option_sets}}
+        for repeat in range(args.repeats):
+            measured["plain"].append(plain_fit(data, model_name))
+            print(f"{model_name} b{batch_size} repeat {repeat}: plain model.fit {measured['plain'][-1]:.0f} images/s",
+                  flush=True)
+            for options in option_sets:
+                measured[options].append(kerashp_fit(args, model_name, options))
+                print(f"{model_name} b{batch_size} repeat {repeat}: kerashp {options or '(defaults)'} "
+                      f"{measured[options][-1]:.0f} images/s", flush=True)
+        plain = statistics.median(measured["plain"])
+        print(f"\n{model_name}, batch {batch_size}\n| run | images/s | ratio to plain |\n|---|---|---|")
+        print(f"| plain model.fit on NumPy | {plain:.0f} | 1.00 |")
+        for options in option_sets:
+            ours = statistics.median(measured[options])
+            print(f"| kerashp {options or '(defaults)'} | {ours:.0f} | {ours / plain:.2f} |")
+        best = max(option_sets, key=lambda options: statistics.median(measured[options]))
+        print(f"best: kerashp {best or '(defaults)'}, ratio {statistics.median(measured[best]) / plain:.2f}\n",
+              flush=True)
 
 
 if __name__ == "__main__":
