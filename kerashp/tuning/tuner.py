@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import logging
@@ -262,14 +263,8 @@ class StudyTuner(base_tuner.BaseTuner):
             self.hypermodel.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size), count)
         validation_data = repeat_targets(
             self.hypermodel.make_dataset(data.validation, training=False, batch_size=batch_size), count)
-        per_replica = [
-            [
-                *self.hypermodel.extra_callbacks(hp, directory, tensorboard_run),
-                keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
-                *tensorboard_callbacks(tensorboard_run),
-            ]
-            for hp, directory, tensorboard_run in zip(hps, directories, tensorboard_runs)
-        ]
+        per_replica = [self._run_callbacks(hp, directory, tensorboard_run)
+                       for hp, directory, tensorboard_run in zip(hps, directories, tensorboard_runs)]
         fit_callbacks = [
             Timing(samples_per_epoch=len(data.train)),  # first: its figures reach every replica's logs
             ReplicaCallbacks(models, per_replica),
@@ -303,6 +298,18 @@ class StudyTuner(base_tuner.BaseTuner):
     def _packed_model_for(self, hps, seed: int) -> keras.Model:
         """A packed model of the study's models for `hps`, each initialised from `seed`
         exactly as it would be alone."""
+        with self._fresh_build_scope():
+            models = []
+            for hp in hps:
+                keras.utils.set_random_seed(seed)
+                models.append(self.hypermodel.build(hp))
+            return pack_models(models, jit_compile=self.fast_path.jit_compile,
+                               steps_per_execution=self.fast_path.steps_per_execution)
+
+    @contextlib.contextmanager
+    def _fresh_build_scope(self):
+        """Releases the previous model, then builds under the run's dtype policy and
+        strategy scope (layers keep the policy they were built with)."""
         self._reusable = None
         keras.backend.clear_session()
         gc.collect()
@@ -310,14 +317,17 @@ class StudyTuner(base_tuner.BaseTuner):
         keras.config.set_dtype_policy(self.fast_path.precision)
         try:
             with self.strategy.scope():
-                models = []
-                for hp in hps:
-                    keras.utils.set_random_seed(seed)
-                    models.append(self.hypermodel.build(hp))
-                return pack_models(models, jit_compile=self.fast_path.jit_compile,
-                                   steps_per_execution=self.fast_path.steps_per_execution)
+                yield
         finally:
             keras.config.set_dtype_policy(policy_before)
+
+    def _run_callbacks(self, hp, directory: pathlib.Path, tensorboard_run: pathlib.Path) -> list:
+        """The callbacks that record one run: the study's own, its CSV history, its TensorBoard run."""
+        return [
+            *self.hypermodel.extra_callbacks(hp, directory, tensorboard_run),
+            keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
+            *tensorboard_callbacks(tensorboard_run),
+        ]
 
     def run_trial(self, trial, data: DataSplits) -> dict[str, float]:
         summaries = [
@@ -359,9 +369,7 @@ class StudyTuner(base_tuner.BaseTuner):
             # First those that add to the epoch logs (timing, the rate in use), so
             # that the CSV and TensorBoard callbacks after them record it all.
             timing,
-            *self.hypermodel.extra_callbacks(hp, directory, tensorboard_run),
-            keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
-            *tensorboard_callbacks(tensorboard_run),
+            *self._run_callbacks(hp, directory, tensorboard_run),
             keras.callbacks.TerminateOnNaN(),
             *self._early_stopping(),
             *([Heartbeat(self.oracle, trial.trial_id)] if isinstance(self.oracle, oracle_client.OracleClient) else []),
@@ -418,17 +426,9 @@ class StudyTuner(base_tuner.BaseTuner):
             self.hypermodel.reconfigure(model, hp)
             logger.info("reusing the compiled model of the previous trial (same architecture and seed)")
             return model
-        self._reusable = None
-        keras.backend.clear_session()
-        gc.collect()
-        keras.utils.set_random_seed(seed)
-        policy_before = keras.config.dtype_policy()
-        keras.config.set_dtype_policy(self.fast_path.precision)
-        try:
-            with self.strategy.scope():
-                model = self.hypermodel.build(hp)
-        finally:
-            keras.config.set_dtype_policy(policy_before)  # layers keep the policy they were built with
+        with self._fresh_build_scope():
+            keras.utils.set_random_seed(seed)
+            model = self.hypermodel.build(hp)
         model.jit_compile = self.fast_path.jit_compile
         model.steps_per_execution = self.fast_path.steps_per_execution
         if key is not None:
