@@ -13,9 +13,13 @@ with all its callbacks (timing, CSV, TensorBoard, BackupAndRestore, NaN check),
 validation on a held-out 20% of the images (it trains on the other 80%; the
 figure is a rate), and for MobileNet v1 its crop/flip augmentation and normalisation,
 once per fast-path option set (`--options`, separated by commas; the empty set
-is the device's defaults). Each run is measured on its second epoch (the first
-pays for tracing), training steps only. Runs alternate `--repeats` times; the
-medians are compared as ratios to the plain script's. Prints figures, asserts nothing.
+is the device's defaults). Each run trains `--epochs` epochs and is measured on
+the median of its epochs after the first (which pays for tracing), training steps
+only. Each repeat runs the plain script and every option set one after another (every
+other repeat in reverse order); each kerashp run is compared with its repeat's plain
+run, and the median of those ratios is reported with their range: on a machine whose
+speed drifts by tens of percent over minutes, paired ratios are steadier than ratios
+of medians. Prints figures, asserts nothing.
 """
 
 from __future__ import annotations
@@ -64,8 +68,8 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def plain_fit(data, model_name: str) -> float:
-    """Images/s of the second epoch of a plain `model.fit` on float32 arrays."""
+def plain_fit(data, model_name: str, epochs: int) -> float:
+    """Images/s of a plain `model.fit` on float32 arrays (median of the epochs after the first)."""
     batch_size, make, _, _ = MODELS[model_name]
     x = data.train.features.astype("float32") / 255.0
     y = data.train.labels
@@ -74,58 +78,67 @@ def plain_fit(data, model_name: str) -> float:
     model, optimizer = make(data)
     model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
     timer = EpochTimer()
-    model.fit(x, y, batch_size=batch_size, epochs=2, shuffle=True, verbose=0, callbacks=[timer])
+    model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[timer])
     keras.backend.clear_session()
-    return len(x) / timer.seconds[-1]
+    return len(x) / statistics.median(timer.seconds[1:])
 
 
 def kerashp_fit(args, model_name: str, options: str) -> float:
-    """Images/s of the second epoch of one trial of the study run by kerashp with `options`."""
+    """Images/s of one trial of the study run by kerashp with `options` (median of the epochs after the first)."""
     batch_size, _, study, study_args = MODELS[model_name]
     with tempfile.TemporaryDirectory() as out:
         settings = parse_settings(study, [
-            *study_args, "--data", args.data, "--train-limit", str(args.train_limit), "--epochs", "2",
+            *study_args, "--data", args.data, "--train-limit", str(args.train_limit), "--epochs", str(args.epochs),
             "--batch-size", str(batch_size), "--out", out, "--verbose", "0", *shlex.split(options),
         ])
         run_study(study, settings)
         history, = glob.glob(os.path.join(out, "**", "trial_0000", "execution_0", "history.csv"), recursive=True)
-        return float(pd.read_csv(history)["images_per_second"].iloc[-1])
+        return float(pd.read_csv(history)["images_per_second"].iloc[1:].median())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="sample")
     parser.add_argument("--train-limit", type=int, default=5000)
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per run (at least 2; the first is not measured)")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--models", default="mobilenet_v2,mobilenet")
     parser.add_argument("--options", default=",--steps-per-execution 16,--precision mixed_bfloat16,--jit on",
                         help="comma-separated kerashp option sets to measure (empty: the device's defaults)")
     args = parser.parse_args()
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2 (the first epoch pays for tracing and is not measured)")
     data = load_image_classification(args.data, train_limit=args.train_limit)
     option_sets = args.options.split(",")
     print(f"machine: {machine_description()}")
-    print(f"data: {data.description}; second epoch of each run, {args.repeats} repeat(s), medians", flush=True)
+    print(f"data: {data.description}; {args.epochs} epochs per run, median of epochs 2-{args.epochs}; "
+          f"{args.repeats} repeat(s), medians", flush=True)
     for model_name in args.models.split(","):
         batch_size = MODELS[model_name][0]
-        measured: dict[str, list[float]] = {"plain": [], **{options: [] for options in option_sets}}
+        runs = ["plain", *option_sets]
+        measured: dict[str, list[float]] = {run: [] for run in runs}
         for repeat in range(args.repeats):
-            measured["plain"].append(plain_fit(data, model_name))
-            print(f"{model_name} b{batch_size} repeat {repeat}: plain model.fit {measured['plain'][-1]:.0f} images/s",
-                  flush=True)
-            for options in option_sets:
-                measured[options].append(kerashp_fit(args, model_name, options))
-                print(f"{model_name} b{batch_size} repeat {repeat}: kerashp {options or '(defaults)'} "
-                      f"{measured[options][-1]:.0f} images/s", flush=True)
-        plain = statistics.median(measured["plain"])
-        print(f"\n{model_name}, batch {batch_size}\n| run | images/s | ratio to plain |\n|---|---|---|")
-        print(f"| plain model.fit on NumPy | {plain:.0f} | 1.00 |")
-        for options in option_sets:
-            ours = statistics.median(measured[options])
-            print(f"| kerashp {options or '(defaults)'} | {ours:.0f} | {ours / plain:.2f} |")
-        best = max(option_sets, key=lambda options: statistics.median(measured[options]))
-        print(f"best: kerashp {best or '(defaults)'}, ratio {statistics.median(measured[best]) / plain:.2f}\n",
-              flush=True)
+            # Every other repeat in reverse order, so that a slow drift of the machine favours no run.
+            for run in runs if repeat % 2 == 0 else runs[::-1]:
+                if run == "plain":
+                    measured[run].append(plain_fit(data, model_name, args.epochs))
+                else:
+                    measured[run].append(kerashp_fit(args, model_name, run))
+                print(f"{model_name} b{batch_size} repeat {repeat}: {label(run)} {measured[run][-1]:.0f} images/s",
+                      flush=True)
+        print(f"\n{model_name}, batch {batch_size}, {args.repeats} repeat(s)\n"
+              "| run | images/s (median) | ratio to plain (median of the repeats' ratios) | range of the ratios |\n"
+              "|---|---|---|---|")
+        ratios = {run: [ours / plain for ours, plain in zip(measured[run], measured["plain"])] for run in runs}
+        for run in runs:
+            print(f"| {label(run)} | {statistics.median(measured[run]):.0f} | {statistics.median(ratios[run]):.2f} "
+                  f"| {min(ratios[run]):.2f}-{max(ratios[run]):.2f} |")
+        best = max(option_sets, key=lambda run: statistics.median(ratios[run]))
+        print(f"best: {label(best)}, ratio {statistics.median(ratios[best]):.2f}\n", flush=True)
 
+
+def label(run: str) -> str:
+    return {"plain": "plain model.fit on NumPy", "": "kerashp (defaults)"}.get(run, f"kerashp {run}")
 
 if __name__ == "__main__":
     main()

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import pathlib
 import re
 
 import keras
 
+from callbacks.tensorboard_events import EventWriter
+
 
 class GradientNorm(keras.callbacks.Callback):
     """Records ||g||_2 of the gradient applied to chosen variables, every N steps.
 
     The norm is the one of the gradient that `fit`'s own train step passes to the
-    optimizer (after loss scaling is undone by the optimizer, before clipping),
-    on the training batch itself, not a separate probe batch: the callback wraps
-    the optimizer's `apply_gradients` so that each step also stores the norms in
-    non-trainable variables, which it reads every `every_n_steps` steps.
+    optimizer (after loss scaling is undone, before clipping), on the training
+    batch itself, not a separate probe batch: the callback wraps the optimizer's
+    `apply` so that each step also stores the norms in optimizer variables,
+    which it reads every `every_n_steps` steps. Those variables are part of the
+    optimizer's state from then on (its checkpoints included).
 
     Norms go to a CSV (`step`, `epoch`, `variable`, `norm`), to TensorBoard
     scalars `gradient_norm/<variable path>` when `log_dir` is given, and to the
@@ -28,7 +32,8 @@ class GradientNorm(keras.callbacks.Callback):
     model.fit(train, epochs=10, callbacks=[norms])
     ```
 
-    Works with the TensorFlow backend (the train step calls `apply_gradients`).
+    Works on the TensorFlow and JAX backends; TensorBoard scalars are written
+    with `callbacks.EventWriter` (no TensorFlow needed).
 
     Args:
         variables: a regular expression matched (`re.search`) against each
@@ -55,8 +60,6 @@ class GradientNorm(keras.callbacks.Callback):
 
     def set_model(self, model):
         super().set_model(model)
-        if keras.backend.backend() != "tensorflow":
-            raise NotImplementedError("GradientNorm needs the TensorFlow backend")
         optimizer = model.optimizer
         if optimizer is None:
             raise ValueError("compile the model before fitting with GradientNorm")
@@ -64,29 +67,43 @@ class GradientNorm(keras.callbacks.Callback):
             chosen = [v for v in model.trainable_variables if self.pattern is None or self.pattern.search(v.path)]
             if not chosen:
                 raise ValueError(f"no trainable variable matches {self.pattern.pattern!r}")
-            for variable in chosen:
-                self._slots[variable.path] = keras.Variable(0.0, trainable=False, name="gradient_norm")
-            self._wrap(optimizer)
+            # The update (the loss scale already undone) happens in the inner optimizer's `apply`,
+            # which every backend's train step calls (TensorFlow through `apply_gradients`, JAX
+            # through `stateless_apply`). The norms live in optimizer variables, the state a
+            # stateless (JAX) train step hands back.
+            inner = getattr(optimizer, "inner_optimizer", optimizer)
+            strategy = getattr(model, "distribute_strategy", None)  # TensorFlow only
+            with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                for variable in chosen:
+                    # with several replicas, the first replica's gradient
+                    self._slots[variable.path] = inner.add_variable((), name="gradient_norm",
+                                                                    aggregation="only_first_replica")
+            self._wrap(inner)
             model.train_function = None  # retrace with the wrapped optimizer
 
     def _wrap(self, optimizer) -> None:
-        original = optimizer.apply_gradients
+        original = optimizer.apply
         slots = self._slots
 
-        def apply_gradients(grads_and_vars):
-            grads_and_vars = list(grads_and_vars)
-            for gradient, variable in grads_and_vars:
+        def apply(grads, trainable_variables=None):
+            grads = list(grads)
+            variables = optimizer._trainable_variables if trainable_variables is None else trainable_variables
+            for gradient, variable in zip(grads, variables):
                 if variable.path in slots and gradient is not None:
                     slots[variable.path].assign(keras.ops.sqrt(keras.ops.sum(keras.ops.square(gradient))))
-            return original(grads_and_vars)
+            return original(grads, trainable_variables)
 
-        optimizer.apply_gradients = apply_gradients
+        optimizer.apply = apply
+
+    def _read_norms(self) -> dict[str, float]:
+        sync = getattr(self.model, "jax_state_sync", None)  # JAX's fit holds the state outside the variables
+        if sync is not None:
+            sync()
+        return {path: float(keras.ops.convert_to_numpy(slot)) for path, slot in self._slots.items()}
 
     def on_train_begin(self, logs=None):
         if self.log_dir:
-            import tensorflow as tf
-
-            self._writer = tf.summary.create_file_writer(self.log_dir)
+            self._writer = EventWriter(self.log_dir)
         if self.csv_path and not self.csv_path.exists():
             self.csv_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.csv_path, "w", newline="") as handle:
@@ -100,19 +117,17 @@ class GradientNorm(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self._step % self.every_n_steps == 0:
-            rows = [(self._step, path, float(keras.ops.convert_to_numpy(slot))) for path, slot in self._slots.items()]
+            rows = [(self._step, path, norm) for path, norm in self._read_norms().items()]
             self.norms.extend(rows)
             if self.csv_path:
                 with open(self.csv_path, "a", newline="") as handle:
                     csv.writer(handle).writerows((step, self._epoch + 1, path, norm) for step, path, norm in rows)
             if self._writer is not None:
-                import tensorflow as tf
-
-                with self._writer.as_default(step=self._step):
-                    for _, path, norm in rows:
-                        tf.summary.scalar(f"gradient_norm/{path}", norm)
+                for step, path, norm in rows:
+                    self._writer.scalar(f"gradient_norm/{path}", norm, step)
         self._step += 1
 
     def on_train_end(self, logs=None):
         if self._writer is not None:
-            self._writer.flush()
+            self._writer.close()
+            self._writer = None

@@ -3,8 +3,8 @@
 KerasTuner's TensorBoard integration leaves the HParams tab empty unless an
 experiment config is written (keras-tuner #427); this module writes both the
 config (at the root of the study's TensorBoard directory) and, per run, the
-hyperparameter values and summary metrics. Both need TensorFlow's summary
-writer; where TensorFlow is absent (a JAX-only install) they write nothing.
+hyperparameter values and summary metrics, through `callbacks.EventWriter`
+(the tensorboard package's writer: no TensorFlow needed).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import pathlib
 from typing import Any, Mapping, Sequence
 
-from kerashp import backends
+from callbacks.tensorboard_events import EventWriter
 
 # Metrics shown as HParams columns: (tag, group, display name). Groups are the
-# sub-directories where keras.callbacks.TensorBoard writes epoch scalars; the
+# sub-directories where callbacks.EpochScalars writes epoch scalars; the
 # summary scalars written by `write_run_summary` sit in the run directory ("").
 HPARAMS_METRICS: tuple[tuple[str, str, str], ...] = (
     ("epoch_accuracy", "validation", "val accuracy"),
@@ -33,29 +33,24 @@ def _hparam_value(value: Any) -> Any:
 
 def write_experiment_config(log_dir: pathlib.Path, hparam_names: Sequence[str]) -> None:
     """Writes the HParams experiment config (the columns of the dashboard)."""
-    if not backends.has_tensorflow():
-        return
-    import tensorflow as tf
-    from tensorboard.plugins.hparams import api as hparams_api
+    from tensorboard.plugins.hparams import summary_v2 as hparams_summary
 
-    hparams = [hparams_api.HParam(name) for name in hparam_names]
+    hparams = [hparams_summary.HParam(name) for name in hparam_names]
     metrics = [
-        hparams_api.Metric(tag, group=group or None, display_name=display)
+        hparams_summary.Metric(tag, group=group or None, display_name=display)
         for tag, group, display in HPARAMS_METRICS
     ]
-    with tf.summary.create_file_writer(str(log_dir)).as_default():
-        hparams_api.hparams_config(hparams=hparams, metrics=metrics)
+    with EventWriter(log_dir) as writer:
+        writer.summary(hparams_summary.hparams_config_pb(hparams=hparams, metrics=metrics))
 
 
 def write_run_summary(run_dir: pathlib.Path, values: Mapping[str, Any], summary: Mapping[str, Any]) -> None:
     """Records one run's hyperparameter values and final figures for the dashboard."""
-    if not backends.has_tensorflow():
-        return
-    import tensorflow as tf
-    from tensorboard.plugins.hparams import api as hparams_api
+    from tensorboard.plugins.hparams import summary_v2 as hparams_summary
 
-    with tf.summary.create_file_writer(str(run_dir)).as_default():
-        hparams_api.hparams({k: _hparam_value(v) for k, v in values.items()}, trial_id=run_dir.name)
+    with EventWriter(run_dir) as writer:
+        writer.summary(hparams_summary.hparams_pb({k: _hparam_value(v) for k, v in values.items()},
+                                                  trial_id=run_dir.name))
         for key in ("best_val_accuracy", "images_per_second", "final_val_loss", "train_time_s"):
             if key in summary and summary[key] is not None:
-                tf.summary.scalar(key, float(summary[key]), step=0)
+                writer.scalar(key, float(summary[key]), step=0)

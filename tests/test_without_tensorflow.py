@@ -1,5 +1,6 @@
 """Studies run under Keras' JAX backend on a machine without TensorFlow (the GPU machine's
-case): NumPy input pipeline, no tf.distribute, no TensorBoard writer, packing included."""
+case): NumPy input pipeline, no tf.distribute, TensorBoard logs through tensorboard's own
+writer, gradient norms, packing included."""
 
 import os
 import pathlib
@@ -9,6 +10,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from tensorboard.backend.event_processing import event_accumulator
+from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 
 from kerashp.data.augment import numpy_pad_crop_flip, pad_crop_flip
 from kerashp.data.pipeline import ArrayBatches, scale_to_unit
@@ -36,11 +39,82 @@ def test_tiny_study_under_jax_without_tensorflow_packed_and_unpacked_agree(tmp_p
         results = pd.read_csv(tmp_path / name / "results.csv")
         assert (results["status"] == "COMPLETED").all() and len(results) == 3
         assert (tmp_path / name / "val_accuracy.png").stat().st_size > 0
-        assert not list((tmp_path / name).glob("tensorboard/**/events.out.tfevents.*"))  # no writer without TF
+        assert_tensorboard_runs(tmp_path / name / "tensorboard", ["trial_0000", "trial_0001", "trial_0002"])
     assert "packed in one model" in completed.stderr
     np.testing.assert_allclose(runs["packed"]["loss"], runs["alone"]["loss"], rtol=1e-5)
     np.testing.assert_allclose(runs["packed"]["val_loss"], runs["alone"]["val_loss"], rtol=1e-5)
     assert runs["alone"].groupby("name")["loss"].last()["fast"] < runs["alone"].groupby("name")["loss"].first()["fast"]
+
+
+def assert_tensorboard_runs(root, runs):
+    """Each run has its epoch scalars (train and validation) and an HParams session; the root has the config."""
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == runs
+    config = event_accumulator.EventAccumulator(str(root))
+    config.Reload()
+    assert "_hparams_/experiment" in config.PluginTagToContent("hparams")
+    for run in runs:
+        session = event_accumulator.EventAccumulator(str(root / run))
+        session.Reload()
+        start = HParamsPluginData.FromString(session.PluginTagToContent("hparams")["_hparams_/session_start_info"])
+        assert start.session_start_info.hparams["config"].string_value
+        validation = event_accumulator.EventAccumulator(str(root / run / "validation"))
+        validation.Reload()
+        assert [event.step for event in validation.Tensors("epoch_loss")] == [0, 1]
+        train = event_accumulator.EventAccumulator(str(root / run / "train"))
+        train.Reload()
+        assert {"epoch_loss", "epoch_images_per_second", "epoch_learning_rate"} <= set(train.Tags()["tensors"])
+
+
+GRADIENT_NORM_SCRIPT = """
+import sys
+import jax, keras, numpy as np, pandas as pd
+from callbacks.gradient_norm import GradientNorm
+assert keras.backend.backend() == "jax" and "tensorflow" not in sys.modules
+keras.utils.set_random_seed(1)
+model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="tanh", name="hidden"),
+                          keras.layers.Dense(3, activation="softmax", name="out")], name="net")
+model.compile(keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy")
+rng = np.random.default_rng(0)
+x, y = rng.normal(size=(32, 5)).astype(np.float32), rng.integers(0, 3, 32)
+
+def jax_grad_norms(model, x, y):
+    non_trainable = [v.value for v in model.non_trainable_variables]
+    def loss(trainable):
+        out, _ = model.stateless_call(trainable, non_trainable, x, training=True)
+        return keras.losses.SparseCategoricalCrossentropy()(y, out)
+    grads = jax.grad(loss)([v.value for v in model.trainable_variables])
+    return {v.path: float(np.sqrt(np.sum(np.square(g)))) for v, g in zip(model.trainable_variables, grads)}
+
+expected = [jax_grad_norms(model, x[:16], y[:16])]
+
+class AfterFirstStep(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 0:
+            self.model.jax_state_sync()
+            expected.append(jax_grad_norms(self.model, x[16:], y[16:]))
+
+out = sys.argv[1]
+norms = GradientNorm("kernel", csv_path=out + "/norms.csv", log_dir=out + "/tb")
+model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0, callbacks=[norms, AfterFirstStep()])
+logged = pd.read_csv(out + "/norms.csv")
+assert set(logged["variable"]) == {"net/hidden/kernel", "net/out/kernel"}, logged
+for step in (0, 1):
+    for path in ("net/hidden/kernel", "net/out/kernel"):
+        value = logged[(logged["step"] == step) & (logged["variable"] == path)]["norm"].item()
+        assert abs(value - expected[step][path]) <= 1e-5 * expected[step][path], (step, path, value, expected)
+print("norms ok")
+"""
+
+
+def test_gradient_norm_under_jax_logs_the_gradients_jax_computes(tmp_path):
+    script = tmp_path / "gradient_norms.py"
+    script.write_text(GRADIENT_NORM_SCRIPT)
+    completed = run_without_tensorflow(script, str(tmp_path))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "norms ok" in completed.stdout
+    scalars = event_accumulator.EventAccumulator(str(tmp_path / "tb"))
+    scalars.Reload()
+    assert [event.step for event in scalars.Tensors("gradient_norm/net/out/kernel")] == [0, 1]
 
 
 def test_tfds_data_without_tensorflow_is_a_one_line_error(tmp_path):

@@ -21,8 +21,9 @@ from keras_tuner.src.distribute import oracle_client
 from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.src import config as keras_tuner_config  # its DEBUG flag prints tracebacks
 
+from callbacks.tensorboard_events import EpochScalars
 from callbacks.timing import Timing
-from kerashp import backends, distribute, tensorboard_hparams
+from kerashp import distribute, tensorboard_hparams
 from kerashp.data import DataSplits
 from kerashp.report.tables import last_line
 from kerashp.tuning.backup import AtomicBackupAndRestore
@@ -42,10 +43,8 @@ def run_name(trial_id: str, execution: int, executions: int) -> str:
 
 
 def tensorboard_callbacks(run_dir: pathlib.Path) -> list[keras.callbacks.Callback]:
-    """Keras' TensorBoard callback for one run; none where TensorFlow (its summary writer) is absent."""
-    if not backends.has_tensorflow():
-        return []
-    return [keras.callbacks.TensorBoard(str(run_dir), write_graph=False, profile_batch=0)]
+    """The TensorBoard callbacks of one run: its epoch scalars, on any backend."""
+    return [EpochScalars(run_dir)]
 
 
 class PatientOracleClient(oracle_client.OracleClient):
