@@ -140,5 +140,6 @@ def main() -> None:
 def label(run: str) -> str:
     return {"plain": "plain model.fit on NumPy", "": "kerashp (defaults)"}.get(run, f"kerashp {run}")
 
+
 if __name__ == "__main__":
     main()
