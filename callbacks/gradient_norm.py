@@ -75,13 +75,13 @@ class GradientNorm(keras.callbacks.Callback):
             strategy = getattr(model, "distribute_strategy", None)  # TensorFlow only
             with strategy.scope() if strategy is not None else contextlib.nullcontext():
                 for variable in chosen:
-                    # with several replicas, the first replica's gradient
                     self._slots[variable.path] = inner.add_variable((), name="gradient_norm",
                                                                     aggregation="only_first_replica")
-            self._wrap(inner)
+            replicas = getattr(strategy, "num_replicas_in_sync", 1)
+            self._wrap(inner, replicas)
             model.train_function = None  # retrace with the wrapped optimizer
 
-    def _wrap(self, optimizer) -> None:
+    def _wrap(self, optimizer, replicas: int) -> None:
         original = optimizer.apply
         slots = self._slots
 
@@ -90,6 +90,12 @@ class GradientNorm(keras.callbacks.Callback):
             variables = optimizer._trainable_variables if trainable_variables is None else trainable_variables
             for gradient, variable in zip(grads, variables):
                 if variable.path in slots and gradient is not None:
+                    if replicas > 1:
+                        # Under tf.distribute each replica holds its share (loss scaled by
+                        # 1/replicas); the optimizer applies their sum.
+                        import tensorflow as tf
+
+                        gradient = tf.distribute.get_replica_context().all_reduce("sum", gradient)
                     slots[variable.path].assign(keras.ops.sqrt(keras.ops.sum(keras.ops.square(gradient))))
             return original(grads, trainable_variables)
 
