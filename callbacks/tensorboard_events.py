@@ -90,10 +90,7 @@ class EpochScalars(keras.callbacks.Callback):
         optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # under a LossScaleOptimizer
         if not isinstance(optimizer, keras.optimizers.Optimizer):
             return None
-        try:
-            return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-        except (TypeError, ValueError):  # e.g. a packed model's optimizer of optimizers
-            return None
+        return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
