@@ -15,6 +15,7 @@ from kerashp.errors import StudyError
 from kerashp.settings import StudySettings
 
 QUICK_EPOCHS = 2
+QUICK_TRIALS = 3  # trials of a search with --quick
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -65,8 +66,10 @@ def build_parser(study_class) -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     if study_class.experiments:
-        add("--experiment", choices=(*study_class.experiments, "all"), required=True,
-            help="which experiment to run (all: each in turn, into <out>/<experiment>/)")
+        quick_note = (f"; with --quick: {', '.join(study_class.quick_experiments)}"
+                      if study_class.quick_experiments else "")
+        add("--experiment", choices=(*study_class.experiments, "all"), default=None,
+            help=f"which experiment to run (default all: each in turn, into <out>/<experiment>/{quick_note})")
         epochs_default = ", ".join(f"{n} {e.epochs}" for n, e in study_class.experiments.items())
     else:
         epochs_default = str(study_class.epochs)
@@ -82,12 +85,12 @@ def build_parser(study_class) -> argparse.ArgumentParser:
     add("--seed", type=int, default=0, help="first seed")
     add("--search", choices=("configs", "grid", "random", "bayesian"), default=study_class.default_search,
         help="run the named configurations, or search the space (grid: every point in a fixed order, resumable)")
-    add("--trials", type=positive_int, default=None, help="trials of a random or Bayesian search (for grid: stop after N trials in all)")
+    add("--trials", type=positive_int, default=None, help=f"trials of a random or Bayesian search (for grid: stop after N trials in all; with --quick: {QUICK_TRIALS})")
     add("--early-stopping", type=positive_int, default=None, metavar="PATIENCE",
         help="stop a run after PATIENCE epochs without improving the study's objective and keep its best weights (default: off)")
     add("--set", type=assignment, action="append", default=[], metavar="NAME=VALUE", help="override a hyperparameter in every configuration (repeatable)")
     add("--overwrite", action="store_true", help="delete this study's earlier results in --out and start afresh")
-    add("--quick", action="store_true", help=f"demo and smoke test: {study_class.quick_data or 'the default data'}, {QUICK_EPOCHS} epochs, output in artifacts/{study_class.name}_quick")
+    add("--quick", action="store_true", help=f"demo and smoke test: {study_class.quick_data or 'the default data'}, {QUICK_EPOCHS} epochs, output in artifacts/{study_class.name}_quick (runs offline)")
     add("--strategy", choices=STRATEGIES, default="auto",
         help="tf.distribute strategy: auto (several GPUs: mirrored; one: that GPU; CPU: default), default, mirrored, multiworker (TF_CONFIG)")
     add("--precision", choices=PRECISIONS, default="auto",
@@ -115,7 +118,10 @@ def parse_runs(study_class, argv: Sequence[str] | None = None) -> list[StudySett
     args = build_parser(study_class).parse_args(argv)
     if not study_class.experiments:
         return [settings_from_args(study_class, args, None)]
-    names = list(study_class.experiments) if args.experiment == "all" else [args.experiment]
+    if args.experiment is None:
+        names = list(study_class.quick_experiments or study_class.experiments) if args.quick else list(study_class.experiments)
+    else:
+        names = list(study_class.experiments) if args.experiment == "all" else [args.experiment]
     return [settings_from_args(study_class, args, name) for name in names]
 
 
@@ -147,7 +153,7 @@ def settings_from_args(study_class, args: argparse.Namespace, experiment: str | 
         seeds=args.seeds,
         seed=args.seed,
         search=args.search,
-        trials=args.trials,
+        trials=args.trials or (QUICK_TRIALS if args.quick and args.search != "configs" else None),
         overrides=overrides,
         overwrite=args.overwrite,
         quick=args.quick,
@@ -165,10 +171,15 @@ def settings_from_args(study_class, args: argparse.Namespace, experiment: str | 
 
 
 def configure_logging() -> None:
-    """kerashp's own messages to stderr, one line each; TensorFlow's C++ chatter off."""
+    """kerashp's own messages (INFO and up) to stderr, one line each; other
+    libraries' (tensorflow-datasets', absl's) only from WARNING up, TensorFlow's
+    only errors, TensorFlow's C++ chatter off."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.basicConfig(level=logging.INFO, format="[kerashp] %(message)s", stream=sys.stderr)
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    logging.basicConfig(level=logging.WARNING, format="[%(name)s] %(message)s", stream=sys.stderr)
+    for name in ("kerashp", "callbacks", "studies"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    for name in ("tensorflow", "absl"):  # absl: tensorflow-datasets' notes on half-prepared folders
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def main(study_class, argv: Sequence[str] | None = None) -> int:

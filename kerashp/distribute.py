@@ -25,6 +25,7 @@ import logging
 import os
 
 from kerashp import backends
+from kerashp.quiet import quietly
 from kerashp.errors import StudyError
 
 logger = logging.getLogger("kerashp")
@@ -40,7 +41,10 @@ def gpu_count() -> int:
 
         return sum(device.platform == "gpu" for device in jax.devices())
     tf = backends.tensorflow()
-    return len(tf.config.list_physical_devices("GPU")) if tf is not None else 0
+    if tf is None:
+        return 0
+    # TensorFlow's first look logs "failed call to cuInit" on a machine without a GPU.
+    return len(quietly(lambda: tf.config.list_physical_devices("GPU")))
 
 
 class SingleDevice:

@@ -1,9 +1,10 @@
 """One module per study; run each with `python -m studies.NAME`.
 
-Studies are command-line programs: TensorFlow's C++ start-up chatter is turned
-off here, before any study imports TensorFlow (set TF_CPP_MIN_LOG_LEVEL=0 to see it).
+Studies are command-line programs: TensorFlow's start-up chatter is dropped
+here, before any study imports Keras (see `kerashp.quiet`; set
+KERASHP_TF_STARTUP_LOG=1 and TF_CPP_MIN_LOG_LEVEL=0 to see it).
 """
 
-import os
+from kerashp.quiet import import_keras_quietly
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import_keras_quietly()

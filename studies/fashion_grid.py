@@ -11,6 +11,13 @@ from {0.5, 0.3, 0.2, 0.1}; ReLU; SGD, Adam or RMSprop; learning rate
 {1e-2, 1e-3, 1e-4}; momentum {0.9, 0.95, 0.99} (SGD's and RMSprop's momentum,
 Adam's beta_1). 23,328 grid points. Batch 128; 10% of the training images
 held out for validation (fixed seed); test accuracy of every run.
+
+The named configurations (`--search configs`) are the original's initialisation
+tables: Xavier uniform, random normal and Kaiming uniform initialisation, each
+without and with batch norm, on [1024, 256] with Adam 1e-3 for 30 epochs
+(dropout 0.2 after each hidden layer, a point of the grid):
+
+    python -m studies.fashion_grid --search configs --seeds 3 --out artifacts/fashion_grid/init_bn
 """
 
 from __future__ import annotations
@@ -23,19 +30,22 @@ import keras_tuner
 from kerashp.cli import main
 from kerashp.models import build_mlp
 from kerashp.optimizers import make_optimizer
-from kerashp.tuning import StudyHyperModel
+from kerashp.tuning import StudyHyperModel, variant
 
 HIDDEN_LAYERS = {"1024-256": [1024, 256], "1024-512": [1024, 512], "1024-128": [1024, 128]}
 INITIALIZERS = {"xavier_uniform": "glorot_uniform", "random_normal": "random_normal", "kaiming_uniform": "he_uniform"}
 OPTIMIZERS = {"sgd": "sgd_momentum", "adam": "adam", "rmsprop": "rmsprop"}
 DROPOUTS = [0.5, 0.3, 0.2, 0.1]
+INIT_BASE = {"epochs": 30, "hidden": "1024-256", "init": "xavier_uniform", "batch_norm": False,
+             "dropout_1": 0.2, "dropout_2": 0.2, "optimizer": "adam", "learning_rate": 1e-3, "momentum": 0.9}
+INIT_NAMES = {"xavier_uniform": "Xavier", "random_normal": "Random normal", "kaiming_uniform": "Kaiming"}
 
 
 class FashionGrid(StudyHyperModel):
     name = "fashion_grid"
     description = "fully connected networks on FashionMNIST: the original's grid, or a random/Bayesian search of it"
     default_data = "fashion_mnist"
-    quick_data = None
+    quick_data = "sample:fashion_mnist"
     default_val_split = 0.1
     default_search = "grid"
     epochs_hyperparameter = True
@@ -49,6 +59,8 @@ class FashionGrid(StudyHyperModel):
     )
     curves = ()
     isolation_hyperparameter = "optimizer"
+    configs = {f"{label}{' + BN' if batch_norm else ''}": variant(INIT_BASE, init=init, batch_norm=batch_norm)
+               for init, label in INIT_NAMES.items() for batch_norm in (False, True)}
 
     def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
         hp.Choice("epochs", [20, 30, 40])

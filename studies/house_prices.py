@@ -2,6 +2,7 @@
 
     python -m studies.house_prices --experiment loss --csv ../shared/datasets/house-prices/train.csv
     python -m studies.house_prices --experiment all --csv train.csv --epochs 500
+    python -m studies.house_prices --quick                  # the shipped 400-row sample, 2 epochs
 
 Data: the Kaggle "House Prices" training file (Ames, De Cock 2011), features
 OverallQual, YearBuilt, TotalBsmtSF and GrLivArea, target SalePrice; a fixed
@@ -23,6 +24,7 @@ import keras_tuner
 import numpy as np
 
 from kerashp.cli import main
+from kerashp.data.sources import SAMPLES_DIR
 from kerashp.data.tabular import load_csv_regression
 from kerashp.errors import StudyError
 from kerashp.losses import gaussian_mean_squared_error, gaussian_nll
@@ -30,6 +32,7 @@ from kerashp.models import build_mlp
 from kerashp.optimizers import make_optimizer
 from kerashp.tuning import Experiment, StudyHyperModel, variant
 
+HOUSE_PRICES_SAMPLE = SAMPLES_DIR / "house_prices_sample.csv"
 FEATURES = ("OverallQual", "YearBuilt", "TotalBsmtSF", "GrLivArea")
 TARGET = "SalePrice"
 HEADS = {"mse": "linear", "gaussian": "gaussian"}
@@ -43,7 +46,7 @@ class HousePrices(StudyHyperModel):
     name = "house_prices"
     description = "MLP regression of Ames house prices: depth, width, optimizer, MSE vs Gaussian likelihood"
     default_data = "csv"
-    quick_data = None
+    quick_data = "sample"  # the 400-row sample of the CSV shipped with kerashp
     epochs = 2000
     batch_size = 100
     experiments = {
@@ -90,9 +93,12 @@ class HousePrices(StudyHyperModel):
 
     def load_data(self):
         path = self.settings.options["csv"]
+        if not path and self.settings.data == "sample":
+            path = HOUSE_PRICES_SAMPLE
         if not path:
             raise StudyError(f"{self.name} needs --csv PATH (a CSV with {', '.join(FEATURES)} and {TARGET}, "
-                             "e.g. Kaggle's House Prices train.csv)")
+                             "e.g. Kaggle's House Prices train.csv), or --data sample for the 400-row sample "
+                             "shipped with kerashp")
         data, self.target_scaler = load_csv_regression(
             path, FEATURES, TARGET, seed=self.split_seed, train_limit=self.settings.train_limit
         )

@@ -47,7 +47,7 @@ class Regularization(StudyHyperModel):
     name = "regularization"
     description = "regularisation and optimisers: L1/L2, dropout, batch size, activation depth, optimizer"
     default_data = "fashion_mnist"
-    quick_data = None
+    quick_data = "sample:fashion_mnist"
     default_val_split = 0.1
     batch_size = 128
     experiments = {

@@ -39,7 +39,7 @@ class UspsCnn(StudyHyperModel):
     name = "usps_cnn"
     description = "CNN architecture and training choices on USPS digits"
     default_data = "usps"
-    quick_data = None
+    quick_data = "sample:usps"
     default_val_split = 0.2
     batch_size = 50
     experiments = {

@@ -1,4 +1,13 @@
-"""Bad input gives one clear line and leaves existing results intact."""
+"""Bad input gives one clear line and leaves existing results intact.
+
+In-process tests read stderr at the file-descriptor level (capfd), so native
+libraries' lines count too; the subprocess tests run `python -m studies.NAME`
+as a user does and count every line the process writes to stderr.
+"""
+
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -26,10 +35,10 @@ def snapshot(out):
         (["--configs", "slow", "--epochs", "5"], "other settings"),
     ],
 )
-def test_study_level_errors_leave_results_intact(finished, capsys, args, message):
+def test_study_level_errors_leave_results_intact(finished, capfd, args, message):
     before = snapshot(finished)
     assert main(TinyStudy, ["--out", str(finished), "--verbose", "0", *args]) == 2
-    err = capsys.readouterr().err.strip()
+    err = capfd.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
     assert snapshot(finished) == before
 
@@ -43,12 +52,12 @@ def test_study_level_errors_leave_results_intact(finished, capsys, args, message
         (["--search", "annealing"], "invalid choice"),
     ],
 )
-def test_bad_options_exit_with_one_line(finished, capsys, args, message):
+def test_bad_options_exit_with_one_line(finished, capfd, args, message):
     before = snapshot(finished)
     with pytest.raises(SystemExit) as exit_info:
         main(TinyStudy, ["--out", str(finished), *args])
     assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
+    err = capfd.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert snapshot(finished) == before
 
@@ -65,28 +74,28 @@ def test_bad_options_exit_with_one_line(finished, capsys, args, message):
         (["--data", "weird:spec"], "unknown data specification"),
     ],
 )
-def test_adam_study_rejects_bad_input(tmp_path, capsys, args, message):
+def test_adam_study_rejects_bad_input(tmp_path, capfd, args, message):
     out = tmp_path / "out"
     out.mkdir()
     (out / "results.csv").write_text("kept\n")
     assert main(AdamBetas, ["--out", str(out), "--data", "sample", *args]) == 2
-    err = capsys.readouterr().err.strip()
+    err = capfd.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
     assert (out / "results.csv").read_text() == "kept\n"
     assert not (out / "tuner").exists()
 
 
-def test_unreadable_image_folder_is_a_clear_error(tmp_path, capsys):
+def test_unreadable_image_folder_is_a_clear_error(tmp_path, capfd):
     folder = tmp_path / "data"
     for split in ("train", "test"):
         (folder / split / "cat").mkdir(parents=True)
         (folder / split / "cat" / "0.jpg").write_bytes(b"not a jpeg")
     assert main(AdamBetas, ["--out", str(tmp_path / "out"), "--data", f"folder:{folder}"]) == 2
-    err = capsys.readouterr().err.strip()
+    err = capfd.readouterr().err.strip()
     assert "could not be decoded" in err and len(err.splitlines()) == 1
 
 
-def test_offline_tfds_names_the_alternatives(tmp_path, capsys, monkeypatch):
+def test_offline_tfds_names_the_alternatives(tmp_path, capfd, monkeypatch):
     import tensorflow_datasets as tfds
 
     def offline(*args, **kwargs):
@@ -94,6 +103,30 @@ def test_offline_tfds_names_the_alternatives(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(tfds, "load", offline)
     assert main(AdamBetas, ["--out", str(tmp_path / "out"), "--data", "cifar10", "--data-dir", str(tmp_path)]) == 2
-    err = capsys.readouterr().err.strip()
+    err = capfd.readouterr().err.strip()
     assert "could not load 'cifar10'" in err and "--data sample" in err and "folder:PATH" in err
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "study, args, message",
+    [
+        ("adam_betas", ["--epochs", "-3"], "argument --epochs: expected a positive integer, got -3"),
+        ("adam_betas", ["--data", "sample", "--set", "beta_1=1.2"], "beta_1 must be in [0, 1), got 1.2"),
+        ("usps_cnn", ["--experiment", "nope"], "argument --experiment: invalid choice: 'nope'"),
+        ("fashion_grid", ["--data", "no_such_dataset_xyz"], "unknown data set 'no_such_dataset_xyz'"),
+        ("house_prices", ["--csv", "/nonexistent/train.csv"], "/nonexistent/train.csv"),
+        ("regularization", ["--data", "folder:/nonexistent/images"], "data path /nonexistent/images does not exist"),
+        ("mobilenet_cifar100", ["--data", "weird:spec"], "unknown data specification 'weird:spec'"),
+    ],
+)
+def test_a_study_command_prints_exactly_one_line_on_stderr(tmp_path, study, args, message):
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}  # as a user has it
+    result = subprocess.run(
+        [sys.executable, "-m", f"studies.{study}", "--out", str(tmp_path / "out"), *args],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("tuner"))

@@ -12,14 +12,18 @@ Specifications understood by `load_image_classification`:
   train/test data and targets (USPS) or a directory of MNIST-style IDX files
   (FashionMNIST); see `kerashp.data.local_files`;
 - `usps`: USPS digits, downloaded once from the public LIBSVM copy;
-- `sample`: the small real CIFAR-10 sample shipped inside the package.
+- `sample`, `sample:NAME`: a small real sample shipped inside the package
+  (`cifar10`, the default, `fashion_mnist` or `usps`; see samples/PROVENANCE.md).
 """
 
 from __future__ import annotations
 
 import logging
 import pathlib
+import re
+import socket
 import tarfile
+import urllib.parse
 
 import numpy as np
 
@@ -29,7 +33,9 @@ from kerashp.errors import StudyError
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_PATH = pathlib.Path(__file__).parent / "samples" / "cifar10_sample.npz"
+SAMPLES_DIR = pathlib.Path(__file__).parent / "samples"
+# Shipped samples (`--data sample:NAME`; plain `sample` is CIFAR-10), with their source.
+SAMPLES = {"cifar10": "CIFAR-10", "fashion_mnist": "FashionMNIST", "usps": "USPS"}
 DEFAULT_CACHE_DIR = pathlib.Path("~/.cache/kerashp").expanduser()
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
@@ -41,7 +47,7 @@ def data_options_hint(name: str) -> str:
         "in --data-dir; offline, use --data folder:PATH (train/<class>/ and "
         "test/<class>/ image folders, or a .tar.gz of them), --data file:PATH "
         "(an .h5 file or a directory of IDX files) or --data sample "
-        "(the CIFAR-10 copy shipped with kerashp)"
+        "(the CIFAR-10 copy shipped with kerashp; sample:fashion_mnist, sample:usps for the others)"
     )
 
 
@@ -54,16 +60,50 @@ def load_tfds(name: str, data_dir: str | None) -> tuple[Split, Split, tuple[str,
                          "use folder:PATH, file:PATH or sample") from None
 
     try:
-        (train, test), info = tfds.load(
-            name, split=["train", "test"], as_supervised=True, data_dir=data_dir, with_info=True
-        )
+        builder = tfds.builder(name, data_dir=data_dir)
+        if not builder.is_prepared():
+            # tfds' own catalogue downloads from the internet; a builder of the user's may read local files.
+            in_catalogue = type(builder).__module__.startswith("tensorflow_datasets.")
+            unreachable = unreachable_host(builder.info.homepage) if in_catalogue else None
+            if unreachable:
+                raise StudyError(f"could not load {name!r}: it is not prepared in {builder.data_dir} and this "
+                                 f"machine is offline ({unreachable}); {data_options_hint(name)}")
+            builder.download_and_prepare()
+        train, test = builder.as_dataset(split=["train", "test"], as_supervised=True)
         train_split, test_split = to_arrays(train), to_arrays(test)
+        info = builder.info
+    except StudyError:
+        raise
     except tfds.core.registered.DatasetNotFoundError:
         raise StudyError(f"unknown data set {name!r}; {data_options_hint(name)}") from None
+    except ImportError as error:  # a module tfds imports lazily is missing: not a network problem
+        named = re.search(r"No module named '([\w.]+)'", str(error))
+        missing = error.name or (named.group(1) if named else str(error).splitlines()[0][:100])
+        raise StudyError(
+            f"tensorflow-datasets could not load {name!r}: it needs the Python module {missing!r}, which is "
+            f"not installed (pip install {missing.split('.')[0].replace('_', '-')}, or reinstall kerashp, "
+            "which declares it)"
+        ) from None
     except Exception as error:  # tfds raises many kinds of errors when offline
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
         raise StudyError(f"could not load {name!r} ({first_line}); {data_options_hint(name)}") from None
     return train_split, test_split, tuple(info.features["label"].names)
+
+
+def unreachable_host(url: str | None) -> str | None:
+    """Why the host of `url` cannot be reached (its name does not resolve), or None.
+
+    Asked before a tensorflow-datasets download, whose retries take minutes to
+    fail on a machine without network. None too where `url` names no host.
+    """
+    host = urllib.parse.urlparse(url or "").hostname
+    if not host:
+        return None
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError as error:
+        return f"{host} does not resolve: {error.strerror or error}"
+    return None
 
 
 def to_arrays(dataset, batch_size: int = 4096) -> Split:
@@ -75,13 +115,24 @@ def to_arrays(dataset, batch_size: int = 4096) -> Split:
     return Split(np.concatenate(images).astype(np.uint8), np.concatenate(labels).astype(np.int32))
 
 
-def load_sample() -> tuple[Split, Split, tuple[str, ...]]:
-    """Loads the CIFAR-10 sample shipped with kerashp (see samples/PROVENANCE.md)."""
-    if not SAMPLE_PATH.exists():
-        raise StudyError(f"the shipped sample {SAMPLE_PATH} is missing; reinstall kerashp")
-    with np.load(SAMPLE_PATH) as arrays:
-        train = Split(arrays["train_images"], arrays["train_labels"].astype(np.int32))
-        test = Split(arrays["test_images"], arrays["test_labels"].astype(np.int32))
+def sample_path(name: str) -> pathlib.Path:
+    """Where the shipped sample of data set `name` lies (see samples/PROVENANCE.md)."""
+    return SAMPLES_DIR / f"{name}_sample.npz"
+
+
+def load_sample(name: str = "cifar10") -> tuple[Split, Split, tuple[str, ...]]:
+    """Loads a small real sample shipped with kerashp: `cifar10`, `fashion_mnist` or `usps`."""
+    if name not in SAMPLES:
+        raise StudyError(f"no shipped sample {name!r}; choose sample:{', sample:'.join(SAMPLES)}")
+    path = sample_path(name)
+    if not path.exists():
+        raise StudyError(f"the shipped sample {path} is missing; reinstall kerashp")
+    with np.load(path) as arrays:
+        images = {split: arrays[f"{split}_images"] for split in ("train", "test")}
+        if images["train"].dtype != np.uint8:  # USPS: floats in [0, 1], stored as float16
+            images = {split: values.astype(np.float32) for split, values in images.items()}
+        train = Split(images["train"], arrays["train_labels"].astype(np.int32))
+        test = Split(images["test"], arrays["test_labels"].astype(np.int32))
         class_names = tuple(str(n) for n in arrays["class_names"])
     return train, test, class_names
 
@@ -139,9 +190,10 @@ def load_image_classification(
     Images stay as stored (uint8 pixels, or floats in [0, 1] for USPS) in
     memory; scaling happens in the input pipeline.
     """
-    if spec == "sample":
-        train, test, class_names = load_sample()
-        source = "CIFAR-10 sample shipped with kerashp"
+    if spec == "sample" or spec.startswith("sample:"):
+        name = spec.partition(":")[2] or "cifar10"
+        train, test, class_names = load_sample(name)
+        source = f"{SAMPLES[name]} sample shipped with kerashp"
     elif spec.startswith("folder:"):
         folder = resolve_folder(spec[len("folder:"):], data_dir)
         train, test, class_names = image_folder.load_image_folder(folder, train_limit)
@@ -159,7 +211,8 @@ def load_image_classification(
         source = f"tensorflow-datasets {spec}"
     else:
         raise StudyError(
-            f"unknown data specification {spec!r}: use a tensorflow-datasets name, folder:PATH, file:PATH, usps or sample"
+            f"unknown data specification {spec!r}: use a tensorflow-datasets name, folder:PATH, file:PATH, usps, "
+            "sample or sample:NAME"
         )
     return make_splits(
         train,

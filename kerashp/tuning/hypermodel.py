@@ -70,7 +70,10 @@ class StudyHyperModel(keras_tuner.HyperModel):
             "random" or "bayesian").
         epochs_hyperparameter: True where `epochs` is one of the searched
             hyperparameters; an explicit `--epochs N` (or `--quick`) then fixes it.
-        quick_data: `--data` of `--quick` (None: the study's default data).
+        quick_data: `--data` of `--quick` (None: the study's default data);
+            a shipped sample, so that `--quick` runs offline.
+        quick_experiments: the experiments `--quick` runs when no
+            `--experiment` is given (empty: all of them).
         isolation_hyperparameter: the hyperparameter of the isolation plot a
             search draws (best trial per value); default the first table column.
         split_seed: seed of the held-out validation split (None: the run's `--seed`).
@@ -100,6 +103,7 @@ class StudyHyperModel(keras_tuner.HyperModel):
     default_search: ClassVar[str] = "configs"
     epochs_hyperparameter: ClassVar[bool] = False
     quick_data: ClassVar[str | None] = "sample"
+    quick_experiments: ClassVar[tuple[str, ...]] = ()
     isolation_hyperparameter: ClassVar[str | None] = None
     backup_interval_s: ClassVar[float] = 0.0
     split_seed: ClassVar[int | None] = 0

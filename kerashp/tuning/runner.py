@@ -132,7 +132,9 @@ def machine_description() -> str:
     if backend == "tensorflow":
         import tensorflow as tf
 
-        backend = f"TensorFlow {tf.__version__}, {len(tf.config.list_physical_devices('GPU'))} GPU(s)"
+        from kerashp.distribute import gpu_count
+
+        backend = f"TensorFlow {tf.__version__}, {gpu_count()} GPU(s)"
     elif backend == "jax":
         import jax
 
