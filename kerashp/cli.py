@@ -81,8 +81,10 @@ def build_parser(study_class) -> argparse.ArgumentParser:
     add("--train-limit", type=positive_int, default=None, metavar="N", help="use the first N training examples")
     add("--val-split", type=fraction, default=None, metavar="FRACTION", help=f"hold out this fraction of the training data for validation (default: {study_class.default_val_split or 'none, validate on the test split'})")
     add("--out", type=pathlib.Path, default=None, help=f"output directory (default artifacts/{study_class.name})")
-    add("--seeds", type=positive_int, default=1, help="runs per configuration with seeds seed, seed+1, ...; tables show mean ± std")
+    add("--seeds", type=positive_int, default=1, help="runs per configuration with seeds seed, seed+1, ...; tables show mean ± std, results.md the confidence intervals, paired comparisons and verdicts")
     add("--seed", type=int, default=0, help="first seed")
+    add("--reference", default=None, metavar="NAME",
+        help="with --seeds N >= 2: the configuration the others are compared with, seed by seed (default: the first)")
     add("--search", choices=("configs", "grid", "random", "bayesian"), default=study_class.default_search,
         help="run the named configurations, or search the space (grid: every point in a fixed order, resumable)")
     add("--trials", type=positive_int, default=None, help=f"trials of a random or Bayesian search (for grid: stop after N trials in all; with --quick: {QUICK_TRIALS})")
@@ -167,6 +169,7 @@ def settings_from_args(study_class, args: argparse.Namespace, experiment: str | 
         pack=args.pack,
         worker_timeout_s=args.worker_timeout,
         early_stopping=args.early_stopping,
+        reference=args.reference,
     )
 
 

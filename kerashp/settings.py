@@ -49,6 +49,9 @@ class StudySettings:
             the study's objective, keeping its best weights (None: off).
         worker_timeout_s: in distributed tuning, a worker silent this long
             (no epoch finished) loses its trial to the next worker.
+        reference: the configuration the across-seeds report compares the
+            others with (None: the first); reporting only, so not part of the
+            training fingerprint.
     """
 
     study: str
@@ -77,6 +80,7 @@ class StudySettings:
     pack: int = 1
     worker_timeout_s: float = 1800.0
     early_stopping: int | None = None
+    reference: str | None = None
 
     @classmethod
     def default_of(cls, key: str) -> Any:

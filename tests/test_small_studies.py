@@ -92,7 +92,9 @@ def test_fashion_grid_resumes_without_repeats_and_reports_the_search(tmp_path):
     assert points.is_unique  # no grid point twice
     assert list(results["momentum"]) == [0.9, 0.95, 0.99, 0.9]  # product order, the last varies fastest
     assert list(results["learning_rate"]) == [0.01, 0.01, 0.01, 0.001]
-    pd.testing.assert_frame_equal(results.iloc[:2].reset_index(drop=True), first)  # untouched
+    # The first trials' results are untouched; only P(first), a comparison with all trials, may move.
+    own = [column for column in first.columns if not column.endswith("_p_first")]
+    pd.testing.assert_frame_equal(results.iloc[:2].reset_index(drop=True)[own], first[own])
     assert (results["runs"] == 2).all() and results["test_accuracy_std"].notna().all()
     assert (results["epochs"] == 1).all()
     epochs = pd.read_csv(out / "epochs.csv")

@@ -9,9 +9,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
 
 if TYPE_CHECKING:  # records imports the tuning package, which imports this one
+    from kerashp.report.uncertainty import MetricComparison
     from kerashp.tuning.records import TrialRecord
 
 
@@ -19,16 +22,21 @@ GRADIENT_NORMS_FILE = "gradient_norms.csv"  # written by callbacks.GradientNorm 
 
 
 def curves_by_epoch(trial: TrialRecord, metric: str) -> pd.DataFrame:
-    """Mean and std of `metric` per epoch over a trial's runs (columns mean, std, runs)."""
+    """`metric` per epoch over a trial's runs: columns mean, std, runs and
+    ci_half, the half-width of the 95% t interval of the mean (NaN for one run)."""
     series = [
         e.history.set_index("epoch")[metric].astype(float)
         for e in trial.executions
         if not e.history.empty and metric in e.history
     ]
     if not series:
-        return pd.DataFrame(columns=["mean", "std", "runs"])
+        return pd.DataFrame(columns=["mean", "std", "runs", "ci_half"])
     stacked = pd.concat(series, axis=1)
-    return pd.DataFrame({"mean": stacked.mean(axis=1), "std": stacked.std(axis=1), "runs": stacked.count(axis=1)})
+    runs = stacked.count(axis=1)
+    std = stacked.std(axis=1)
+    t_quantile = pd.Series(stats.t.ppf(0.975, (runs - 1).clip(lower=1)), index=runs.index).where(runs > 1)
+    return pd.DataFrame({"mean": stacked.mean(axis=1), "std": std, "runs": runs,
+                         "ci_half": t_quantile * std / np.sqrt(runs)})
 
 
 def save_figure(figure, path: pathlib.Path, title: str | None = None, dpi: int = 110) -> pathlib.Path:
@@ -42,8 +50,9 @@ def save_figure(figure, path: pathlib.Path, title: str | None = None, dpi: int =
 
 
 def draw_trials(axes, trials: Sequence[TrialRecord], metric: str, markers: bool = False) -> int:
-    """Draws `metric` per epoch, one line per trial (mean over its runs, a ±1 std band
-    where it has several; failed trials dashed). Returns the number of lines drawn."""
+    """Draws `metric` per epoch, one line per trial (mean over its runs, a band of the
+    95% confidence interval of the mean where it has several; failed trials dashed).
+    Returns the number of lines drawn."""
     drawn = 0
     for trial in trials:
         curve = curves_by_epoch(trial, metric)
@@ -54,7 +63,7 @@ def draw_trials(axes, trials: Sequence[TrialRecord], metric: str, markers: bool 
         line, = axes.plot(curve.index, curve["mean"], style, marker="o" if markers else None, markersize=3,
                           label=label)
         if (curve["runs"] > 1).any():
-            axes.fill_between(curve.index, curve["mean"] - curve["std"], curve["mean"] + curve["std"],
+            axes.fill_between(curve.index, curve["mean"] - curve["ci_half"], curve["mean"] + curve["ci_half"],
                               color=line.get_color(), alpha=0.2)
         drawn += 1
     axes.set_xlabel("epoch")
@@ -70,7 +79,7 @@ def plot_learning_curves(
     path: pathlib.Path,
     title: str,
 ) -> pathlib.Path | None:
-    """One line per trial of `metric` against the epoch; a band of ±1 std over seeds.
+    """One line per trial of `metric` against the epoch; a 95% CI band over seeds.
 
     Failed trials are drawn dashed. Returns None (and writes nothing) when no
     trial has recorded the metric.
@@ -152,4 +161,36 @@ def plot_gradient_norms(
         axes.set_xlabel("training step")
         axes.grid(alpha=0.3)
         axes.legend(fontsize="x-small")
+    return save_figure(figure, path, title)
+
+
+def plot_seed_values(comparisons: Sequence[MetricComparison], path: pathlib.Path, title: str) -> pathlib.Path | None:
+    """One panel per compared metric: each configuration's value per seed (dots,
+    joined across configurations by seed), its mean (bar) and the 95% t interval
+    of the mean (whisker)."""
+    comparisons = [c for c in comparisons if not c.per_seed.empty]
+    if not comparisons:
+        return None
+    figure, panels = plt.subplots(1, len(comparisons), figsize=(max(5.5, 1.1 * len(comparisons[0].summary) + 2.5)
+                                                                  * len(comparisons), 4.8), squeeze=False)
+    for axes, comparison in zip(panels.flat, comparisons):
+        names = list(comparison.summary["name"])
+        for run, runs in comparison.per_seed.groupby("run"):  # the same seed across configurations
+            positions = [names.index(name) for name in runs["name"]]
+            axes.plot(positions, runs["value"], color="gray", alpha=0.35, linewidth=0.8, zorder=2,
+                      label="same seed" if run == comparison.per_seed["run"].min() else None)
+        for position, (_, row) in enumerate(comparison.summary.iterrows()):
+            seeds = comparison.per_seed[comparison.per_seed["name"] == row["name"]]["value"]
+            axes.scatter([position] * len(seeds), seeds, s=22, color="tab:blue", alpha=0.7, zorder=3,
+                         label="one seed" if position == 0 else None)
+            axes.hlines(row["mean"], position - 0.25, position + 0.25, color="black", zorder=4,
+                        label="mean" if position == 0 else None)
+            if np.isfinite(row["ci_low"]):
+                axes.errorbar(position, row["mean"], yerr=[[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]],
+                              color="black", capsize=5, zorder=4, label="95% CI" if position == 0 else None)
+        axes.set_xticks(range(len(names)), names, rotation=20, ha="right")
+        axes.set_ylabel(comparison.metric)
+        axes.set_title(f"{comparison.metric} per seed")
+        axes.grid(alpha=0.3, axis="y")
+        axes.legend(fontsize="small")
     return save_figure(figure, path, title)

@@ -109,10 +109,11 @@ def write_results(
     top_k: int | None = None,
     rank_by: str | None = None,
     higher_is_better: bool = True,
+    footer: str = "",
 ) -> tuple[pathlib.Path, pathlib.Path]:
     """Writes `results.csv` (every trial, every column) and `results.md`.
 
-    results.md is `header` and the table; with `top_k`, only the `top_k`
+    results.md is `header`, the table and `footer`; with `top_k`, only the `top_k`
     trials with the best `rank_by` (completed ones first), under a line that
     counts the trials by status.
     """
@@ -131,7 +132,7 @@ def write_results(
             table[completed].sort_values(rank_by, ascending=not higher_is_better),
             table[~completed],
         ]).head(top_k)
-    md_path.write_text(header + markdown_table(shown, hyperparameters, metrics))
+    md_path.write_text(header + markdown_table(shown, hyperparameters, metrics) + footer)
     return csv_path, md_path
 
 

@@ -223,6 +223,12 @@ class StudyHyperModel(keras_tuner.HyperModel):
         )
         return {f"test_{name}": float(value) for name, value in metrics.items()}
 
+    def compared_metrics(self) -> tuple[str, ...]:
+        """Summary keys the across-seeds report (`--seeds N`, N >= 2) compares:
+        the best and final value of the objective, and the table's first test metric."""
+        tests = [key for key, _ in self.table_metrics if key.startswith("test_")]
+        return (f"best_{self.objective}", f"final_{self.objective}", *tests[:1])
+
     def extra_report(self, trials, table, out: pathlib.Path) -> None:
         """Figures or tables a study adds to the report, from the trial records
         (`kerashp.tuning.records.TrialRecord`) and the results table."""

@@ -16,7 +16,8 @@ import pandas as pd
 
 from kerashp import tensorboard_hparams
 from kerashp.errors import StudyError
-from kerashp.report import plot_learning_curve_grid, plot_learning_curves, results_table, write_results
+from kerashp.report import plot_learning_curve_grid, plot_learning_curves, results_table, uncertainty, write_results
+from kerashp.report.figures import plot_seed_values
 from kerashp.report.search_figures import plot_hyperparameter_panels, plot_isolation, top_trials
 from kerashp.report.tables import epochs_table
 from kerashp.settings import StudySettings
@@ -39,10 +40,11 @@ TENSORBOARD_DIR = "tensorboard"
 FINGERPRINT_FILE = "kerashp_settings.json"
 RUN_LOG_FILE = "kerashp_runs.jsonl"
 EPOCHS_FILE = "epochs.csv"
+SEEDS_FILE = "seeds.csv"  # with --seeds N >= 2: every run's compared metrics and paired differences
 TOP_K = 20  # trials shown in results.md of a search
 TOP_CURVES = 5  # trials drawn in top_trials.png
-REPORT_FILES = ("results.csv", "results.md", EPOCHS_FILE, "learning_curves.png", "hyperparameters.png",
-                "isolation.png", "top_trials.png")
+REPORT_FILES = ("results.csv", "results.md", EPOCHS_FILE, SEEDS_FILE, "seeds.png", "learning_curves.png",
+                "hyperparameters.png", "isolation.png", "top_trials.png")
 
 
 def selected_configs(study: StudyHyperModel) -> dict[str, dict[str, Any]]:
@@ -184,11 +186,20 @@ def write_report(study: StudyHyperModel, project_dir, data_description: str) -> 
     if searching and rank_by not in dict(metrics):  # a search is ranked by its objective: show it
         metrics += ((rank_by, rank_by.replace("_", " ")),)
     table = results_table(trials, hyperparameters, metrics)
+    comparisons = compare_seeds(study, trials) if study.settings.seeds > 1 else []
+    if comparisons and len(table):
+        table = table.join(uncertainty.comparison_columns(comparisons), on="name")
     write_results(
         table, out, hyperparameters, metrics,
         header=results_header(study, data_description, runs),
         top_k=TOP_K if searching else None, rank_by=rank_by, higher_is_better=higher_is_better,
+        footer=uncertainty.comparison_markdown(comparisons),
     )
+    if comparisons:
+        uncertainty.per_seed_table(comparisons).to_csv(out / SEEDS_FILE, index=False)
+        plot_seed_values(comparisons, out / "seeds.png", f"{study.name}"
+                         + (f" / {study.settings.experiment}" if study.settings.experiment else "")
+                         + f": {study.settings.seeds} seeds")
     epochs_table(trials, hyperparameters).to_csv(out / EPOCHS_FILE, index=False)
     title = study.name + (f" / {study.settings.experiment}" if study.settings.experiment else "")
     for metric, metric_title in study.curves:
@@ -207,6 +218,21 @@ def write_report(study: StudyHyperModel, project_dir, data_description: str) -> 
                              f"{title}: {study.objective} of the {len(best)} best trials")
     study.extra_report(trials, table, out)
     return table
+
+
+def compare_seeds(study: StudyHyperModel, trials) -> list[uncertainty.MetricComparison]:
+    """The across-seeds statistics of each of the study's compared metrics."""
+    comparisons = []
+    for metric in study.compared_metrics():
+        if metric.endswith(f"_{study.objective}") and metric.split("_", 1)[0] in ("best", "final"):
+            higher_is_better = study.objective_direction == "max"
+        else:
+            higher_is_better = not records.LOWER_IS_BETTER.search(metric)
+        comparison = uncertainty.compare_metric(trials, metric, study.settings.reference, higher_is_better,
+                                                seed=study.settings.seed)
+        if comparison is not None:
+            comparisons.append(comparison)
+    return comparisons
 
 
 def distributed_role() -> str | None:
@@ -230,6 +256,9 @@ def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd
     study = study_class(settings)
     configs = selected_configs(study) if settings.search == "configs" else {}
     check_configs(study, configs)
+    if settings.reference is not None and settings.search == "configs" and settings.reference not in configs:
+        raise StudyError(f"--reference {settings.reference!r} is not among the configurations run: "
+                         f"{', '.join(configs)}")
     if settings.search in ("random", "bayesian") and not settings.trials:
         raise StudyError(f"--search {settings.search} needs --trials N")
     out = settings.out
