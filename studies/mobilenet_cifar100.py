@@ -38,6 +38,7 @@ class MobileNetCifar100(StudyHyperModel):
     description = "MobileNet v1 on CIFAR-100: learning rate, cosine schedule, weight decay, activation"
     default_data = "cifar100"
     default_val_split = 0.2
+    quick_experiments = ("learning_rate",)  # three short runs; the others are 300-epoch schedules
     batch_size = 128
     experiments = {
         "learning_rate": Experiment(
