@@ -72,6 +72,8 @@ def test_bad_options_exit_with_one_line(finished, capfd, args, message):
         (["--data", "folder:/nonexistent/cifar"], "data path /nonexistent/cifar does not exist"),
         (["--data", "no_such_dataset_xyz"], "unknown data set 'no_such_dataset_xyz'"),
         (["--data", "weird:spec"], "unknown data specification"),
+        (["--set", "betta_1=0.5"], "adam_betas has no hyperparameter 'betta_1'; it has: beta_1, beta_2, epsilon"),
+        (["--set", "beta_1=abc"], "--set beta_1='abc': beta_1 must be a number"),
     ],
 )
 def test_adam_study_rejects_bad_input(tmp_path, capfd, args, message):
@@ -130,3 +132,23 @@ def test_a_study_command_prints_exactly_one_line_on_stderr(tmp_path, study, args
     assert result.returncode == 2, result.stderr
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("tuner"))
+
+
+def test_an_output_path_that_is_a_file_is_one_line(tmp_path, capfd):
+    taken = tmp_path / "results.txt"
+    taken.write_text("kept\n")
+    assert main(TinyStudy, ["--out", str(taken), "--configs", "slow", "--verbose", "0"]) == 2
+    err = capfd.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"cannot use {taken} as the output directory" in err, err
+    assert taken.read_text() == "kept\n"
+
+
+def test_a_run_log_line_cut_by_a_kill_does_not_stop_later_runs(finished, capfd):
+    log = finished / "tuner" / "kerashp_runs.jsonl"
+    runs_before = len(log.read_text().splitlines())
+    with open(log, "a") as handle:
+        handle.write('{"started": "2026-11-23 10:00:00", "ende')  # what a kill mid-write leaves
+    assert main(TinyStudy, ["--out", str(finished), "--configs", "slow", "--verbose", "0"]) == 0
+    lines = log.read_text().splitlines()
+    assert len(lines) == runs_before + 2 and lines[-2].endswith('"ende')  # kept, and the new run on its own line
+    assert f"over {runs_before + 1} invocation(s)" in (finished / "results.md").read_text()

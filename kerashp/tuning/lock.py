@@ -18,11 +18,16 @@ def exclusive_lock(directory: pathlib.Path, what: str):
     on SIGKILL, so a killed run never leaves a stale lock behind.
 
     Raises:
-        StudyError: another process holds the lock.
+        StudyError: another process holds the lock, or the directory cannot
+            be made or written.
     """
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / ".lock"
-    handle = open(path, "a+")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")
+    except OSError as error:  # --out is a file, or a directory this user may not write
+        raise StudyError(f"cannot use {directory} as the output directory ({error.strerror or error}); "
+                         "pass --out with a writable directory") from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

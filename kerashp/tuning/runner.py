@@ -60,12 +60,36 @@ def selected_configs(study: StudyHyperModel) -> dict[str, dict[str, Any]]:
     return {name: {**study.configs[name], **settings.overrides} for name in names}
 
 
+def check_overrides(study: StudyHyperModel) -> None:
+    """Rejects `--set` names the study does not have and values of the wrong kind
+    (a string for a number), before anything is trained or deleted."""
+    space = keras_tuner.HyperParameters()
+    try:
+        study.declare_hyperparameters(space)
+    except NotImplementedError:
+        pass
+    declared = {hp.name: hp for hp in space.space}
+    known = set(declared) | {name for values in study.configs.values() for name in values}
+    for name, value in study.settings.overrides.items():
+        if name not in known:
+            raise StudyError(f"--set {name}: {study.name} has no hyperparameter {name!r}; "
+                             f"it has: {', '.join(sorted(known))}")
+        hp = declared.get(name)
+        numeric = isinstance(hp, (keras_tuner.engine.hyperparameters.Float, keras_tuner.engine.hyperparameters.Int)) or (
+            isinstance(hp, keras_tuner.engine.hyperparameters.Choice)
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in hp.values))
+        if numeric and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise StudyError(f"--set {name}={value!r}: {name} must be a number")
+        if isinstance(hp, keras_tuner.engine.hyperparameters.Boolean) and not isinstance(value, bool):
+            raise StudyError(f"--set {name}={value!r}: {name} must be True or False")
+
+
 def check_configs(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> None:
     """Rejects impossible hyperparameter values before anything is trained or deleted."""
     for name, values in configs.items():
         try:
             study.check_hyperparameters(values)
-        except ValueError as error:
+        except (ValueError, TypeError) as error:
             raise StudyError(f"configuration {name!r}: {error}") from None
 
 
@@ -172,12 +196,34 @@ def results_header(study: StudyHyperModel, data_description: str, runs: list[dic
     return "\n".join(lines) + "\n"
 
 
+def ends_mid_line(path) -> bool:
+    """True where a file's last line has no newline (cut by a kill)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) != b"\n"
+
+
+def read_run_log(path) -> list[dict[str, Any]]:
+    """The invocations recorded in kerashp_runs.jsonl; a line cut by a kill is skipped."""
+    if not path.exists():
+        return []
+    runs = []
+    for line in path.read_text().splitlines():
+        try:
+            runs.append(json.loads(line))
+        except json.JSONDecodeError:
+            logger.warning("%s: skipped an unreadable line (a run killed while writing it)", path)
+    return runs
+
+
 def write_report(study: StudyHyperModel, project_dir, data_description: str) -> pd.DataFrame:
     """Rebuilds results.csv, results.md and the figures from the trials on disk."""
     out = study.settings.out
     trials = records.load_trials(project_dir)
     run_log = project_dir / RUN_LOG_FILE
-    runs = [json.loads(line) for line in run_log.read_text().splitlines()] if run_log.exists() else []
+    runs = read_run_log(run_log)
     hyperparameters = study.table_hyperparameters
     searching = study.settings.search != "configs"
     rank_by = f"best_{study.objective}"
@@ -254,6 +300,7 @@ def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd
         StudyError: bad input, missing data, or a locked output directory.
     """
     study = study_class(settings)
+    check_overrides(study)
     configs = selected_configs(study) if settings.search == "configs" else {}
     check_configs(study, configs)
     if settings.reference is not None and settings.search == "configs" and settings.reference not in configs:
@@ -304,7 +351,7 @@ def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd
                 "machine": machine_description(),
             }
             with open(project_dir / RUN_LOG_FILE, "a") as log:
-                log.write(json.dumps(run) + "\n")
+                log.write(("\n" if ends_mid_line(project_dir / RUN_LOG_FILE) else "") + json.dumps(run) + "\n")
         table = write_report(study, project_dir, data.description)
     logger.info("results: %s and %s", out / "results.csv", out / "results.md")
     return table
