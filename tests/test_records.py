@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 
 from kerashp.report import markdown_table, results_table
-from kerashp.tuning.records import ExecutionRecord, TrialRecord, first_nan_epoch, read_history, summarize_history
+from kerashp.tuning.records import (
+    ExecutionRecord, TrialRecord, drop_torn_last_line, first_nan_epoch, read_history, summarize_history,
+)
 
 
 def test_read_history_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
@@ -56,3 +58,17 @@ def test_results_table_means_seeds_and_marks_failures():
     text = markdown_table(table, ["lr"], [("best_val_accuracy", "best val accuracy")])
     assert "| A | 0.1 | 0.6 ± 0.1414 | completed |" in text
     assert "| B | 1e+09 |  | failed: diverged at epoch 1 |" in text
+
+
+def test_a_history_line_cut_by_a_kill_is_left_out_and_cut_before_appending(tmp_path):
+    import csv
+
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_accuracy\n0,1.5,0.4\n1,1.2,0.5\n2,0.9")  # epoch 3 cut mid-write
+    history = read_history(path)
+    assert history["epoch"].tolist() == [1, 2] and history["val_accuracy"].tolist() == [0.4, 0.5]
+    assert drop_torn_last_line(path) and not drop_torn_last_line(path)
+    with open(path, "a", newline="") as handle:  # what CSVLogger(append=True) does on resume
+        csv.writer(handle).writerow([2, 0.95, 0.55])
+    history = read_history(path)
+    assert history["epoch"].tolist() == [1, 2, 3] and history["loss"].tolist() == [1.5, 1.2, 0.95]

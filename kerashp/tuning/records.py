@@ -11,6 +11,7 @@ Layout inside the KerasTuner project directory (`<out>/tuner/`):
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 import os
@@ -34,18 +35,37 @@ def write_json_atomic(path: pathlib.Path, payload: Any) -> None:
 
 
 def read_history(path: pathlib.Path) -> pd.DataFrame:
-    """Reads a per-epoch history CSV, keeping the last row of any repeated epoch.
+    """Reads a per-epoch history CSV, keeping the last row of any repeated epoch
+    and leaving out a last line without its newline (cut by a kill mid-write).
 
     A run killed after an epoch was logged but before its backup was saved
     repeats that epoch when resumed; the repeat is the row that counts.
     """
     if not path.exists() or path.stat().st_size == 0:
         return pd.DataFrame()
-    history = pd.read_csv(path)
+    text = path.read_text()
+    complete = text[: text.rfind("\n") + 1]  # a last line without its newline was cut by a kill
+    if not complete.strip():
+        return pd.DataFrame()
+    history = pd.read_csv(io.StringIO(complete))
     if "epoch" in history:
         history = history.drop_duplicates("epoch", keep="last").sort_values("epoch")
         history["epoch"] = history["epoch"].astype(int) + 1  # 1-based, as people count
     return history.reset_index(drop=True)
+
+
+def drop_torn_last_line(path: pathlib.Path) -> bool:
+    """Cuts a last line that a kill left half-written (no newline) off a text file,
+    so that appending continues on a line of its own; True where it cut one."""
+    if not path.exists():
+        return False
+    content = path.read_bytes()
+    if not content or content.endswith(b"\n"):
+        return False
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_bytes(content[: content.rfind(b"\n") + 1])
+    os.replace(temporary, path)
+    return True
 
 
 def summarize_history(history: pd.DataFrame, objective: str, direction: str = "max") -> dict[str, Any]:

@@ -322,6 +322,7 @@ class StudyTuner(base_tuner.BaseTuner):
 
     def _run_callbacks(self, hp, directory: pathlib.Path, tensorboard_run: pathlib.Path) -> list:
         """The callbacks that record one run: the study's own, its CSV history, its TensorBoard run."""
+        records.drop_torn_last_line(directory / records.HISTORY_FILE)  # resumed after a kill mid-write
         return [
             *self.hypermodel.extra_callbacks(hp, directory, tensorboard_run),
             keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
