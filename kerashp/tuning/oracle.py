@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import itertools
 import logging
+import pathlib
 import time
 from typing import Any, Iterator, Mapping, Sequence
 
 import keras_tuner
 from keras_tuner.engine import trial as trial_module
 from keras_tuner.src.distribute import utils as dist_utils
+
+from kerashp.errors import StudyError
+from kerashp.tuning import records
 
 logger = logging.getLogger("kerashp")
 
@@ -90,12 +94,50 @@ class ResumableOracle(keras_tuner.Oracle):
         super().end_trial(trial)
         self.save()
 
+    def save(self):
+        records.write_json_atomic(pathlib.Path(self._get_oracle_fname()), self.get_state())
+
+    def _save_trial(self, trial):
+        records.write_json_atomic(pathlib.Path(self._get_trial_dir(trial.trial_id)) / "trial.json", trial.get_state())
+
     def reload(self):
-        super().reload()
+        # KerasTuner reads these with a bare json.loads: name a damaged trial file instead
+        # (its hyperparameters are nowhere else), and rebuild a damaged oracle.json from the trials.
+        trial_files = sorted(pathlib.Path(self._project_dir).glob("trial_*/trial.json"))
+        for path in trial_files:
+            records.read_json(path)
+        try:
+            records.read_json(pathlib.Path(self._get_oracle_fname()))
+        except StudyError:
+            logger.warning("%s is missing or unreadable: rebuilt from the %d trials on disk",
+                           self._get_oracle_fname(), len(trial_files))
+            self._rebuild_from_trials(trial_files)
+        else:
+            super().reload()
         finished = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
         self._retry_queue = [
             trial_id for trial_id in self._retry_queue if self.trials[trial_id].status not in finished
         ]
+
+
+    def _rebuild_from_trials(self, trial_files) -> None:
+        """The oracle's state as the trials on disk imply it: every trial known and
+        hashed (never proposed again), unfinished ones queued to resume first."""
+        for path in trial_files:
+            trial = trial_module.Trial.load(str(path))
+            self.trials[trial.trial_id] = trial
+        finished = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED,
+                    trial_module.TrialStatus.INVALID)
+        ids = sorted(self.trials)
+        hashes = {trial_id: self._compute_values_hash(self.trials[trial_id].hyperparameters.values) for trial_id in ids}
+        state = self.get_state()  # this oracle's own keys, at their fresh values
+        state.update(
+            ongoing_trials={}, start_order=ids, end_order=[i for i in ids if self.trials[i].status in finished],
+            run_times={}, retry_queue=[i for i in ids if self.trials[i].status not in finished],
+            tried_so_far=sorted(set(hashes.values())), id_to_hash=hashes,
+        )
+        self.set_state(state)
+        self.save()
 
 
 class NamedConfigOracle(ResumableOracle):

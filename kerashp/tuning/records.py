@@ -21,6 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from kerashp.errors import StudyError
+
 HISTORY_FILE = "history.csv"
 # Logged metrics whose best value is their minimum (losses and errors); others: maximum.
 LOWER_IS_BETTER = re.compile(r"loss|error|mse|mae|nll|crossentropy")
@@ -28,10 +30,32 @@ SUMMARY_FILE = "summary.json"
 
 
 def write_json_atomic(path: pathlib.Path, payload: Any) -> None:
-    """Writes JSON so that a reader never sees a half-written file."""
+    """Writes JSON so that a reader never sees a half-written file, even after a
+    kill or a power cut: a temporary file, flushed to disk, renamed over `path`."""
+    path = pathlib.Path(path)
     temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(payload, indent=2, sort_keys=True, default=float))
+    with open(temporary, "w") as handle:
+        handle.write(json.dumps(payload, indent=2, sort_keys=True, default=float))
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(temporary, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself
+    finally:
+        os.close(directory)
+
+
+def read_json(path: pathlib.Path) -> Any:
+    """Reads a JSON file kerashp or KerasTuner wrote, or raises StudyError naming it."""
+    try:
+        return json.loads(pathlib.Path(path).read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        reason = "missing" if isinstance(error, FileNotFoundError) else "unreadable (cut by a kill, or damaged)"
+        raise StudyError(
+            f"{path} is {reason}; the results it holds cannot be read: restore it from a copy, "
+            "or pass --overwrite to start afresh"
+        ) from None
 
 
 def read_history(path: pathlib.Path) -> pd.DataFrame:
@@ -145,7 +169,7 @@ class TrialRecord:
 
 def load_execution(directory: pathlib.Path, index: int) -> ExecutionRecord:
     summary_path = directory / SUMMARY_FILE
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    summary = read_json(summary_path) if summary_path.exists() else None
     return ExecutionRecord(index, directory, read_history(directory / HISTORY_FILE), summary)
 
 
@@ -153,7 +177,7 @@ def load_trials(project_dir: pathlib.Path) -> list[TrialRecord]:
     """Reads every trial of a KerasTuner project, in trial-id order."""
     records = []
     for trial_file in sorted(pathlib.Path(project_dir).glob("trial_*/trial.json")):
-        state = json.loads(trial_file.read_text())
+        state = read_json(trial_file)
         executions = [
             load_execution(path, int(path.name.split("_")[-1]))
             for path in sorted(trial_file.parent.glob("execution_*"), key=lambda p: int(p.name.split("_")[-1]))
