@@ -2,6 +2,8 @@
 
 import shutil
 
+import numpy as np
+
 import pandas as pd
 import pytest
 
@@ -69,3 +71,84 @@ def test_records_are_written_whole(project):
     assert not list(project.rglob("*.tmp"))
     for path in project.rglob("*.json"):
         assert path.read_text().strip().endswith("}")
+
+
+# ---- bad data: one line naming the problem, --out untouched ------------------------------------
+
+def refuses(study, args, tmp_path, capfd, message):
+    out = tmp_path / "out"
+    assert main(study, ["--out", str(out), "--verbose", "0", *args]) == 2
+    err = capfd.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err, err
+    assert not out.exists()  # data is checked before --out is made
+
+
+def test_an_hdf5_file_with_more_images_than_labels(tmp_path, capfd):
+    import h5py
+    from studies.usps_cnn import UspsCnn
+
+    path = tmp_path / "usps.h5"
+    with h5py.File(path, "w") as handle:
+        for name, (images, labels) in {"train": (300, 200), "test": (20, 20)}.items():
+            handle[f"{name}/data"] = np.zeros((images, 256), np.float32)
+            handle[f"{name}/target"] = np.arange(labels) % 10
+    refuses(UspsCnn, ["--experiment", "depth", "--data", f"file:{path}"], tmp_path, capfd,
+            "train/data has 300 rows but train/target 200 labels")
+
+
+def test_labels_that_skip_a_class(tmp_path, capfd):
+    import h5py
+    from studies.usps_cnn import UspsCnn
+
+    path = tmp_path / "usps.h5"
+    with h5py.File(path, "w") as handle:
+        for name in ("train", "test"):
+            handle[f"{name}/data"] = np.zeros((40, 256), np.float32)
+            handle[f"{name}/target"] = np.where(np.arange(40) % 10 == 7, 10, np.arange(40) % 10)  # no 7, a 10
+    refuses(UspsCnn, ["--experiment", "depth", "--data", f"file:{path}"], tmp_path, capfd,
+            "class '7' has no training examples")
+
+
+def test_an_empty_class_folder(tmp_path, capfd):
+    from PIL import Image
+    from studies.adam_betas import AdamBetas
+
+    for split in ("train", "test"):
+        for name in ("cat", "dog", "frog"):
+            (tmp_path / "images" / split / name).mkdir(parents=True)
+            if not (split == "train" and name == "dog"):
+                Image.new("RGB", (32, 32), (10, 20, 30)).save(tmp_path / "images" / split / name / "0.png")
+    refuses(AdamBetas, ["--data", f"folder:{tmp_path / 'images'}"], tmp_path, capfd,
+            "class 'dog' has no training examples")
+
+
+def test_prices_that_are_not_plain_numbers(tmp_path, capfd):
+    from studies.house_prices import HousePrices
+
+    path = tmp_path / "train.csv"
+    path.write_text("OverallQual,YearBuilt,TotalBsmtSF,GrLivArea,SalePrice\n"
+                    + "".join(f"7,2001,856,1710,{200000 + i}\n" for i in range(30))
+                    + '5,1961,882,896,"$208,500"\n')
+    refuses(HousePrices, ["--experiment", "loss", "--csv", str(path)], tmp_path, capfd,
+            "1 row(s) hold values that are not numbers, the first '$208,500' in column SalePrice on line 32")
+
+
+def test_a_truncated_archive_leaves_no_half_extracted_copy(tmp_path, capfd):
+    import tarfile
+    from PIL import Image
+    from studies.adam_betas import AdamBetas
+
+    for split in ("train", "test"):
+        for name in ("cat", "dog"):
+            (tmp_path / "images" / split / name).mkdir(parents=True)
+            for i in range(20):
+                Image.effect_noise((32, 32), 60).convert("RGB").save(tmp_path / "images" / split / name / f"{i}.png")
+    archive = tmp_path / "images.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "images", arcname="images")
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    cache = tmp_path / "cache"
+    for _ in range(2):  # the second run must not find a half-extracted copy either
+        refuses(AdamBetas, ["--data", f"folder:{archive}", "--data-dir", str(cache)], tmp_path, capfd,
+                "could not extract")
+        assert not (cache / "images").exists()

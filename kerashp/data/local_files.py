@@ -44,6 +44,9 @@ def read_h5_splits(path: pathlib.Path) -> tuple[Split, Split]:
             for name in ("train", "test"):
                 features = np.asarray(handle[f"{name}/data"], dtype=np.float32)
                 labels = np.asarray(handle[f"{name}/target"]).astype(np.int32)
+                if len(features) != len(labels):
+                    raise StudyError(f"{path}: {name}/data has {len(features)} rows but {name}/target "
+                                     f"{len(labels)} labels")
                 if features.ndim == 2:
                     features = features.reshape((-1, *image_shape_of(features.shape[1])))
                 splits.append(Split(features, labels))
@@ -84,6 +87,9 @@ def read_idx_directory(directory: pathlib.Path) -> tuple[Split, Split]:
         images_stem, labels_stem = IDX_FILES[name]
         images = read_idx(find_idx(directory, images_stem))
         labels = read_idx(find_idx(directory, labels_stem)).astype(np.int32)
+        if len(images) != len(labels):
+            raise StudyError(f"{directory}: {images_stem} holds {len(images)} images but {labels_stem} "
+                             f"{len(labels)} labels")
         if images.ndim == 3:
             images = images[..., np.newaxis]
         splits.append(Split(images, labels))

@@ -86,6 +86,26 @@ def hold_out(split: Split, fraction: float, seed: int) -> tuple[Split, Split]:
     return split.take(np.sort(order[num_held_out:])), split.take(np.sort(order[:num_held_out]))
 
 
+def check_labels(train: Split, test: Split, class_names: tuple[str, ...], source: str,
+                 every_class: bool = True) -> None:
+    """Refuses labels outside 0..K-1 and, with `every_class`, classes without a
+    training example (an empty class folder, or labels that skip a number):
+    either would train a model with a class it can never learn."""
+    for split_name, split in (("training", train), ("test", test)):
+        labels = np.asarray(split.labels)
+        outside = labels[(labels < 0) | (labels >= len(class_names))]
+        if len(outside):
+            raise StudyError(f"{source}: {len(outside)} {split_name} label(s) outside 0..{len(class_names) - 1}, "
+                             f"e.g. {int(outside[0])}")
+    if not every_class:
+        return
+    counts = np.bincount(np.asarray(train.labels), minlength=len(class_names))
+    empty = [f"{class_names[i]!r}" for i in np.flatnonzero(counts == 0)]
+    if empty:
+        raise StudyError(f"{source}: class {', '.join(empty)} has no training examples "
+                         f"(of {len(class_names)} classes); remove it or add examples")
+
+
 def make_splits(
     train: Split,
     test: Split,
@@ -96,13 +116,17 @@ def make_splits(
     train_limit: int | None = None,
     val_split: float | None = None,
     split_seed: int = 0,
+    every_class: bool = True,
 ) -> DataSplits:
-    """Applies the shared `--train-limit` and `--val-split` options.
+    """Checks the labels (see `check_labels`) and applies the shared
+    `--train-limit` and `--val-split` options.
 
     With `val_split` None the test split doubles as the validation split (and
     `test` is None); otherwise a fixed-seed fraction of the (limited) training
     split is held out for validation and the test split is kept for the end.
     """
+    if num_classes:
+        check_labels(train, test, class_names, source, every_class)
     train = limit_examples(train, train_limit)
     if val_split:
         train, validation = hold_out(train, val_split, split_seed)

@@ -44,6 +44,25 @@ def split_indices(count: int, fractions: Sequence[float], seed: int) -> list[np.
     return [np.sort(part) for part in parts]
 
 
+def numeric_columns(frame, path: pathlib.Path):
+    """`frame` as numbers; empty cells (and NA) become NaN, anything else that is
+    not a number ("$208,500", "n/a?") is refused, naming the first one."""
+    import pandas as pd
+
+    numeric = frame.apply(pd.to_numeric, errors="coerce")
+    unreadable = numeric.isna() & frame.notna()
+    if unreadable.to_numpy().any():
+        rows = unreadable.any(axis=1)
+        column = unreadable.columns[unreadable.loc[rows.idxmax()].to_numpy().argmax()]
+        row = unreadable[column].idxmax()
+        raise StudyError(
+            f"{path}: {int(rows.sum())} row(s) hold values that are not numbers, the first "
+            f"{frame.at[row, column]!r} in column {column} on line {frame.index.get_loc(row) + 2}; "
+            "write plain numbers (no currency signs or thousands separators)"
+        )
+    return numeric
+
+
 def load_csv_regression(
     path: str | pathlib.Path,
     features: Sequence[str],
@@ -55,7 +74,8 @@ def load_csv_regression(
 ) -> tuple[DataSplits, Standardizer]:
     """Reads `features` and `target` from a CSV into standardised train/validation/test splits.
 
-    Rows with a missing feature or target are dropped. Features and target
+    Rows with a missing feature or target are left out (the description
+    counts them); a value that is not a number is refused (StudyError). Features and target
     are standardised with the mean and std of the training rows only; the
     returned target `Standardizer` maps predictions back to the CSV's units.
     `train_limit` keeps the first N training rows (after the split).
@@ -72,7 +92,9 @@ def load_csv_regression(
     missing = [column for column in (*features, target) if column not in frame]
     if missing:
         raise StudyError(f"{path} has no column {', '.join(missing)}")
-    frame = frame[[*features, target]].apply(pd.to_numeric, errors="coerce").dropna()
+    frame = numeric_columns(frame[[*features, target]], path)
+    missing_rows = int(frame.isna().any(axis=1).sum())
+    frame = frame.dropna()
     x = frame[list(features)].to_numpy(np.float64)
     y = frame[target].to_numpy(np.float64)
     train_index, val_index, test_index = split_indices(len(frame), fractions, seed)
@@ -84,9 +106,10 @@ def load_csv_regression(
     def part(index: np.ndarray) -> Split:
         return Split(x_scaler.transform(x[index]), y_scaler.transform(y[index]))
 
+    dropped = f", {missing_rows} row(s) with a missing value left out" if missing_rows else ""
     description = (
         f"{path.name}: {len(train_index)} train / {len(val_index)} validation / {len(test_index)} test rows "
-        f"(seed {seed}); features {', '.join(features)} and target {target} standardised with training statistics"
+        f"(seed {seed}{dropped}); features {', '.join(features)} and target {target} standardised with training statistics"
     )
     splits = DataSplits(
         train=part(train_index), validation=part(val_index), test=part(test_index),

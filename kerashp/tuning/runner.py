@@ -313,10 +313,10 @@ def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd
     if role == "worker" and settings.overwrite:
         raise StudyError("--overwrite is for the chief (or a single process), not for a worker")
     # Workers share the chief's output directory; the chief holds the lock for all of them.
+    started = time.time()
+    data = study.load_data()  # before the lock: data errors leave --out as it was
+    study.data = data
     with exclusive_lock(out, settings.study) if role != "worker" else contextlib.nullcontext():
-        started = time.time()
-        data = study.load_data()
-        study.data = data
         logger.info("data: %s", data.description)
         if settings.overwrite:
             remove_outputs(study)
