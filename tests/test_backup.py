@@ -31,8 +31,9 @@ def fit(backup_dir, epochs, stop_after=None):
 def test_checkpoint_is_written_atomically_and_resumed(tmp_path):
     backup = tmp_path / "backup"
     assert fit(backup, epochs=5, stop_after=2) == [0, 1]
-    assert sorted(p.name for p in backup.iterdir()) == ["latest.weights.h5", "training_metadata.json"]
-    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == 2
+    assert sorted(p.name for p in backup.iterdir()) == ["epoch_000002.weights.h5", "training_metadata.json"]
+    assert json.loads((backup / "training_metadata.json").read_text()) == {
+        "epoch": 2, "batch": 0, "weights": "epoch_000002.weights.h5"}
     assert fit(backup, epochs=5) == [2, 3, 4]  # resumed after the last saved epoch
     assert not backup.exists()  # deleted once training finished
 
@@ -45,3 +46,29 @@ def test_truncated_checkpoint_restarts_instead_of_failing(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="kerashp"):
         assert fit(backup, epochs=2) == [0, 1]
     assert "unreadable checkpoint" in caplog.text
+
+
+def test_a_kill_between_weights_and_epoch_resumes_from_the_committed_checkpoint(tmp_path, monkeypatch):
+    from kerashp.tuning import backup as backup_module
+
+    backup = tmp_path / "backup"
+    assert fit(backup, epochs=5, stop_after=2) == [0, 1]
+    committed = (backup / "epoch_000002.weights.h5").read_bytes()
+
+    def killed(path, payload):  # the process dies after epoch 3's weights, before its manifest
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backup_module.records, "write_json_atomic", killed)
+    assert fit(backup, epochs=5) == [2]
+    assert (backup / "epoch_000003.weights.h5").exists()
+    assert (backup / "epoch_000002.weights.h5").read_bytes() == committed
+    monkeypatch.undo()
+    assert fit(backup, epochs=5) == [2, 3, 4]  # epoch 3 trained again: weights and epoch count agree
+
+
+def test_a_checkpoint_in_keras_own_layout_still_resumes(tmp_path):
+    backup = tmp_path / "backup"
+    assert fit(backup, epochs=5, stop_after=2) == [0, 1]
+    (backup / "epoch_000002.weights.h5").rename(backup / "latest.weights.h5")
+    (backup / "training_metadata.json").write_text('{"epoch": 2, "batch": 0}')  # written before the manifest
+    assert fit(backup, epochs=5) == [2, 3, 4]

@@ -5,25 +5,30 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pathlib
 import shutil
 import time
 
 import keras
 
+from kerashp.tuning import records
+
 logger = logging.getLogger("kerashp")
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """`keras.callbacks.BackupAndRestore` with crash-safe writes.
+    """`keras.callbacks.BackupAndRestore` whose checkpoint survives a kill at any byte.
 
-    Keras writes the checkpoint in place, so a SIGKILL during the write leaves a
-    truncated `latest.weights.h5` that fails to load and the run cannot resume
-    (seen in kerashp's kill test). Here the weights and the epoch counter are
-    each written to a temporary file and renamed over the old one (an atomic
-    step on POSIX file systems), the weights first: a kill at any point leaves
-    either the previous or the new checkpoint. If the checkpoint still cannot
-    be read (e.g. made by another tool), the run starts afresh with a warning
-    instead of failing.
+    Keras writes the weights in place and the epoch counter in a second file,
+    so a SIGKILL can leave a truncated `latest.weights.h5`, or new weights with
+    the previous epoch count (the resumed run then trains one epoch more than
+    it reports). Here each checkpoint's weights go to a file named by its epoch
+    (`epoch_000007.weights.h5`, written to a temporary name and renamed), and
+    the manifest `training_metadata.json` (epoch, batch, weights file), flushed
+    to disk and renamed into place last, commits it: a kill at any point leaves
+    the previous checkpoint or the new one, weights and epoch together. Older
+    weight files are removed after the commit. A checkpoint that still cannot
+    be read (e.g. made by another tool) restarts the run with a warning.
 
     Args:
         backup_dir: where the checkpoint lives.
@@ -34,6 +39,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             seconds of training, and repeated epochs replace their first rows
             in the history (see `kerashp.tuning.records.read_history`).
     """
+
+    WEIGHTS_PATTERN = "epoch_{:06d}.weights.h5"
 
     def __init__(self, backup_dir: str, min_interval_s: float = 0.0, **kwargs):
         super().__init__(backup_dir, **kwargs)
@@ -49,20 +56,44 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _save_model(self):
         self._last_save = time.monotonic()
-        os.makedirs(self.backup_dir, exist_ok=True)
-        temporary_weights = os.path.join(self.backup_dir, "saving.weights.h5")
-        self.model.save_weights(temporary_weights, overwrite=True)
-        os.replace(temporary_weights, self._weights_path)
-        temporary_metadata = self._training_metadata_path + ".tmp"
-        with open(temporary_metadata, "w") as handle:
-            json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, handle)
-        os.replace(temporary_metadata, self._training_metadata_path)
+        directory = pathlib.Path(self.backup_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        weights_name = self.WEIGHTS_PATTERN.format(self._current_epoch)
+        temporary_weights = directory / "saving.weights.h5"
+        self.model.save_weights(str(temporary_weights), overwrite=True)
+        os.replace(temporary_weights, directory / weights_name)
+        records.write_json_atomic(  # the commit point
+            pathlib.Path(self._training_metadata_path),
+            {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": weights_name},
+        )
+        for stale in [*directory.glob("epoch_*.weights.h5"), directory / "latest.weights.h5"]:
+            if stale.name != weights_name:
+                stale.unlink(missing_ok=True)
+
+    def _load_model(self):
+        """Restores the weights and epoch the manifest names (Keras' own layout,
+        `latest.weights.h5`, where the manifest names no file)."""
+        if not self.model.built:
+            super()._load_model()  # Keras' error for an unbuilt model
+        manifest_path = pathlib.Path(self._training_metadata_path)
+        if not manifest_path.exists():
+            if any(pathlib.Path(self.backup_dir).glob("*.weights.h5")):
+                logger.warning("weights without a committed epoch in %s (a kill before the first "
+                               "checkpoint was complete); training this run from scratch", self.backup_dir)
+                shutil.rmtree(self.backup_dir, ignore_errors=True)
+            return
+        manifest = json.loads(manifest_path.read_text())
+        weights = pathlib.Path(self.backup_dir) / manifest.get("weights", "latest.weights.h5")
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)  # its variables must exist to load
+        self.model.load_weights(str(weights))
+        self.model._initial_epoch = manifest["epoch"]
 
     def on_train_begin(self, logs=None):
         try:
-            super().on_train_begin(logs)
-        except (OSError, ValueError, json.JSONDecodeError) as error:
+            self._load_model()
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as error:
             logger.warning("unreadable checkpoint in %s (%s); training this run from scratch",
-                           self.backup_dir, str(error).splitlines()[0])
+                           self.backup_dir, str(error).splitlines()[0] if str(error) else type(error).__name__)
             shutil.rmtree(self.backup_dir, ignore_errors=True)
             self.model._initial_epoch = None
