@@ -122,6 +122,10 @@ def parse_runs(study_class, argv: Sequence[str] | None = None) -> list[StudySett
         return [settings_from_args(study_class, args, None)]
     if args.experiment is None:
         names = list(study_class.quick_experiments or study_class.experiments) if args.quick else list(study_class.experiments)
+        if args.configs:  # the experiments that hold the named configurations
+            wanted = {name.strip() for name in args.configs.split(",")}
+            names = [name for name in study_class.experiments
+                     if wanted & set(study_class.experiments[name].configs)] or names
     else:
         names = list(study_class.experiments) if args.experiment == "all" else [args.experiment]
     return [settings_from_args(study_class, args, name) for name in names]

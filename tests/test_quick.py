@@ -69,3 +69,10 @@ def test_fashion_grid_quick_runs_end_to_end_as_a_command(tmp_path):
     assert len(results) == QUICK_TRIALS and (results["status"] == "COMPLETED").all()
     assert (results["epochs"] == QUICK_EPOCHS).all() and (results["test_accuracy"] > 0.3).all()
     assert "FashionMNIST sample shipped with kerashp: 2700 train / 300 validation" in (out / "results.md").read_text()
+
+
+def test_without_experiment_configurations_choose_their_experiments(tmp_path):
+    runs = parse_runs(study_class("usps_cnn"), ["--configs", "batch 16,batch 512", "--out", str(tmp_path)])
+    assert [settings.experiment for settings in runs] == ["batch_size"]
+    runs = parse_runs(study_class("usps_cnn"), ["--out", str(tmp_path)])
+    assert [settings.experiment for settings in runs] == list(study_class("usps_cnn").experiments)
