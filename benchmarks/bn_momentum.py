@@ -19,6 +19,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from kerashp.data import load_image_classification, make_dataset  # noqa: E402
+from kerashp.data.pipeline import steps_per_epoch  # noqa: E402
 from kerashp.models import build_mobilenet_v2_classifier  # noqa: E402
 from kerashp.optimizers import make_adam  # noqa: E402
 
@@ -39,9 +40,9 @@ def main() -> None:
         model = build_mobilenet_v2_classifier(data.input_shape, data.num_classes, bn_momentum=momentum)
         model.compile(make_adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
         history = model.fit(
-            make_dataset(data.train, 64, training=True, seed=0),
+            make_dataset(data.train, 64, training=True, seed=0, num_epochs=args.epochs),
             validation_data=make_dataset(validation, 64, training=False),
-            epochs=args.epochs, verbose=0, shuffle=False,
+            epochs=args.epochs, steps_per_epoch=steps_per_epoch(len(data.train), 64), verbose=0, shuffle=False,
         ).history
         train = "/".join(f"{v:.2f}" for v in history["accuracy"])
         val = "/".join(f"{v:.2f}" for v in history["val_accuracy"])

@@ -32,20 +32,25 @@ def test_crop_and_flip_change_training_batches_but_not_validation():
 
 
 def epochs_of(dataset, epochs=2):
-    return [np.concatenate([x.numpy() for x, _ in dataset]) for _ in range(epochs)]
+    """The images of a pipeline of `epochs` epochs, one array per epoch."""
+    images = np.concatenate([x.numpy() for x, _ in dataset])
+    return np.split(images, epochs)
 
 
 def test_augmentation_is_reproducible_from_the_seed_and_new_each_epoch():
     split = image_split(96)
 
-    def pipeline(seed):
-        return make_dataset(split, 16, training=True, seed=seed, augment=pad_crop_flip(4))
+    def pipeline(seed, first_epoch=0, num_epochs=2):
+        return make_dataset(split, 16, training=True, seed=seed, augment=pad_crop_flip(4),
+                            first_epoch=first_epoch, num_epochs=num_epochs)
 
     first, again, other = epochs_of(pipeline(0)), epochs_of(pipeline(0)), epochs_of(pipeline(1))
     for epoch in range(2):
         np.testing.assert_array_equal(first[epoch], again[epoch])  # same seed: identical, parallel map or not
     assert not np.array_equal(first[0], first[1])  # a new order and new crops every epoch
     assert not np.array_equal(first[0], other[0])
+    # A resumed run's pipeline (from epoch 1) crops and flips as the uninterrupted run's epoch 1.
+    np.testing.assert_array_equal(epochs_of(pipeline(0, first_epoch=1, num_epochs=1), 1)[0], first[1])
 
 
 def test_per_channel_normalisation():

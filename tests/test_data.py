@@ -94,12 +94,15 @@ def test_tfds_source_with_mock_data():
 
 def test_training_pipeline_shuffles_each_epoch_reproducibly_and_scales():
     split = Split(np.arange(64, dtype=np.uint8).reshape(64, 1, 1, 1).repeat(3, axis=-1), np.arange(64, dtype=np.int32))
-    def epochs(seed):
-        dataset = make_dataset(split, 16, training=True, seed=seed)
-        return [np.concatenate([y.numpy() for _, y in dataset]) for _ in range(2)]
+    def epochs(seed, first_epoch=0, num_epochs=2):
+        dataset = make_dataset(split, 16, training=True, seed=seed, first_epoch=first_epoch, num_epochs=num_epochs)
+        labels = np.concatenate([y.numpy() for _, y in dataset])
+        return labels.reshape(num_epochs, 64)
     first, second = epochs(seed=3)
-    assert sorted(first) == list(range(64)) and list(first) != list(second)
-    np.testing.assert_array_equal(epochs(seed=3)[0], first)
+    assert sorted(first) == list(range(64)) and list(first) != list(second)  # a new order each epoch
+    np.testing.assert_array_equal(epochs(seed=3), [first, second])  # the same for the same seed
+    # A pipeline that starts at epoch 1 (a resumed run) gives epoch 1's order, not epoch 0's.
+    np.testing.assert_array_equal(epochs(seed=3, first_epoch=1, num_epochs=1)[0], second)
     validation = make_dataset(split, 16, training=False)
     labels = np.concatenate([y.numpy() for _, y in validation])
     assert list(labels) == list(range(64))

@@ -31,7 +31,7 @@ from tiny_study import TinyStudy
 class InOrderStudy(TinyStudy):
     # tf.distribute re-creates the per-epoch reshuffle of a distributed tf.data
     # pipeline with other seeds, so seed-for-seed comparisons need a fixed order.
-    def make_dataset(self, split, *, training, seed=None, batch_size=None):
+    def make_dataset(self, split, *, training, seed=None, batch_size=None, **epochs):
         return super().make_dataset(split, training=False, batch_size=batch_size)
 
 

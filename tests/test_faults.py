@@ -152,3 +152,36 @@ def test_a_truncated_archive_leaves_no_half_extracted_copy(tmp_path, capfd):
         refuses(AdamBetas, ["--data", f"folder:{archive}", "--data-dir", str(cache)], tmp_path, capfd,
                 "could not extract")
         assert not (cache / "images").exists()
+
+
+# ---- a resumed run is the uninterrupted run -----------------------------------------------------
+
+def interrupting_study(after_epoch):
+    import keras
+
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 == after_epoch:
+                raise KeyboardInterrupt  # as a kill would: nothing after this epoch's callbacks runs
+
+    class InterruptedTiny(TinyStudy):
+        def extra_callbacks(self, hp, run_dir, tensorboard_dir):
+            return [*super().extra_callbacks(hp, run_dir, tensorboard_dir), Stop()]
+
+    return InterruptedTiny
+
+
+def test_a_resumed_run_trains_on_the_batches_of_the_uninterrupted_run(tmp_path):
+    args = ["--configs", "medium", "--epochs", "5", "--verbose", "0"]
+    assert main(TinyStudy, ["--out", str(tmp_path / "whole"), *args]) == 0
+    with pytest.raises(KeyboardInterrupt):  # the backup callback (last) never saw epoch 3 end
+        main(interrupting_study(3), ["--out", str(tmp_path / "resumed"), *args])
+    assert main(TinyStudy, ["--out", str(tmp_path / "resumed"), *args]) == 0
+    whole = pd.read_csv(tmp_path / "whole" / "tuner" / "trial_0000" / "execution_0" / "history.csv")
+    resumed = pd.read_csv(tmp_path / "resumed" / "tuner" / "trial_0000" / "execution_0" / "history.csv")
+    resumed = resumed.drop_duplicates("epoch", keep="last").reset_index(drop=True)  # epoch 3 logged twice
+    assert resumed["epoch"].tolist() == whole["epoch"].tolist() == [0, 1, 2, 3, 4]
+    columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    np.testing.assert_allclose(resumed[columns].to_numpy(), whole[columns].to_numpy(), rtol=1e-5, atol=1e-6)
+    summary = lambda out: pd.read_csv(out / "results.csv")["best_val_accuracy"].iloc[0]  # noqa: E731
+    assert summary(tmp_path / "resumed") == pytest.approx(summary(tmp_path / "whole"), abs=1e-6)

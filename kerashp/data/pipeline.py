@@ -30,6 +30,11 @@ def scale_to_unit(features, labels):
     return tf.cast(features, tf.float32), labels
 
 
+def steps_per_epoch(num_examples: int, batch_size: int) -> int:
+    """Batches in one epoch (the last one may be smaller)."""
+    return math.ceil(num_examples / batch_size)
+
+
 def make_dataset(
     split: Split,
     batch_size: int,
@@ -38,34 +43,56 @@ def make_dataset(
     seed: int | None = None,
     preprocess: BatchFn | None = scale_to_unit,
     augment: AugmentFn | None = None,
+    first_epoch: int = 0,
+    num_epochs: int = 1,
 ):
     """Returns a batched, prefetched tf.data pipeline over `split` (an
     `ArrayBatches` where TensorFlow is absent).
 
-    Order of operations: the decoded uint8 examples (already in memory, so the
-    `cache` is the array itself) -> shuffle (training only, all examples, a new
-    order each epoch, reproducible from `seed`) -> batch -> `preprocess` on whole
-    batches -> `augment` (training only) -> prefetch. Work on batches rather than
-    single examples keeps the per-element overhead out of the step time.
+    Order of operations: the decoded examples (already in memory) -> batches
+    of indices (training: a permutation of all examples per epoch) -> gather ->
+    `preprocess` on whole batches -> `augment` (training only) -> prefetch.
+    Work on batches rather than single examples keeps the per-element overhead
+    out of the step time.
+
+    Training pipelines hold epochs `first_epoch`, ..., `first_epoch + num_epochs - 1`
+    one after the other: epoch e's order is a permutation drawn from (`seed`, e) and
+    batch i's augmentation seed is (`seed`, e * batches_per_epoch + i), stateless
+    functions of their numbers. So a run resumed at epoch k (`first_epoch=k`)
+    sees exactly the batches the uninterrupted run saw from epoch k on, and
+    parallel mapping or tf.distribute cannot change them. Fit such a pipeline
+    with `steps_per_epoch=steps_per_epoch(len(split), batch_size)`.
     """
     if batch_size <= 0:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     tf = backends.tensorflow()
     if tf is None:
-        return ArrayBatches(split, batch_size, training=training, seed=seed, preprocess=preprocess, augment=augment)
-    dataset = tf.data.Dataset.from_tensor_slices((split.features, split.labels))
-    if training:
-        dataset = dataset.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
+        return ArrayBatches(split, batch_size, training=training, seed=seed, preprocess=preprocess, augment=augment,
+                            first_epoch=first_epoch)
+    features, labels = tf.constant(split.features), tf.constant(split.labels)
+    count, batches = len(split), steps_per_epoch(len(split), batch_size)
+    seed = tf.constant(0 if seed is None else seed, tf.int64)
+
+    def epoch_batches(epoch):
+        indices = tf.range(count, dtype=tf.int64)
+        if training:
+            indices = tf.random.experimental.stateless_shuffle(indices, seed=tf.stack([seed, epoch]))
+        steps = tf.data.Dataset.range(batches).map(lambda i: epoch * batches + i)
+        return tf.data.Dataset.zip(steps, tf.data.Dataset.from_tensor_slices(indices).batch(batch_size))
+
+    epochs = num_epochs if training else 1
+    dataset = tf.data.Dataset.range(first_epoch if training else 0, (first_epoch if training else 0) + epochs)
+    dataset = dataset.flat_map(epoch_batches).apply(tf.data.experimental.assert_cardinality(epochs * batches))
+    dataset = dataset.map(lambda step, rows: (step, tf.gather(features, rows), tf.gather(labels, rows)),
+                          num_parallel_calls=tf.data.AUTOTUNE)
     if preprocess is not None:
-        dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(lambda step, x, y: (step, *preprocess(x, y)), num_parallel_calls=tf.data.AUTOTUNE)
     if training and augment is not None:
-        # One [2]-shaped seed per batch from a seeded stream that changes every epoch:
-        # `augment` draws statelessly from it, so parallel mapping stays reproducible.
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        dataset = tf.data.Dataset.zip(dataset, seeds).map(
-            lambda batch, batch_seed: augment(*batch, batch_seed), num_parallel_calls=tf.data.AUTOTUNE
-        )
+        # `augment` draws statelessly from the batch's own seed, so parallel mapping stays reproducible.
+        dataset = dataset.map(lambda step, x, y: augment(x, y, tf.stack([seed, step])),
+                              num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        dataset = dataset.map(lambda step, x, y: (x, y))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -73,8 +100,9 @@ class ArrayBatches(keras.utils.PyDataset):
     """`make_dataset` without TensorFlow: batches of a split's NumPy arrays.
 
     Same order of operations as the tf.data pipeline: a new permutation each
-    epoch (training only; drawn from `seed` and the epoch number, so runs with
-    one seed see the same batches), then `preprocess` and (training only)
+    epoch (training only; drawn from `seed` and the epoch number, counted from
+    `first_epoch`, so runs with one seed see the same batches, and a resumed
+    run those of the uninterrupted one), then `preprocess` and (training only)
     `augment` on whole batches, in NumPy. `augment` receives a per-batch seed
     (two integers) from the same stream and must draw from it alone (see
     `kerashp.data.augment.pad_crop_flip`). Batches are prepared in the training
@@ -87,12 +115,12 @@ class ArrayBatches(keras.utils.PyDataset):
 
     def __init__(self, split: Split, batch_size: int, *, training: bool, seed: int | None = None,
                  preprocess: BatchFn | None = scale_to_unit, augment: AugmentFn | None = None,
-                 repeat_targets: int = 0, **kwargs):
+                 repeat_targets: int = 0, first_epoch: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.split, self.batch_size, self.training = split, batch_size, training
         self.seed = 0 if seed is None else seed
         self.preprocess, self.augment, self.repeat_targets = preprocess, augment, repeat_targets
-        self.epoch = 0
+        self.epoch = first_epoch
         self._order = self._permutation()
 
     def _permutation(self) -> np.ndarray:
@@ -103,7 +131,8 @@ class ArrayBatches(keras.utils.PyDataset):
     def with_repeated_targets(self, count: int) -> "ArrayBatches":
         """The same batches with `count` copies of the labels (see `repeat_targets`)."""
         return ArrayBatches(self.split, self.batch_size, training=self.training, seed=self.seed,
-                            preprocess=self.preprocess, augment=self.augment, repeat_targets=count)
+                            preprocess=self.preprocess, augment=self.augment, repeat_targets=count,
+                            first_epoch=self.epoch)
 
     def __len__(self) -> int:
         return math.ceil(len(self.split) / self.batch_size)

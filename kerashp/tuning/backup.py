@@ -54,6 +54,15 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             return
         super().on_epoch_end(epoch, logs)
 
+    @staticmethod
+    def committed_epoch(backup_dir: str | pathlib.Path) -> int:
+        """The epoch a run resumes at from the checkpoint in `backup_dir` (0: none, or unreadable)."""
+        manifest = pathlib.Path(backup_dir) / "training_metadata.json"
+        try:
+            return int(json.loads(manifest.read_text())["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
     def _save_model(self):
         self._last_save = time.monotonic()
         directory = pathlib.Path(self.backup_dir)

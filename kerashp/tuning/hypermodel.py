@@ -194,8 +194,9 @@ class StudyHyperModel(keras_tuner.HyperModel):
         return int(hp.values.get("batch_size", self.settings.batch_size))
 
     def make_dataset(self, split: Split, *, training: bool, seed: int | None = None,
-                     batch_size: int | None = None):
-        """The tf.data pipeline of one split for one run."""
+                     batch_size: int | None = None, first_epoch: int = 0, num_epochs: int = 1):
+        """The tf.data pipeline of one split for one run (training: epochs
+        `first_epoch`... of the run's seed, see `kerashp.data.make_dataset`)."""
         return make_dataset(
             split,
             batch_size or self.settings.batch_size,
@@ -203,6 +204,8 @@ class StudyHyperModel(keras_tuner.HyperModel):
             seed=seed,
             preprocess=self.preprocessing(self.data),
             augment=self.augmentation(self.data) if training else None,
+            first_epoch=first_epoch,
+            num_epochs=num_epochs,
         )
 
     def extra_callbacks(self, hp: keras_tuner.HyperParameters, run_dir: pathlib.Path,

@@ -25,6 +25,7 @@ from callbacks.tensorboard_events import EpochScalars
 from callbacks.timing import Timing
 from kerashp import distribute, tensorboard_hparams
 from kerashp.data import DataSplits
+from kerashp.data.pipeline import steps_per_epoch
 from kerashp.report.tables import last_line
 from kerashp.tuning.backup import AtomicBackupAndRestore
 from kerashp.tuning import records
@@ -258,8 +259,11 @@ class StudyTuner(base_tuner.BaseTuner):
         packed = self._packed_model_for(hps, seed)
         models = replicas(packed)
         batch_size = self.hypermodel.trial_batch_size(hps[0])
+        epochs = self.hypermodel.trial_epochs(hps[0])
+        first_epoch = min(AtomicBackupAndRestore.committed_epoch(pack_dir / "backup"), epochs - 1)
         train_data = repeat_targets(
-            self.hypermodel.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size), count)
+            self.hypermodel.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size,
+                                         first_epoch=first_epoch, num_epochs=epochs - first_epoch), count)
         validation_data = repeat_targets(
             self.hypermodel.make_dataset(data.validation, training=False, batch_size=batch_size), count)
         per_replica = [self._run_callbacks(hp, directory, tensorboard_run)
@@ -271,7 +275,8 @@ class StudyTuner(base_tuner.BaseTuner):
               if isinstance(self.oracle, oracle_client.OracleClient) else []),
             AtomicBackupAndRestore(str(pack_dir / "backup"), min_interval_s=self.hypermodel.backup_interval_s),
         ]
-        packed.fit(train_data, validation_data=validation_data, epochs=self.hypermodel.trial_epochs(hps[0]),
+        packed.fit(train_data, validation_data=validation_data, epochs=epochs,
+                   steps_per_epoch=steps_per_epoch(len(data.train), batch_size),
                    callbacks=fit_callbacks, verbose=settings.verbose, shuffle=False)
 
         packed_evaluation: dict[str, float] | None = None
@@ -362,7 +367,11 @@ class StudyTuner(base_tuner.BaseTuner):
 
         model = self._model_for(hp, seed)
         batch_size = self.hypermodel.trial_batch_size(hp)
-        train_data = self.hypermodel.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size)
+        epochs = self.hypermodel.trial_epochs(hp)
+        # A resumed run continues its seed's stream of epochs where the checkpoint left it.
+        first_epoch = min(AtomicBackupAndRestore.committed_epoch(directory / "backup"), epochs - 1)
+        train_data = self.hypermodel.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size,
+                                                  first_epoch=first_epoch, num_epochs=epochs - first_epoch)
         validation_data = self.hypermodel.make_dataset(data.validation, training=False, batch_size=batch_size)
         timing = Timing(samples_per_epoch=len(data.train))
         fit_callbacks = [
@@ -381,7 +390,8 @@ class StudyTuner(base_tuner.BaseTuner):
             model,
             train_data,
             validation_data=validation_data,
-            epochs=self.hypermodel.trial_epochs(hp),
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch(len(data.train), batch_size),
             callbacks=fit_callbacks,
             verbose=settings.verbose,
             shuffle=False,  # the input pipeline shuffles
