@@ -58,6 +58,8 @@ class FashionGrid(StudyHyperModel):
         ("test_accuracy", "test accuracy"), ("train_time_s", "training time (s)"),
     )
     curves = ()
+    curve_grid = (("loss", "train loss"), ("val_loss", "validation loss"),
+                  ("accuracy", "train accuracy"), ("val_accuracy", "validation accuracy"))
     isolation_hyperparameter = "optimizer"
     configs = {f"{label}{' + BN' if batch_norm else ''}": variant(INIT_BASE, init=init, batch_norm=batch_norm)
                for init, label in INIT_NAMES.items() for batch_norm in (False, True)}

@@ -248,10 +248,11 @@ def write_report(study: StudyHyperModel, project_dir, data_description: str) -> 
                          + f": {study.settings.seeds} seeds")
     epochs_table(trials, hyperparameters).to_csv(out / EPOCHS_FILE, index=False)
     title = study.name + (f" / {study.settings.experiment}" if study.settings.experiment else "")
-    for metric, metric_title in study.curves:
-        plot_learning_curves(trials, metric, out / f"{metric}.png", f"{title}: {metric_title}")
-    if study.curve_grid:
-        plot_learning_curve_grid(trials, study.curve_grid, out / "learning_curves.png", title)
+    if len(trials) <= TOP_K:  # one line per trial; a larger search draws its best in top_trials.png
+        for metric, metric_title in study.curves:
+            plot_learning_curves(trials, metric, out / f"{metric}.png", f"{title}: {metric_title}")
+        if study.curve_grid:
+            plot_learning_curve_grid(trials, study.curve_grid, out / "learning_curves.png", title)
     if searching and len(table) and rank_by in table:
         plot_hyperparameter_panels(table, hyperparameters, rank_by, out / "hyperparameters.png",
                                    f"{title}: {rank_by} of every trial")
