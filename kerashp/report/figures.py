@@ -171,8 +171,8 @@ def plot_seed_values(comparisons: Sequence[MetricComparison], path: pathlib.Path
     comparisons = [c for c in comparisons if not c.per_seed.empty]
     if not comparisons:
         return None
-    figure, panels = plt.subplots(1, len(comparisons), figsize=(max(5.5, 1.1 * len(comparisons[0].summary) + 2.5)
-                                                                  * len(comparisons), 4.8), squeeze=False)
+    width = max(6.0, 1.2 * len(comparisons[0].summary) + 2.5)
+    figure, panels = plt.subplots(len(comparisons), 1, figsize=(width, 4.2 * len(comparisons)), squeeze=False)
     for axes, comparison in zip(panels.flat, comparisons):
         names = list(comparison.summary["name"])
         for run, runs in comparison.per_seed.groupby("run"):  # the same seed across configurations

@@ -171,6 +171,15 @@ def machine_description() -> str:
     )
 
 
+def epochs_text(study: StudyHyperModel) -> str:
+    """The training length for the results note: `--epochs`, or the trials' own
+    where epochs is one of the study's hyperparameters and not fixed."""
+    settings = study.settings
+    if study.epochs_hyperparameter and "epochs" not in settings.overrides:
+        return "epochs per trial from its epochs hyperparameter (see the table)"
+    return f"{settings.epochs} epochs"
+
+
 def results_header(study: StudyHyperModel, data_description: str, runs: list[dict[str, Any]]) -> str:
     """The how-it-was-made note above the table in results.md."""
     settings = study.settings
@@ -181,7 +190,7 @@ def results_header(study: StudyHyperModel, data_description: str, runs: list[dic
         + (f"; experiment {settings.experiment}: {experiment.description}" if experiment else ""),
         "",
         f"- data: {data_description}",
-        f"- budget: {settings.epochs} epochs, batch size {settings.batch_size}, "
+        f"- budget: {epochs_text(study)}, batch size {settings.batch_size}, "
         f"{settings.seeds} seed(s) from {settings.seed}, search: {settings.search}"
         + (f" ({settings.trials} trials)" if settings.search != "configs" else ""),
         f"- options: {json.dumps(settings.options, sort_keys=True)}"
