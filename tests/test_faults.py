@@ -185,3 +185,18 @@ def test_a_resumed_run_trains_on_the_batches_of_the_uninterrupted_run(tmp_path):
     np.testing.assert_allclose(resumed[columns].to_numpy(), whole[columns].to_numpy(), rtol=1e-5, atol=1e-6)
     summary = lambda out: pd.read_csv(out / "results.csv")["best_val_accuracy"].iloc[0]  # noqa: E731
     assert summary(tmp_path / "resumed") == pytest.approx(summary(tmp_path / "whole"), abs=1e-6)
+
+
+def test_a_corrupt_image_is_named(tmp_path, capfd):
+    from PIL import Image
+    from studies.adam_betas import AdamBetas
+
+    for split in ("train", "test"):
+        for name in ("cat", "dog"):
+            (tmp_path / "images" / split / name).mkdir(parents=True)
+            for i in range(3):
+                Image.new("RGB", (32, 32), (i, 20, 30)).save(tmp_path / "images" / split / name / f"{i}.png")
+    broken = tmp_path / "images" / "train" / "dog" / "1.png"
+    broken.write_bytes(broken.read_bytes()[:40])  # cut short
+    refuses(AdamBetas, ["--data", f"folder:{tmp_path / 'images'}"], tmp_path, capfd,
+            f"image {broken} could not be decoded")

@@ -64,11 +64,28 @@ def decode_images(paths: list[str], batch_size: int = 1024) -> np.ndarray:
     try:
         batches = [batch.numpy() for batch in dataset]
     except tf.errors.InvalidArgumentError as error:
-        raise StudyError(
-            "images could not be decoded or differ in size "
-            f"(first file {paths[0]}): {error.message.splitlines()[0]}"
-        ) from None
+        raise StudyError(f"{culprit(paths) or 'images could not be decoded or differ in size'} "
+                         f"({error.message.splitlines()[0]})") from None
     return np.concatenate(batches).astype(np.uint8)
+
+
+def culprit(paths: list[str]) -> str | None:
+    """Names the first file that cannot be decoded or whose size differs from the
+    first image's (read one by one with Pillow: only after a batch decode failed)."""
+    from PIL import Image
+
+    size = None
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image.load()
+                if size is None:
+                    size = image.size
+                elif image.size != size:
+                    return f"image {path} is {image.size[0]}x{image.size[1]}, the others {size[0]}x{size[1]}"
+        except OSError as error:
+            return f"image {path} could not be decoded: {error}"
+    return None
 
 
 def decode_images_with_pillow(paths: list[str]) -> np.ndarray:
