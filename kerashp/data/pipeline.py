@@ -80,8 +80,8 @@ def make_dataset(
         steps = tf.data.Dataset.range(batches).map(lambda i: epoch * batches + i)
         return tf.data.Dataset.zip(steps, tf.data.Dataset.from_tensor_slices(indices).batch(batch_size))
 
-    epochs = num_epochs if training else 1
-    dataset = tf.data.Dataset.range(first_epoch if training else 0, (first_epoch if training else 0) + epochs)
+    start, epochs = (first_epoch, num_epochs) if training else (0, 1)
+    dataset = tf.data.Dataset.range(start, start + epochs)
     dataset = dataset.flat_map(epoch_batches).apply(tf.data.experimental.assert_cardinality(epochs * batches))
     dataset = dataset.map(lambda step, rows: (step, tf.gather(features, rows), tf.gather(labels, rows)),
                           num_parallel_calls=tf.data.AUTOTUNE)

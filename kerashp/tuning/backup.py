@@ -82,8 +82,6 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     def _load_model(self):
         """Restores the weights and epoch the manifest names (Keras' own layout,
         `latest.weights.h5`, where the manifest names no file)."""
-        if not self.model.built:
-            super()._load_model()  # Keras' error for an unbuilt model
         manifest_path = pathlib.Path(self._training_metadata_path)
         if not manifest_path.exists():
             if any(pathlib.Path(self.backup_dir).glob("*.weights.h5")):
@@ -99,6 +97,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         self.model._initial_epoch = manifest["epoch"]
 
     def on_train_begin(self, logs=None):
+        if not self.model.built:  # a usage error, not an unreadable checkpoint: raise it
+            raise ValueError(f"{type(self).__name__} needs a built model before fit(); {self.model.name} is not built")
         try:
             self._load_model()
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as error:

@@ -75,12 +75,13 @@ def check_overrides(study: StudyHyperModel) -> None:
             raise StudyError(f"--set {name}: {study.name} has no hyperparameter {name!r}; "
                              f"it has: {', '.join(sorted(known))}")
         hp = declared.get(name)
-        numeric = isinstance(hp, (keras_tuner.engine.hyperparameters.Float, keras_tuner.engine.hyperparameters.Int)) or (
-            isinstance(hp, keras_tuner.engine.hyperparameters.Choice)
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in hp.values))
-        if numeric and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        kinds = keras_tuner.engine.hyperparameters
+        is_number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+        numeric = isinstance(hp, (kinds.Float, kinds.Int)) or (
+            isinstance(hp, kinds.Choice) and all(is_number(v) for v in hp.values))
+        if numeric and not is_number(value):
             raise StudyError(f"--set {name}={value!r}: {name} must be a number")
-        if isinstance(hp, keras_tuner.engine.hyperparameters.Boolean) and not isinstance(value, bool):
+        if isinstance(hp, kinds.Boolean) and not isinstance(value, bool):
             raise StudyError(f"--set {name}={value!r}: {name} must be True or False")
 
 
