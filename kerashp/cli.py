@@ -85,9 +85,18 @@ def build_parser(study_class) -> argparse.ArgumentParser:
     add("--seed", type=int, default=0, help="first seed")
     add("--reference", default=None, metavar="NAME",
         help="with --seeds N >= 2: the configuration the others are compared with, seed by seed (default: the first)")
-    add("--search", choices=("configs", "grid", "random", "bayesian"), default=study_class.default_search,
-        help="run the named configurations, or search the space (grid: every point in a fixed order, resumable)")
-    add("--trials", type=positive_int, default=None, help=f"trials of a random or Bayesian search (for grid: stop after N trials in all; with --quick: {QUICK_TRIALS})")
+    add("--search", choices=("configs", "grid", "random", "bayesian", "hyperband"), default=study_class.default_search,
+        help="run the named configurations, or search the space (grid: every point in a fixed order, resumable; "
+             "hyperband: random configurations pruned in Hyperband's brackets, as --search random --prune hyperband)")
+    add("--trials", type=positive_int, default=None, help=f"configurations of a random, Bayesian or Hyperband search (for grid: stop after N trials in all; with --quick: {QUICK_TRIALS})")
+    add("--prune", choices=("none", "asha", "median", "hyperband"), default=None,
+        help="train trials in stages to rungs of min-epochs * eta**k epochs and stop the poor ones: asha (the top 1/eta "
+             "of a rung train on), hyperband (asha in brackets), median (stop below the rung's median); default none "
+             "(hyperband with --search hyperband)")
+    add("--min-epochs", type=positive_int, default=1, metavar="N", help="epochs of a pruned search's first rung")
+    add("--max-minutes", type=float, default=None, metavar="M",
+        help="start no new trial or rung after M minutes: the trials running finish, the report is written, and a rerun goes on")
+    add("--eta", type=positive_int, default=3, help="a pruned search's reduction factor (rungs eta times apart; asha keeps the top 1/eta)")
     add("--early-stopping", type=positive_int, default=None, metavar="PATIENCE",
         help="stop a run after PATIENCE epochs without improving the study's objective and keep its best weights (default: off)")
     add("--set", type=assignment, action="append", default=[], metavar="NAME=VALUE", help="override a hyperparameter in every configuration (repeatable)")
@@ -117,7 +126,13 @@ def parse_runs(study_class, argv: Sequence[str] | None = None) -> list[StudySett
 
     Exits with status 2 (one line on stderr) on bad options.
     """
-    args = build_parser(study_class).parse_args(argv)
+    parser = build_parser(study_class)
+    args = parser.parse_args(argv)
+    if args.search == "hyperband" and args.prune not in (None, "hyperband"):
+        parser.error(f"--search hyperband prunes with hyperband, not --prune {args.prune} "
+                     f"(for that: --search random --prune {args.prune})")
+    if args.eta < 2:
+        parser.error(f"--eta must be at least 2, got {args.eta}")
     if not study_class.experiments:
         return [settings_from_args(study_class, args, None)]
     if args.experiment is None:
@@ -144,6 +159,7 @@ def settings_from_args(study_class, args: argparse.Namespace, experiment: str | 
     out = args.out or pathlib.Path("artifacts") / (f"{study_class.name}_quick" if args.quick else study_class.name)
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
     overrides = dict(args.set)
+    prune = args.prune or ("hyperband" if args.search == "hyperband" else "none")
     if study_class.epochs_hyperparameter and (args.epochs or args.quick):
         overrides.setdefault("epochs", epochs)  # an explicit length fixes the searched one
     return StudySettings(
@@ -174,6 +190,10 @@ def settings_from_args(study_class, args: argparse.Namespace, experiment: str | 
         worker_timeout_s=args.worker_timeout,
         early_stopping=args.early_stopping,
         reference=args.reference,
+        prune=prune,
+        min_epochs=args.min_epochs,
+        eta=args.eta,
+        max_minutes=args.max_minutes,
     )
 
 

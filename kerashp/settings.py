@@ -10,7 +10,7 @@ from typing import Any
 # values cannot be resumed with these (it would mix incomparable trials).
 TRAINING_KEYS = (
     "experiment", "data", "train_limit", "val_split", "epochs", "batch_size", "seeds", "seed", "search", "options",
-    "precision", "early_stopping",
+    "precision", "early_stopping", "prune", "min_epochs", "eta",
 )
 
 
@@ -31,8 +31,16 @@ class StudySettings:
         configs: names of the configurations to run (None: all of them).
         seeds: repeats of each configuration with different seeds.
         seed: first seed; repeat i uses `seed + i`.
-        search: "configs" (the named configurations), "random" or "bayesian".
-        trials: number of trials of a random or Bayesian search.
+        search: "configs" (the named configurations), "grid", "random",
+            "bayesian" or "hyperband" (random proposals, Hyperband's brackets).
+        trials: number of trials (configurations) of a search.
+        prune: "none", "asha", "median" or "hyperband": train trials in stages
+            to rungs of `min_epochs * eta**k` epochs and stop the poor ones
+            (see `kerashp.tuning.pruning`).
+        min_epochs: epochs of the first rung of a pruned search.
+        eta: reduction factor of a pruned search.
+        max_minutes: start no trial (or rung) after this many minutes; the
+            report is written and a rerun goes on where this one stopped.
         overrides: hyperparameter values applied to every configuration (`--set`).
         overwrite: start afresh, deleting this study's earlier results in `out`.
         quick: the `--quick` demo mode (shipped sample, 2 epochs).
@@ -81,6 +89,10 @@ class StudySettings:
     worker_timeout_s: float = 1800.0
     early_stopping: int | None = None
     reference: str | None = None
+    prune: str = "none"
+    min_epochs: int = 1
+    eta: int = 3
+    max_minutes: float | None = None
 
     @classmethod
     def default_of(cls, key: str) -> Any:

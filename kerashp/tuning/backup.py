@@ -16,6 +16,13 @@ from kerashp.tuning import records
 logger = logging.getLogger("kerashp")
 
 
+def seed_states(model: keras.Model) -> list:
+    """The states of the model's random seed generators (dropout masks, noise), in
+    model order. `save_weights` leaves them out, so a run restored from weights
+    alone would draw other dropout masks than the run it continues."""
+    return [variable for variable in model.variables if variable.path.endswith("seed_generator_state")]
+
+
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """`keras.callbacks.BackupAndRestore` whose checkpoint survives a kill at any byte.
 
@@ -24,7 +31,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     the previous epoch count (the resumed run then trains one epoch more than
     it reports). Here each checkpoint's weights go to a file named by its epoch
     (`epoch_000007.weights.h5`, written to a temporary name and renamed), and
-    the manifest `training_metadata.json` (epoch, batch, weights file), flushed
+    the manifest `training_metadata.json` (epoch, batch, weights file, the
+    random seed generators' states, which `save_weights` leaves out), flushed
     to disk and renamed into place last, commits it: a kill at any point leaves
     the previous checkpoint or the new one, weights and epoch together. Older
     weight files are removed after the commit. A checkpoint that still cannot
@@ -63,25 +71,58 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         except (OSError, ValueError, KeyError, TypeError):
             return 0
 
-    def _save_model(self):
-        self._last_save = time.monotonic()
-        directory = pathlib.Path(self.backup_dir)
+    @classmethod
+    def write_checkpoint(cls, model: keras.Model, backup_dir: str | pathlib.Path, epoch: int, batch: int = 0) -> None:
+        """Commits `model`'s weights and optimizer state as the checkpoint of `epoch`
+        finished epochs in `backup_dir` (the layout this callback restores)."""
+        directory = pathlib.Path(backup_dir)
         directory.mkdir(parents=True, exist_ok=True)
-        weights_name = self.WEIGHTS_PATTERN.format(self._current_epoch)
+        weights_name = cls.WEIGHTS_PATTERN.format(epoch)
         temporary_weights = directory / "saving.weights.h5"
-        self.model.save_weights(str(temporary_weights), overwrite=True)
+        model.save_weights(str(temporary_weights), overwrite=True)
         os.replace(temporary_weights, directory / weights_name)
+        states = [keras.ops.convert_to_numpy(variable).tolist() for variable in seed_states(model)]
         records.write_json_atomic(  # the commit point
-            pathlib.Path(self._training_metadata_path),
-            {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": weights_name},
+            directory / "training_metadata.json",
+            {"epoch": epoch, "batch": batch, "weights": weights_name, "seed_states": states},
         )
         for stale in [*directory.glob("epoch_*.weights.h5"), directory / "latest.weights.h5"]:
             if stale.name != weights_name:
                 stale.unlink(missing_ok=True)
 
+    @staticmethod
+    def load_checkpoint(model: keras.Model, backup_dir: str | pathlib.Path) -> int:
+        """Loads the committed checkpoint in `backup_dir` into `model` (weights and
+        optimizer state) and returns its epoch (Keras' own layout, `latest.weights.h5`,
+        where the manifest names no file)."""
+        manifest = json.loads((pathlib.Path(backup_dir) / "training_metadata.json").read_text())
+        weights = pathlib.Path(backup_dir) / manifest.get("weights", "latest.weights.h5")
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)  # its variables must exist to load
+        model.load_weights(str(weights))
+        variables, states = seed_states(model), manifest.get("seed_states")
+        if states is not None:
+            if len(states) != len(variables):
+                raise ValueError(f"the checkpoint holds {len(states)} random seed states, the model {len(variables)}")
+            for variable, state in zip(variables, states):
+                variable.assign(keras.ops.convert_to_tensor(state, dtype=variable.dtype))
+        return int(manifest["epoch"])
+
+    def _save_model(self):
+        self._last_save = time.monotonic()
+        self._saved_epoch = self._current_epoch
+        self.write_checkpoint(self.model, self.backup_dir, self._current_epoch, self._last_batch_seen)
+
+    def on_train_end(self, logs=None):
+        # A stage of a pruned search ends at a rung: its last epoch must be in the
+        # checkpoint a promotion continues from, even where `min_interval_s` skipped it.
+        if not self.delete_checkpoint and self._current_epoch > getattr(self, "_saved_epoch", -1) \
+                and self._current_epoch > self.committed_epoch(self.backup_dir):
+            self._save_model()
+        super().on_train_end(logs)
+
     def _load_model(self):
-        """Restores the weights and epoch the manifest names (Keras' own layout,
-        `latest.weights.h5`, where the manifest names no file)."""
+        """Restores the weights and epoch the manifest names."""
         manifest_path = pathlib.Path(self._training_metadata_path)
         if not manifest_path.exists():
             if any(pathlib.Path(self.backup_dir).glob("*.weights.h5")):
@@ -89,12 +130,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
                                "checkpoint was complete); training this run from scratch", self.backup_dir)
                 shutil.rmtree(self.backup_dir, ignore_errors=True)
             return
-        manifest = json.loads(manifest_path.read_text())
-        weights = pathlib.Path(self.backup_dir) / manifest.get("weights", "latest.weights.h5")
-        if self.model.optimizer is not None and not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)  # its variables must exist to load
-        self.model.load_weights(str(weights))
-        self.model._initial_epoch = manifest["epoch"]
+        self.model._initial_epoch = self.load_checkpoint(self.model, self.backup_dir)
+        self._current_epoch = self.model._initial_epoch
 
     def on_train_begin(self, logs=None):
         if not self.model.built:  # a usage error, not an unreadable checkpoint: raise it

@@ -42,9 +42,12 @@ class ResumableOracle(keras_tuner.Oracle):
     stopping, so it can take them over.
     """
 
-    def __init__(self, *args, worker_timeout_s: float | None = None, **kwargs):
+    def __init__(self, *args, worker_timeout_s: float | None = None, runs_per_trial: int | None = None,
+                 deadline: float | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.worker_timeout_s = worker_timeout_s
+        self.runs_per_trial = runs_per_trial
+        self.deadline = deadline  # time.monotonic() after which no trial starts (`--max-minutes`)
         self._last_seen: dict[str, float] = {}
 
     def _touch(self, tuner_id: str) -> None:
@@ -65,8 +68,14 @@ class ResumableOracle(keras_tuner.Oracle):
                 self._retry_queue.append(trial.trial_id)
                 self.save()
 
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
+
     @keras_tuner.synchronized
     def create_trial(self, tuner_id):
+        if self.past_deadline() and tuner_id not in self.ongoing_trials:
+            self.tuner_ids.discard(tuner_id)
+            return trial_module.Trial(self.get_space(), status=trial_module.TrialStatus.STOPPED)
         self._touch(tuner_id)
         self._release_silent_workers()
         trial = super().create_trial(tuner_id)
@@ -118,7 +127,28 @@ class ResumableOracle(keras_tuner.Oracle):
         self._retry_queue = [
             trial_id for trial_id in self._retry_queue if self.trials[trial_id].status not in finished
         ]
+        self._reopen_incomplete_trials()
 
+    def _reopen_incomplete_trials(self) -> None:
+        """Queues a finished trial again where a run's summary or final weights
+        are gone (deleted by hand, or lost with a disk): that run is retrained,
+        its finished siblings are kept."""
+        if not self.runs_per_trial:
+            return
+        for trial_id in sorted(self.trials):
+            trial = self.trials[trial_id]
+            if trial.status != trial_module.TrialStatus.COMPLETED or trial_id in self._retry_queue:
+                continue
+            trial_dir = pathlib.Path(self._get_trial_dir(trial_id))
+            missing = [
+                f"execution_{index}/{name}"
+                for index in range(self.runs_per_trial)
+                for name in (records.SUMMARY_FILE, records.FINAL_WEIGHTS_FILE)
+                if not (trial_dir / f"execution_{index}" / name).exists()
+            ]
+            if missing:
+                logger.warning("trial %s: %s missing; retraining what is missing", trial_id, ", ".join(missing))
+                self._retry_queue.insert(0, trial_id)  # the queue is taken from its end: after interrupted ones
 
     def _rebuild_from_trials(self, trial_files) -> None:
         """The oracle's state as the trials on disk imply it: every trial known and

@@ -27,6 +27,7 @@ HISTORY_FILE = "history.csv"
 # Logged metrics whose best value is their minimum (losses and errors); others: maximum.
 LOWER_IS_BETTER = re.compile(r"loss|error|mse|mae|nll|crossentropy")
 SUMMARY_FILE = "summary.json"
+FINAL_WEIGHTS_FILE = "final.weights.h5"  # a run's weights when it ended
 
 
 def write_json_atomic(path: pathlib.Path, payload: Any) -> None:
@@ -90,6 +91,23 @@ def drop_torn_last_line(path: pathlib.Path) -> bool:
     temporary.write_bytes(content[: content.rfind(b"\n") + 1])
     os.replace(temporary, path)
     return True
+
+
+def truncate_history(path: pathlib.Path, epochs: int) -> None:
+    """Keeps only the first `epochs` epochs of a history CSV (those a checkpoint
+    holds), so that a run retrained from there appends to its own past only."""
+    if not path.exists():
+        return
+    if epochs <= 0:
+        path.unlink()
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = lines[:1] + [line for line in lines[1:]
+                        if line.endswith("\n") and line.split(",", 1)[0].strip().isdigit()
+                        and int(line.split(",", 1)[0]) < epochs]
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text("".join(kept))
+    os.replace(temporary, path)
 
 
 def summarize_history(history: pd.DataFrame, objective: str, direction: str = "max") -> dict[str, Any]:

@@ -17,6 +17,7 @@ import pandas as pd
 from kerashp import tensorboard_hparams
 from kerashp.errors import StudyError
 from kerashp.report import plot_learning_curve_grid, plot_learning_curves, results_table, uncertainty, write_results
+from kerashp.report import pruning as pruning_report
 from kerashp.report.figures import plot_seed_values
 from kerashp.report.search_figures import plot_hyperparameter_panels, plot_isolation, top_trials
 from kerashp.report.tables import epochs_table
@@ -30,7 +31,9 @@ from kerashp.tuning.oracle import (
     NamedConfigOracle,
     ResumableBayesianOracle,
     ResumableRandomSearchOracle,
+    grid_values,
 )
+from kerashp.tuning.pruning import Rungs, with_pruning
 from kerashp.tuning.tuner import StudyTuner
 
 logger = logging.getLogger("kerashp")
@@ -44,7 +47,7 @@ SEEDS_FILE = "seeds.csv"  # with --seeds N >= 2: every run's compared metrics an
 TOP_K = 20  # trials shown in results.md of a search
 TOP_CURVES = 5  # trials drawn in top_trials.png
 REPORT_FILES = ("results.csv", "results.md", EPOCHS_FILE, SEEDS_FILE, "seeds.png", "learning_curves.png",
-                "hyperparameters.png", "isolation.png", "top_trials.png")
+                "hyperparameters.png", "isolation.png", "top_trials.png", "pruned_curves.png")
 
 
 def selected_configs(study: StudyHyperModel) -> dict[str, dict[str, Any]]:
@@ -94,31 +97,66 @@ def check_configs(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) ->
             raise StudyError(f"configuration {name!r}: {error}") from None
 
 
+def longest_trial_epochs(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> int:
+    """The epochs of the study's longest trial: of the configurations run, or the
+    largest value of a searched `epochs` hyperparameter, else `--epochs`."""
+    settings = study.settings
+    if settings.search == "configs":
+        return max(int(values.get("epochs", settings.epochs)) for values in configs.values())
+    if "epochs" in settings.overrides:
+        return int(settings.overrides["epochs"])
+    space = keras_tuner.HyperParameters()
+    try:
+        study.declare_hyperparameters(space)
+    except NotImplementedError:
+        return settings.epochs
+    for hp in space.space:
+        if hp.name == "epochs":
+            try:
+                return int(max(grid_values(hp)))
+            except ValueError:
+                return int(hp.max_value)
+    return settings.epochs
+
+
+def pruning_rungs(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> Rungs | None:
+    """The rungs of `--prune` (None: not pruned); StudyError where they cannot prune."""
+    settings = study.settings
+    if settings.prune == "none":
+        return None
+    longest = longest_trial_epochs(study, configs)
+    try:
+        return Rungs(settings.min_epochs, settings.eta, longest)
+    except ValueError:
+        raise StudyError(f"--prune {settings.prune}: the first rung (--min-epochs {settings.min_epochs}) must be "
+                         f"shorter than the longest trial ({longest} epochs)") from None
+
+
 def make_oracle(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> keras_tuner.Oracle:
-    """The oracle for `--search configs|grid|random|bayesian`."""
+    """The oracle for `--search configs|grid|random|bayesian|hyperband`, pruned with `--prune`."""
     settings = study.settings
     objective = keras_tuner.Objective(study.objective, study.objective_direction)
-    timeout = settings.worker_timeout_s
+    common: dict[str, Any] = dict(objective=objective, seed=settings.seed + 1, worker_timeout_s=settings.worker_timeout_s,
+                                  runs_per_trial=settings.seeds,
+                                  deadline=time.monotonic() + 60 * settings.max_minutes if settings.max_minutes else None)
+    rungs = pruning_rungs(study, configs)
+    if rungs is not None:
+        common.update(pruner=settings.prune, rungs=rungs,
+                      full_epochs=lambda values: int(values.get("epochs", settings.epochs)))
+    def oracle_class(base: type) -> type:
+        return with_pruning(base) if rungs is not None else base
+
     if settings.search == "configs":
-        return NamedConfigOracle(configs, objective=objective, seed=settings.seed + 1, worker_timeout_s=timeout)
+        return oracle_class(NamedConfigOracle)(configs, **common)
     fixed = keras_tuner.HyperParameters()
     for name, value in settings.overrides.items():
         fixed.Fixed(name, value)
-    common = dict(
-        objective=objective,
-        max_trials=settings.trials,
-        hyperparameters=fixed,
-        seed=settings.seed + 1,
-        max_consecutive_failed_trials=10**6,
-        worker_timeout_s=timeout,
-    )
-    if settings.search == "grid":
-        return GridOracle(**common)
-    if settings.search == "random":
-        return ResumableRandomSearchOracle(**common)
-    if settings.search == "bayesian":
-        return ResumableBayesianOracle(**common)
-    raise StudyError(f"unknown search {settings.search!r}; choose configs, grid, random or bayesian")
+    common.update(max_trials=settings.trials, hyperparameters=fixed, max_consecutive_failed_trials=10**6)
+    bases = {"grid": GridOracle, "random": ResumableRandomSearchOracle, "hyperband": ResumableRandomSearchOracle,
+             "bayesian": ResumableBayesianOracle}
+    if settings.search not in bases:
+        raise StudyError(f"unknown search {settings.search!r}; choose configs, grid, random, bayesian or hyperband")
+    return oracle_class(bases[settings.search])(**common)
 
 
 def check_fingerprint(project_dir, settings: StudySettings) -> None:
@@ -193,7 +231,9 @@ def results_header(study: StudyHyperModel, data_description: str, runs: list[dic
         f"- data: {data_description}",
         f"- budget: {epochs_text(study)}, batch size {settings.batch_size}, "
         f"{settings.seeds} seed(s) from {settings.seed}, search: {settings.search}"
-        + (f" ({settings.trials} trials)" if settings.search != "configs" else ""),
+        + (f" ({settings.trials} trials)" if settings.search != "configs" else "")
+        + (f", pruned: {settings.prune} (first rung {settings.min_epochs} epoch(s), eta {settings.eta})"
+           if settings.prune != "none" else ""),
         f"- options: {json.dumps(settings.options, sort_keys=True)}"
         + (f", overrides {json.dumps(settings.overrides, sort_keys=True)}" if settings.overrides else ""),
         f"- machine: {runs[-1]['machine'] if runs else machine_description()}",
@@ -245,11 +285,19 @@ def write_report(study: StudyHyperModel, project_dir, data_description: str) -> 
     comparisons = compare_seeds(study, trials) if study.settings.seeds > 1 else []
     if comparisons and len(table):
         table = table.join(uncertainty.comparison_columns(comparisons), on="name")
+    footer = uncertainty.comparison_markdown(comparisons)
+    pruned = pruning_report.pruned_trials(trials, project_dir) if study.settings.prune != "none" else []
+    if pruned and len(table):
+        settings = study.settings
+        table = table.merge(pruning_report.pruning_columns(pruned, study.objective, higher_is_better, settings.eta,
+                                                           settings.prune), on="trial", how="left")
+        metrics += (("rung_epochs", "epochs (rung reached)"),)
+        footer = pruning_report.pruning_markdown(pruned, settings.prune, settings.min_epochs, settings.eta) + footer
     write_results(
         table, out, hyperparameters, metrics,
         header=results_header(study, data_description, runs),
         top_k=TOP_K if searching else None, rank_by=rank_by, higher_is_better=higher_is_better,
-        footer=uncertainty.comparison_markdown(comparisons),
+        footer=footer,
     )
     if comparisons:
         uncertainty.per_seed_table(comparisons).to_csv(out / SEEDS_FILE, index=False)
@@ -273,6 +321,10 @@ def write_report(study: StudyHyperModel, project_dir, data_description: str) -> 
         best = top_trials(trials, table, rank_by, TOP_CURVES, higher_is_better)
         plot_learning_curves(best, study.objective, out / "top_trials.png",
                              f"{title}: {study.objective} of the {len(best)} best trials")
+    if pruned:
+        pruning_report.plot_pruned_curves(pruned, study.objective, out / "pruned_curves.png",
+                                          f"{title}: {study.objective} of every trial (pruned faded)",
+                                          higher_is_better=higher_is_better)
     study.extra_report(trials, table, out)
     return table
 
@@ -317,7 +369,8 @@ def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd
     if settings.reference is not None and settings.search == "configs" and settings.reference not in configs:
         raise StudyError(f"--reference {settings.reference!r} is not among the configurations run: "
                          f"{', '.join(configs)}")
-    if settings.search in ("random", "bayesian") and not settings.trials:
+    pruning_rungs(study, configs)  # refuses rungs that cannot prune, before anything changes
+    if settings.search in ("random", "bayesian", "hyperband") and not settings.trials:
         raise StudyError(f"--search {settings.search} needs --trials N")
     out = settings.out
     role = distributed_role()

@@ -31,10 +31,11 @@ from kerashp.tuning.backup import AtomicBackupAndRestore
 from kerashp.tuning import records
 from kerashp.tuning.hypermodel import StudyHyperModel
 from kerashp.tuning.packing import ReplicaCallbacks, pack_models, replica_logs, replicas, repeat_targets
+from kerashp.tuning.pruning import read_rung_state
 
 logger = logging.getLogger("kerashp")
 
-FINAL_WEIGHTS_FILE = "final.weights.h5"
+FINAL_WEIGHTS_FILE = records.FINAL_WEIGHTS_FILE
 IDLE_WAIT_S = 2.0
 
 
@@ -203,29 +204,33 @@ class StudyTuner(base_tuner.BaseTuner):
             trials.append(trial)
         return trials, False
 
-    def _pack_key(self, hp) -> Hashable | None:
+    def _pack_key(self, trial, index: int) -> Hashable | None:
+        """Trials with equal keys train packed: same architecture, batch size, full
+        length, stage and first epoch (a promoted trial continues from its checkpoint)."""
+        hp = trial.hyperparameters
         if self.settings.early_stopping or type(self.hypermodel).fit is not StudyHyperModel.fit:
             return None  # per-run early stopping and custom training loops do not pack
         key = self.hypermodel.pack_key(hp)
         if key is None:
             return None
-        return key, self.hypermodel.trial_epochs(hp), self.hypermodel.trial_batch_size(hp)
+        stage, full = self.stage_epochs(trial)
+        first_epoch = AtomicBackupAndRestore.committed_epoch(self.execution_dir(trial.trial_id, index) / "backup")
+        return key, full, stage, first_epoch, self.hypermodel.trial_batch_size(hp)
 
     def _train_packs(self, trials, data: DataSplits) -> None:
         """Trains each group of packable trials among `trials` together, run by run (seed by seed)."""
-        groups: dict[Hashable, list] = {}
-        for trial in trials:
-            key = self._pack_key(trial.hyperparameters)
-            if key is not None:
-                groups.setdefault(key, []).append(trial)
-        if len(trials) > 1 and not any(len(group) > 1 for group in groups.values()):
-            logger.info("--pack: none of trials %s can share a packed model; training them one by one",
-                        ", ".join(trial.trial_id for trial in trials))
-        for group in groups.values():
-            group = sorted(group, key=lambda trial: trial.trial_id)  # one replica order across restarts
-            for index in range(self.settings.seeds):
-                pending = [trial for trial in group
-                           if not (self.execution_dir(trial.trial_id, index) / records.SUMMARY_FILE).exists()]
+        for index in range(self.settings.seeds):
+            groups: dict[Hashable, list] = {}
+            for trial in sorted(trials, key=lambda trial: trial.trial_id):  # one replica order across restarts
+                if self.run_finished(self.execution_dir(trial.trial_id, index), self.stage_epochs(trial)[0]):
+                    continue
+                key = self._pack_key(trial, index)
+                if key is not None:
+                    groups.setdefault(key, []).append(trial)
+            if index == 0 and len(trials) > 1 and not any(len(group) > 1 for group in groups.values()):
+                logger.info("--pack: none of trials %s can share a packed model; training them one by one",
+                            ", ".join(trial.trial_id for trial in trials))
+            for pending in groups.values():
                 if len(pending) < 2:
                     continue
                 try:
@@ -234,8 +239,10 @@ class StudyTuner(base_tuner.BaseTuner):
                     logger.warning("packed training of trials %s failed (%s: %s); training them one by one",
                                    ", ".join(trial.trial_id for trial in pending), type(error).__name__,
                                    last_line(str(error)))
-                    for trial in pending:  # they start again from epoch 0: drop the packed attempt's epochs
-                        (self.execution_dir(trial.trial_id, index) / records.HISTORY_FILE).unlink(missing_ok=True)
+                    for trial in pending:  # they start again from their own checkpoint: drop the packed attempt's epochs
+                        directory = self.execution_dir(trial.trial_id, index)
+                        records.truncate_history(directory / records.HISTORY_FILE,
+                                                 AtomicBackupAndRestore.committed_epoch(directory / "backup"))
                 finally:
                     keras.backend.clear_session()
                     gc.collect()
@@ -254,13 +261,20 @@ class StudyTuner(base_tuner.BaseTuner):
         tensorboard_runs = [self.tensorboard_dir / run_name(trial.trial_id, index, settings.seeds) for trial in trials]
         for directory in directories:
             directory.mkdir(parents=True, exist_ok=True)
-        pack_dir = pathlib.Path(self.project_dir) / "packs" / f"run{index}_trials_{'_'.join(t.trial_id for t in trials)}"
+        batch_size = self.hypermodel.trial_batch_size(hps[0])
+        epochs, full_epochs = self.stage_epochs(trials[0])
+        pack_dir = (pathlib.Path(self.project_dir) / "packs"
+                    / f"run{index}_to{epochs}_trials_{'_'.join(t.trial_id for t in trials)}")
 
         packed = self._packed_model_for(hps, seed)
         models = replicas(packed)
-        batch_size = self.hypermodel.trial_batch_size(hps[0])
-        epochs = self.hypermodel.trial_epochs(hps[0])
-        first_epoch = min(AtomicBackupAndRestore.committed_epoch(pack_dir / "backup"), epochs - 1)
+        own_backups = [directory / "backup" for directory in directories]
+        resumed_epoch = AtomicBackupAndRestore.committed_epoch(pack_dir / "backup")
+        initial_epoch = AtomicBackupAndRestore.committed_epoch(own_backups[0])  # equal in a pack (see _pack_key)
+        if not resumed_epoch and initial_epoch:  # promoted trials: each replica from its own checkpoint
+            for model, backup in zip(models, own_backups):
+                AtomicBackupAndRestore.load_checkpoint(model, backup)
+        first_epoch = min(max(resumed_epoch, initial_epoch), epochs - 1)
         train_data = repeat_targets(
             self.hypermodel.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size,
                                          first_epoch=first_epoch, num_epochs=epochs - first_epoch), count)
@@ -275,9 +289,14 @@ class StudyTuner(base_tuner.BaseTuner):
               if isinstance(self.oracle, oracle_client.OracleClient) else []),
             AtomicBackupAndRestore(str(pack_dir / "backup"), min_interval_s=self.hypermodel.backup_interval_s),
         ]
-        packed.fit(train_data, validation_data=validation_data, epochs=epochs,
+        packed.fit(train_data, validation_data=validation_data, epochs=epochs, initial_epoch=initial_epoch,
                    steps_per_epoch=steps_per_epoch(len(data.train), batch_size),
                    callbacks=fit_callbacks, verbose=settings.verbose, shuffle=False)
+        for model, backup in zip(models, own_backups):  # where each trial continues if promoted
+            if epochs < full_epochs:
+                AtomicBackupAndRestore.write_checkpoint(model, backup, epochs)
+            else:
+                shutil.rmtree(backup, ignore_errors=True)
 
         packed_evaluation: dict[str, float] | None = None
 
@@ -296,7 +315,7 @@ class StudyTuner(base_tuner.BaseTuner):
 
         for replica_index, (hp, directory, tensorboard_run) in enumerate(zip(hps, directories, tensorboard_runs)):
             self._finish_run(hp, models[replica_index], directory, tensorboard_run, seed,
-                             lambda i=replica_index: evaluate(i), packed_trials=count)
+                             lambda i=replica_index: evaluate(i), stage_epochs=epochs, packed_trials=count)
         shutil.rmtree(pack_dir, ignore_errors=True)
 
     def _packed_model_for(self, hps, seed: int) -> keras.Model:
@@ -334,31 +353,57 @@ class StudyTuner(base_tuner.BaseTuner):
             *tensorboard_callbacks(tensorboard_run),
         ]
 
+    def stage_epochs(self, trial) -> tuple[int, int]:
+        """(epochs to train the trial to now, its full length): in a pruned search
+        the rung its `rung.json` names (see `kerashp.tuning.pruning`), else the full length."""
+        full = self.hypermodel.trial_epochs(trial.hyperparameters)
+        state = read_rung_state(self.get_trial_dir(trial.trial_id)) if self.settings.prune != "none" else None
+        return (int(state["epochs"]) if state else full), full
+
     def run_trial(self, trial, data: DataSplits) -> dict[str, float]:
+        stage, full = self.stage_epochs(trial)
         summaries = [
-            self._run_execution(trial, index, data) for index in range(self.settings.seeds)
+            self._run_execution(trial, index, data, stage, full) for index in range(self.settings.seeds)
         ]
         objective = self.hypermodel.objective
         best_values = [s.get(f"best_{objective}", math.nan) for s in summaries]
         return {objective: statistics.fmean(best_values)}
 
+    def _run_and_update_trial(self, trial, *fit_args, **fit_kwargs):
+        """Reports the objective at the epochs trained, the rung's step in a pruned
+        search (KerasTuner's own would skip every report after a trial's first)."""
+        results = self.run_trial(trial, *fit_args, **fit_kwargs)
+        self.oracle.update_trial(trial.trial_id, results, step=self.stage_epochs(trial)[0])
+
     def execution_dir(self, trial_id: str, index: int) -> pathlib.Path:
         return pathlib.Path(self.get_trial_dir(trial_id)) / f"execution_{index}"
 
-    def _run_execution(self, trial, index: int, data: DataSplits) -> dict[str, Any]:
-        directory = self.execution_dir(trial.trial_id, index)
+    @staticmethod
+    def run_finished(directory: pathlib.Path, stage: int) -> bool:
+        """Whether a run holds its summary and final weights for `stage` epochs
+        (a summary without its weights, or of an earlier rung, is trained on)."""
         summary_path = directory / records.SUMMARY_FILE
-        if summary_path.exists():  # finished before an interruption: keep as is
+        if not (summary_path.exists() and (directory / FINAL_WEIGHTS_FILE).exists()):
+            return False
+        summary = records.read_json(summary_path)
+        return summary.get("diverged_epoch") is not None or summary.get("stage_epochs", stage) >= stage
+
+    def _run_execution(self, trial, index: int, data: DataSplits, stage: int, full: int) -> dict[str, Any]:
+        directory = self.execution_dir(trial.trial_id, index)
+        if self.run_finished(directory, stage):  # finished before an interruption: keep as is
             summary = records.load_execution(directory, index).summary
         else:
-            summary = self._train(trial, index, data, directory)
+            summary = self._train(trial, index, data, directory, stage, full)
         if summary.get("diverged_epoch") is not None:
             raise keras_tuner.errors.FailedTrialError(
                 f"diverged: training loss became NaN/inf at epoch {summary['diverged_epoch']}"
             )
         return summary
 
-    def _train(self, trial, index: int, data: DataSplits, directory: pathlib.Path) -> dict[str, Any]:
+    def _train(self, trial, index: int, data: DataSplits, directory: pathlib.Path, stage: int,
+               full: int) -> dict[str, Any]:
+        """Trains one run to `stage` epochs (of `full`: the model and its schedules are
+        those of the full run; below it the checkpoint is kept for a promotion)."""
         settings = self.settings
         hp = trial.hyperparameters
         seed = settings.seed + index
@@ -367,7 +412,7 @@ class StudyTuner(base_tuner.BaseTuner):
 
         model = self._model_for(hp, seed)
         batch_size = self.hypermodel.trial_batch_size(hp)
-        epochs = self.hypermodel.trial_epochs(hp)
+        epochs = stage
         # A resumed run continues its seed's stream of epochs where the checkpoint left it.
         first_epoch = min(AtomicBackupAndRestore.committed_epoch(directory / "backup"), epochs - 1)
         train_data = self.hypermodel.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size,
@@ -383,7 +428,8 @@ class StudyTuner(base_tuner.BaseTuner):
             *self._early_stopping(),
             *([Heartbeat(self.oracle, trial.trial_id)] if isinstance(self.oracle, oracle_client.OracleClient) else []),
             # last: saves what the others did
-            AtomicBackupAndRestore(str(directory / "backup"), min_interval_s=self.hypermodel.backup_interval_s),
+            AtomicBackupAndRestore(str(directory / "backup"), min_interval_s=self.hypermodel.backup_interval_s,
+                                   delete_checkpoint=stage >= full),
         ]
         self.hypermodel.fit(
             hp,
@@ -397,7 +443,7 @@ class StudyTuner(base_tuner.BaseTuner):
             shuffle=False,  # the input pipeline shuffles
         )
         summary = self._finish_run(hp, model, directory, tensorboard_run, seed,
-                                   lambda: self.hypermodel.evaluate(model, data, batch_size))
+                                   lambda: self.hypermodel.evaluate(model, data, batch_size), stage_epochs=stage)
         del model, train_data, validation_data
         gc.collect()
         return summary

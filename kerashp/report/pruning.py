@@ -1,0 +1,172 @@
+"""What a pruned search did: each trial's rung and why it stopped, the compute it
+spent against the unpruned search, and every learning curve with the pruned faded.
+
+Built from the records on disk (each trial's `rung.json` and histories), like
+the other reports; see `kerashp.tuning.pruning` for the search itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import pathlib
+from typing import TYPE_CHECKING, Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from kerashp.report.figures import curves_by_epoch, save_figure  # noqa: E402
+from kerashp.tuning.pruning import read_rung_state, stop_reason  # noqa: E402
+
+if TYPE_CHECKING:
+    from kerashp.tuning.records import TrialRecord
+
+
+@dataclasses.dataclass
+class PrunedTrial:
+    """One trial of a pruned search as found on disk."""
+
+    record: TrialRecord
+    bracket: int
+    rungs: list[int]
+    reached: int  # highest rung whose epochs every run has trained (-1: none)
+    epochs_trained: int  # summed over runs
+    state: dict[str, Any] | None
+
+    @property
+    def full_budget(self) -> bool:
+        return self.reached == len(self.rungs) - 1
+
+
+def _epochs_trained(record: TrialRecord) -> list[int]:
+    return [len(execution.history) for execution in record.executions]
+
+
+def pruned_trials(trials: Sequence[TrialRecord], project_dir: pathlib.Path) -> list[PrunedTrial]:
+    """The trials with their rungs (from `rung.json`) and the rung each reached."""
+    result = []
+    for record in trials:
+        state = read_rung_state(pathlib.Path(project_dir) / f"trial_{record.trial_id}")
+        rungs = list(state["rungs"]) if state else []
+        finished = [e.summary.get("stage_epochs", e.summary.get("epochs", 0)) for e in record.executions if e.finished]
+        trained = min(finished) if finished and len(finished) == len(record.executions) else 0
+        reached = max((index for index, epochs in enumerate(rungs) if epochs <= trained), default=-1)
+        result.append(PrunedTrial(record, state.get("bracket", 0) if state else 0, rungs, reached,
+                                  sum(_epochs_trained(record)), state))
+    return result
+
+
+def score_at(trial: PrunedTrial, rung: int, objective: str, higher_is_better: bool) -> float:
+    """Mean over runs of the best `objective` up to the rung's epochs (larger is better; -inf: none)."""
+    if trial.reached < rung or trial.record.status == "FAILED":
+        return -math.inf
+    values = []
+    for execution in trial.record.executions:
+        history = execution.history
+        if history.empty or objective not in history:
+            return -math.inf
+        upto = history[history["epoch"] <= trial.rungs[rung]][objective].astype(float)
+        values.append(upto.max() if higher_is_better else -upto.min())
+    value = float(sum(values) / len(values))
+    return -math.inf if math.isnan(value) else value
+
+
+def pruning_columns(trials: Sequence[PrunedTrial], objective: str, higher_is_better: bool, eta: int,
+                    pruner: str) -> pd.DataFrame:
+    """Per trial (column `trial`): bracket, rungs, the rung reached and its epochs,
+    epochs trained (all runs) and why it stopped."""
+    rows = []
+    for trial in trials:
+        rank = pool = None
+        if 0 <= trial.reached < len(trial.rungs) - 1:
+            peers = [other for other in trials if other.bracket == trial.bracket
+                     and (other.reached >= trial.reached or other.record.status == "FAILED")]
+            ordered = sorted(peers, key=lambda other: (-score_at(other, trial.reached, objective, higher_is_better),
+                                                       int(other.record.trial_id)))
+            pool, rank = len(ordered), ordered.index(trial) + 1
+        rows.append({
+            "trial": trial.record.trial_id,
+            "bracket": trial.bracket,
+            "rungs": "/".join(map(str, trial.rungs)),
+            "rung_reached": trial.reached,
+            "rung_epochs": trial.rungs[trial.reached] if trial.reached >= 0 else 0,
+            "epochs_trained": trial.epochs_trained,
+            "stopped": stop_reason(trial.state, trial.record.status, trial.reached, eta, rank, pool, pruner),
+        })
+    return pd.DataFrame(rows)
+
+
+def compute_spent(trials: Sequence[PrunedTrial]) -> tuple[int, int]:
+    """(epochs trained, epochs the same trials would train unpruned), over all runs.
+    A failed (diverged) trial counts what it trained in both."""
+    spent = sum(trial.epochs_trained for trial in trials)
+    full = sum(trial.epochs_trained if trial.record.status == "FAILED" or not trial.rungs
+               else trial.rungs[-1] * max(len(trial.record.executions), 1) for trial in trials)
+    return spent, full
+
+
+def pruning_markdown(trials: Sequence[PrunedTrial], pruner: str, min_epochs: int, eta: int) -> str:
+    """The results.md section: rungs, trials per rung, compute spent against the unpruned search."""
+    if not trials:
+        return ""
+    spent, full = compute_spent(trials)
+    lines = ["", f"## Pruning ({pruner}, first rung {min_epochs} epoch(s), eta {eta})", ""]
+    brackets = sorted({trial.bracket for trial in trials})
+    for bracket in brackets:
+        members = [trial for trial in trials if trial.bracket == bracket]
+        longest = max(members, key=lambda trial: len(trial.rungs))
+        counts = [sum(1 for trial in members if trial.reached >= rung) for rung in range(len(longest.rungs))]
+        label = f"bracket {bracket}: " if len(brackets) > 1 else ""
+        lines.append(f"- {label}" + ", ".join(
+            f"{count} trial(s) reached rung {rung} ({longest.rungs[rung]} epochs"
+            + (", or their full length if shorter" if rung == len(longest.rungs) - 1 and
+               len({trial.rungs[-1] for trial in members}) > 1 else "") + ")"
+            for rung, count in enumerate(counts)))
+    full_budget = sum(trial.full_budget for trial in trials)
+    lines += [
+        f"- {full_budget} of {len(trials)} trials trained their full length; the others stopped at a rung "
+        "(results.csv: `rung_reached`, `stopped`)",
+        f"- compute: {spent} epochs trained, against {full} for the same trials unpruned "
+        f"({spent / full:.1%})" if full else f"- compute: {spent} epochs trained",
+        "- a trial's table values are at the rung it reached: compare trials by `rung_reached` first",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def plot_pruned_curves(trials: Sequence[PrunedTrial], metric: str, path: pathlib.Path, title: str,
+                       highlight: int = 5, higher_is_better: bool = True) -> pathlib.Path | None:
+    """Every trial's `metric` against the epoch: pruned trials faded grey, full-length
+    ones in colour (the `highlight` best labelled), the rungs as dotted lines."""
+    figure, axes = plt.subplots(figsize=(8, 5))
+    drawn = 0
+    full = []
+    for trial in trials:
+        curve = curves_by_epoch(trial.record, metric)
+        if curve.empty:
+            continue
+        drawn += 1
+        if trial.full_budget:
+            full.append((trial, curve))
+        else:
+            axes.plot(curve.index, curve["mean"], color="0.6", alpha=0.35, linewidth=0.8)
+    if not drawn:
+        plt.close(figure)
+        return None
+    best = lambda item: item[1]["mean"].max() if higher_is_better else -item[1]["mean"].min()  # noqa: E731
+    full.sort(key=best, reverse=True)
+    for position, (trial, curve) in enumerate(full):
+        axes.plot(curve.index, curve["mean"], linewidth=1.6 if position < highlight else 0.9,
+                  label=trial.record.name if position < highlight else None)
+    for epochs in sorted({epochs for trial in trials for epochs in trial.rungs[:-1]}):
+        axes.axvline(epochs, color="0.3", linestyle=":", linewidth=0.8)
+    axes.plot([], [], color="0.6", alpha=0.6, label=f"pruned ({drawn - len(full)})")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel(metric)
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
+    return save_figure(figure, path, dpi=120)
