@@ -33,7 +33,7 @@ def test_checkpoint_is_written_atomically_and_resumed(tmp_path):
     assert fit(backup, epochs=5, stop_after=2) == [0, 1]
     assert sorted(p.name for p in backup.iterdir()) == ["epoch_000002.weights.h5", "training_metadata.json"]
     assert json.loads((backup / "training_metadata.json").read_text()) == {
-        "epoch": 2, "batch": 0, "weights": "epoch_000002.weights.h5"}
+        "epoch": 2, "batch": 0, "weights": "epoch_000002.weights.h5", "seed_states": []}
     assert fit(backup, epochs=5) == [2, 3, 4]  # resumed after the last saved epoch
     assert not backup.exists()  # deleted once training finished
 
@@ -72,3 +72,25 @@ def test_a_checkpoint_in_keras_own_layout_still_resumes(tmp_path):
     (backup / "epoch_000002.weights.h5").rename(backup / "latest.weights.h5")
     (backup / "training_metadata.json").write_text('{"epoch": 2, "batch": 0}')  # written before the manifest
     assert fit(backup, epochs=5) == [2, 3, 4]
+
+
+def test_a_resumed_model_with_dropout_draws_the_uninterrupted_runs_masks(tmp_path):
+    """Weights alone would restart the dropout layer's seed generator: the checkpoint keeps its state."""
+    x = np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int32)
+
+    def train(epochs, backup_dir, keep):
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dropout(0.5), keras.layers.Dense(2, activation="softmax")])
+        model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=epochs, verbose=0, shuffle=False,
+                  callbacks=[AtomicBackupAndRestore(str(backup_dir), delete_checkpoint=not keep)])
+        return model
+
+    uninterrupted = train(4, tmp_path / "a", keep=False)
+    train(2, tmp_path / "b", keep=True)  # stops after 2 epochs, keeping its checkpoint (as a rung does)
+    assert len(json.loads((tmp_path / "b" / "training_metadata.json").read_text())["seed_states"]) == 1
+    resumed = train(4, tmp_path / "b", keep=False)
+    for ours, theirs in zip(resumed.get_weights(), uninterrupted.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)

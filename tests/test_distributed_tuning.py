@@ -23,9 +23,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(out, tuner_id, port, log):
+def start(out, tuner_id, port, log, *, args=("--configs", ",".join(CONFIGS), "--epochs", "4", "--epoch-sleep", "0.5")):
     command = [sys.executable, str(ROOT / "tests" / "tiny_study.py"), "--out", str(out), "--verbose", "0",
-               "--configs", ",".join(CONFIGS), "--epochs", "4", "--epoch-sleep", "0.5", "--worker-timeout", "8"]
+               *args, "--worker-timeout", "8"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]),
            "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port)}
     return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -79,3 +79,32 @@ def test_chief_and_two_workers_survive_a_killed_worker(tmp_path):
         else:
             assert by_survivor == [1, 2, 3, 4]  # trained exactly once
     assert "goes back to the queue" in (tmp_path / "chief.log").read_text()
+
+
+def test_workers_share_a_pruned_search_and_take_any_rungs_job(tmp_path):
+    """ASHA with a chief and two workers: promotions go to whichever worker asks, each
+    continues the trial's checkpoint, and no epoch of any trial is trained twice."""
+    out, port = tmp_path / "out", free_port()
+    args = ("--search", "random", "--trials", "6", "--epochs", "9", "--prune", "asha", "--epoch-sleep", "0.1")
+    logs = {name: open(tmp_path / f"{name}.log", "w") for name in ("chief", "worker0", "worker1")}
+    processes = [start(out, name, port, logs[name], args=args) for name in ("chief", "worker0", "worker1")]
+    try:
+        for process, name in zip(processes[::-1], ("worker1", "worker0", "chief")):
+            assert process.wait(timeout=300) == 0, (tmp_path / f"{name}.log").read_text()
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+        for handle in logs.values():
+            handle.close()
+    results = pd.read_csv(out / "results.csv").set_index("trial")
+    assert len(results) == 6 and (results["status"] == "COMPLETED").all()
+    assert (results["rung_reached"] >= 1).sum() >= 6 // 3  # rung 1 holds too few for a promotion to rung 2
+    trained = epochs_trained(out)
+    assert len({pid for _, _, pid in trained}) == 2  # both workers trained
+    pairs = [(trial, epoch) for trial, epoch, _ in trained]
+    assert len(pairs) == len(set(pairs)) == results["rung_epochs"].sum()
+    for trial, epochs in results["rung_epochs"].items():
+        history = pd.read_csv(out / "tuner" / f"trial_{trial}" / "execution_0" / "history.csv")
+        assert list(history["epoch"]) == list(range(epochs))
+    assert "promoted to rung" in (tmp_path / "chief.log").read_text()

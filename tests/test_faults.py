@@ -200,3 +200,19 @@ def test_a_corrupt_image_is_named(tmp_path, capfd):
     broken.write_bytes(broken.read_bytes()[:40])  # cut short
     refuses(AdamBetas, ["--data", f"folder:{tmp_path / 'images'}"], tmp_path, capfd,
             f"image {broken} could not be decoded")
+
+
+@pytest.mark.parametrize("lost", ["summary.json", "final.weights.h5"])
+def test_a_finished_runs_lost_summary_or_weights_are_retrained(project, lost, caplog):
+    before = pd.read_csv(project / "results.csv")
+    epochs_before = trained_epochs(project)
+    (project / "tuner" / "trial_0000" / "execution_0" / lost).unlink()
+    assert run(project, "--configs", "slow,medium") == 0
+    assert f"trial 0000: execution_0/{lost} missing; retraining" in caplog.text
+    new_epochs = trained_epochs(project)[len(epochs_before):]
+    assert {line.split()[0] for line in new_epochs} == {"0000"} and len(new_epochs) == 3  # that run, from scratch
+    assert (project / "tuner" / "trial_0000" / "execution_0" / lost).exists()
+    results = pd.read_csv(project / "results.csv")
+    assert (results["status"] == "COMPLETED").all() and (results["epochs"] == 3).all()
+    pd.testing.assert_frame_equal(results[["trial", "name", "best_val_accuracy", "final_val_loss"]],
+                                  before[["trial", "name", "best_val_accuracy", "final_val_loss"]])

@@ -152,7 +152,7 @@ def plot_pruned_curves(trials: Sequence[PrunedTrial], metric: str, path: pathlib
         if trial.full_budget:
             full.append((trial, curve))
         else:
-            axes.plot(curve.index, curve["mean"], color="0.6", alpha=0.35, linewidth=0.8)
+            axes.plot(curve.index, curve["mean"], color="0.6", alpha=0.35, linewidth=0.8, marker="o", markersize=2)
     if not drawn:
         plt.close(figure)
         return None

@@ -1,0 +1,194 @@
+"""Pruned search (kerashp.tuning.pruning): rungs, promotions, continuation from the
+checkpoint, exact resume after SIGKILL, packing, the median rule and Hyperband brackets."""
+
+import collections
+import json
+import logging
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kerashp.cli import main
+from kerashp.tuning.pruning import Rungs
+from tiny_study import TinyStudy
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SEARCH = ["--search", "random", "--trials", "9", "--epochs", "9"]
+
+
+def run(out, *args):
+    return main(TinyStudy, ["--out", str(out), "--verbose", "0", *SEARCH, *args])
+
+
+def trained(out):
+    """(trial, epoch, pid) of every epoch trained, in order."""
+    return [tuple(line.split()) for line in (out / "epochs_trained.log").read_text().splitlines() if line]
+
+
+def history(out, trial):
+    return pd.read_csv(out / "tuner" / f"trial_{trial}" / "execution_0" / "history.csv")
+
+
+@pytest.fixture(scope="module")
+def searches(tmp_path_factory):
+    """The same 9-trial random search of the tiny study, unpruned and with ASHA."""
+    root = tmp_path_factory.mktemp("pruning")
+    assert run(root / "full") == 0
+    assert run(root / "asha", "--prune", "asha") == 0
+    return root / "full", root / "asha"
+
+
+def test_rungs_of_a_trial_and_the_hyperband_brackets():
+    rungs = Rungs(min_epochs=1, eta=3, max_epochs=40)
+    assert rungs.global_epochs() == [1, 3, 9, 27, 40]
+    assert rungs.for_trial(20) == [1, 3, 9, 20]  # a shorter trial: its own length is its last rung
+    assert rungs.for_trial(40, bracket=2) == [9, 27, 40]
+    assert rungs.for_trial(20, bracket=4) == [20]
+    four = Rungs(1, 3, 27)  # Hyperband's brackets for 27 epochs, eta 3: 27, 12, 6 and 4 trials per 49
+    assert collections.Counter(four.bracket_of(index) for index in range(49)) == {0: 27, 1: 12, 2: 6, 3: 4}
+    assert 3 in [four.bracket_of(index) for index in range(15)]  # interleaved, not one bracket after another
+    with pytest.raises(ValueError, match="shorter than the longest"):
+        Rungs(9, 3, 9)
+
+
+def test_asha_promotes_the_top_third_and_continues_from_the_checkpoint(searches):
+    full, asha = searches
+    table = pd.read_csv(asha / "results.csv").set_index("trial")
+    # 9 trials at rung 0 (1 epoch), the top 9 // 3 at rung 1 (3 epochs), 3 // 3 at rung 2 (9 epochs).
+    assert (table["rung_reached"] >= 0).sum() == 9
+    assert (table["rung_reached"] >= 1).sum() == 3
+    assert (table["rung_reached"] == 2).sum() == 1
+    assert set(table["rung_epochs"]) == {1, 3, 9}
+    # Rung 0's best three by validation accuracy after 1 epoch are the ones promoted.
+    after_one = {trial: history(asha, f"{trial}")["val_accuracy"].iloc[0] for trial in table.index}
+    top = sorted(after_one, key=lambda trial: (-after_one[trial], trial))[:3]
+    assert set(table.index[table["rung_reached"] >= 1]) == set(top)
+    assert table.loc[table["rung_reached"] == 0, "stopped"].str.contains("promotion needs the top 3").all()
+
+    # Each trial's epochs are those of the unpruned run of the same configuration,
+    # each trained once: a promotion continues where the rung stopped.
+    full_table = pd.read_csv(full / "results.csv").set_index("trial")
+    assert (full_table["learning_rate"] == table["learning_rate"]).all()
+    for trial, epochs in table["rung_epochs"].items():
+        ours, theirs = history(asha, trial), history(full, trial).iloc[:epochs]
+        assert list(ours["epoch"]) == list(range(epochs))
+        np.testing.assert_allclose(ours[["loss", "val_loss", "val_accuracy"]], theirs[["loss", "val_loss", "val_accuracy"]],
+                                   rtol=1e-5)
+    epochs = collections.Counter((trial, epoch) for trial, epoch, _ in trained(asha))
+    assert max(epochs.values()) == 1 and len(epochs) == table["rung_epochs"].sum() == 9 + 3 * 2 + 6
+    report = (asha / "results.md").read_text()
+    assert "21 epochs trained, against 81 for the same trials unpruned (25.9%)" in report
+    assert "9 trial(s) reached rung 0 (1 epochs), 3 trial(s) reached rung 1 (3 epochs), 1 trial(s) reached rung 2" in report
+    assert (asha / "pruned_curves.png").stat().st_size > 0
+    # Stopped trials keep their checkpoint (a later promotion continues from it); finished ones do not.
+    for trial, row in table.iterrows():
+        backup = asha / "tuner" / f"trial_{trial}" / "execution_0" / "backup"
+        assert backup.exists() == (row["rung_reached"] < 2)
+
+
+def start(out, *args):
+    command = [sys.executable, str(ROOT / "tests" / "tiny_study.py"), "--out", str(out), "--verbose", "0",
+               *SEARCH, "--prune", "asha", *args]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_a_pruned_search_killed_twice_makes_the_uninterrupted_searchs_decisions(searches, tmp_path):
+    _, reference = searches
+    out = tmp_path / "out"
+    kills = []
+    for kill_after in (6, 13):  # epochs trained: the first kill in rung 0, the second after promotions began
+        process = start(out, "--epoch-sleep", "0.2")
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            if (out / "epochs_trained.log").exists() and len(trained(out)) >= kill_after:
+                break
+            assert process.poll() is None, process.stdout.read()
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kills.append(process.pid)
+    rerun = start(out, "--epoch-sleep", "0.2")
+    output, _ = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, output
+
+    columns = ["learning_rate", "rung_reached", "rung_epochs", "best_val_accuracy", "stopped"]
+    ours = pd.read_csv(out / "results.csv").set_index("trial")[columns]
+    theirs = pd.read_csv(reference / "results.csv").set_index("trial")[columns]
+    pd.testing.assert_frame_equal(ours, theirs, rtol=1e-5)
+    # No trial trained again from the start: at most the epoch in flight at each kill is repeated.
+    epochs = collections.Counter((trial, epoch) for trial, epoch, _ in trained(out))
+    assert sum(count - 1 for count in epochs.values()) <= len(kills)
+    assert len(epochs) == ours["rung_epochs"].sum()
+
+
+def test_a_packed_pruned_search_makes_the_same_decisions(searches, tmp_path, caplog):
+    _, reference = searches
+    caplog.set_level(logging.INFO, logger="kerashp")
+    assert run(tmp_path / "packed", "--prune", "asha", "--pack", "3") == 0
+    assert "packed in one model" in caplog.text
+    columns = ["rung_reached", "rung_epochs", "best_val_accuracy", "final_val_loss"]
+    ours = pd.read_csv(tmp_path / "packed" / "results.csv").set_index("trial")[columns]
+    theirs = pd.read_csv(reference / "results.csv").set_index("trial")[columns]
+    pd.testing.assert_frame_equal(ours, theirs, rtol=1e-4)
+
+
+def test_the_median_rule_stops_trials_below_the_median_of_their_rung(tmp_path):
+    out = tmp_path / "median"
+    assert main(TinyStudy, ["--out", str(out), "--verbose", "0", "--search", "random", "--trials", "9",
+                            "--epochs", "3", "--prune", "median"]) == 0
+    table = pd.read_csv(out / "results.csv").set_index("trial")
+    assert table["stopped"].str.contains("below the median").sum() >= 2 and (table["rung_reached"] == 1).any()
+    rungs = [1, 3]
+
+    def score(trial, rung):
+        return history(out, trial)["val_accuracy"].iloc[:rungs[rung]].max()
+
+    # One process: a trial's decision at rung k compares it with the earlier trials that reached rung k.
+    for trial, row in table.iterrows():
+        for rung in range(min(row["rung_reached"] + 1, 1)):
+            earlier = [score(other, rung) for other in table.index
+                       if other < trial and table.loc[other, "rung_reached"] >= rung]
+            went_on = row["rung_reached"] > rung
+            if len(earlier) < 3:
+                assert went_on, (trial, rung)
+            else:
+                assert went_on == (score(trial, rung) >= np.median(earlier)), (trial, rung)
+
+
+def test_hyperband_starts_each_bracket_at_its_own_rung(tmp_path):
+    out = tmp_path / "hyperband"
+    assert main(TinyStudy, ["--out", str(out), "--verbose", "0", "--search", "hyperband", "--trials", "6",
+                            "--epochs", "9"]) == 0
+    table = pd.read_csv(out / "results.csv").set_index("trial")
+    rungs = Rungs(1, 3, 9)
+    for trial, row in table.iterrows():
+        bracket = rungs.bracket_of(int(trial))
+        assert row["bracket"] == bracket and row["rungs"] == "/".join(map(str, rungs.for_trial(9, bracket)))
+        first = rungs.for_trial(9, bracket)[0]
+        assert len(history(out, trial)) >= first  # never stopped before its bracket's first rung
+    assert len(set(table["bracket"])) >= 2
+    state = json.loads((out / "tuner" / f"trial_{table.index[0]}" / "rung.json").read_text())
+    assert state["bracket"] == table["bracket"].iloc[0]
+
+
+def test_pruning_options_that_cannot_work_are_refused_in_one_line(tmp_path, capfd):
+    assert main(TinyStudy, ["--out", str(tmp_path / "a"), "--search", "random", "--trials", "3", "--epochs", "3",
+                            "--prune", "asha", "--min-epochs", "3"]) == 2
+    assert "must be shorter than the longest trial (3 epochs)" in capfd.readouterr().err
+    assert not (tmp_path / "a").exists()
+    with pytest.raises(SystemExit) as exit_info:
+        main(TinyStudy, ["--out", str(tmp_path / "b"), "--search", "hyperband", "--prune", "median"])
+    assert exit_info.value.code == 2
+    with pytest.raises(SystemExit):
+        main(TinyStudy, ["--out", str(tmp_path / "b"), "--prune", "asha", "--eta", "1"])
+    errors = capfd.readouterr().err.strip().splitlines()
+    assert len(errors) == 2 and "--search hyperband prunes with hyperband" in errors[0] and "--eta" in errors[1]
