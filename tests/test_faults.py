@@ -109,6 +109,24 @@ def test_labels_that_skip_a_class(tmp_path, capfd):
             "class '7' has no training examples")
 
 
+def test_a_stray_label_beyond_the_classes_is_named(tmp_path, capfd):
+    """Classes are inferred from the labels in HDF5/IDX files: a 10 among 0..9 labels
+    (in one split only) would have added an eleventh class silently."""
+    import h5py
+    from studies.usps_cnn import UspsCnn
+
+    path = tmp_path / "usps.h5"
+    with h5py.File(path, "w") as handle:
+        for name in ("train", "test"):
+            labels = np.arange(40) % 10
+            if name == "train":
+                labels[5] = 10
+            handle[f"{name}/data"] = np.zeros((40, 256), np.float32)
+            handle[f"{name}/target"] = labels
+    refuses(UspsCnn, ["--experiment", "depth", "--data", f"file:{path}"], tmp_path, capfd,
+            "label(s) 10 appear in 1 training example(s) but never in the test split (its labels: 0..9)")
+
+
 def test_an_empty_class_folder(tmp_path, capfd):
     from PIL import Image
     from studies.adam_betas import AdamBetas

@@ -178,8 +178,20 @@ def resolve_folder(path_text: str, data_dir: str | None) -> pathlib.Path:
     return path
 
 
-def class_names_of(train: Split, test: Split) -> tuple[str, ...]:
-    """Class names "0", "1", ... for data sets whose files carry only label numbers."""
+def class_names_of(train: Split, test: Split, source: str) -> tuple[str, ...]:
+    """Class names "0", "1", ... for data sets whose files carry only label numbers.
+
+    The number of classes is inferred from the labels, so a stray label (a 10 in
+    0..9 data) would add a class the model could never learn: a label found in
+    one split only is refused, naming it."""
+    for name, split, other_name, other in (("training", train, "test", test), ("test", test, "training", train)):
+        own, theirs = np.unique(split.labels), set(np.unique(other.labels).tolist())
+        stray = [int(label) for label in own if int(label) not in theirs]
+        if stray:
+            count = int(np.isin(split.labels, stray).sum())
+            raise StudyError(f"{source}: label(s) {', '.join(map(str, stray))} appear in {count} {name} example(s) "
+                             f"but never in the {other_name} split (its labels: {min(theirs)}..{max(theirs)}); "
+                             "fix those labels or the file")
     return tuple(str(i) for i in range(int(max(train.labels.max(), test.labels.max())) + 1))
 
 
@@ -206,12 +218,12 @@ def load_image_classification(
         source = f"image folders {folder}"
     elif spec.startswith("file:"):
         train, test = local_files.read_local(spec[len("file:"):])
-        class_names = class_names_of(train, test)
         source = f"local file {spec[len('file:'):]}"
+        class_names = class_names_of(train, test, source)
     elif spec == "usps":
         train, test = usps.download_usps(data_dir)
-        class_names = class_names_of(train, test)
         source = "USPS (LIBSVM copy)"
+        class_names = class_names_of(train, test, source)
     elif spec and ":" not in spec:
         train, test, class_names = load_tfds(spec, data_dir)
         source = f"tensorflow-datasets {spec}"
