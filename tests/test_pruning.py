@@ -86,7 +86,7 @@ def test_asha_promotes_the_top_third_and_continues_from_the_checkpoint(searches)
     assert max(epochs.values()) == 1 and len(epochs) == table["rung_epochs"].sum() == 9 + 3 * 2 + 6
     report = (asha / "results.md").read_text()
     assert "21 epochs trained, against 81 for the same trials unpruned (25.9%)" in report
-    assert "9 trial(s) reached rung 0 (1 epochs), 3 trial(s) reached rung 1 (3 epochs), 1 trial(s) reached rung 2" in report
+    assert "9 trial(s); 9 reached 1 epoch(s), 3 reached 3 epoch(s), 1 trained their full length (9 epochs)" in report
     assert (asha / "pruned_curves.png").stat().st_size > 0
     # Stopped trials keep their checkpoint (a later promotion continues from it); finished ones do not.
     for trial, row in table.iterrows():

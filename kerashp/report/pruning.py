@@ -117,18 +117,17 @@ def pruning_markdown(trials: Sequence[PrunedTrial], pruner: str, min_epochs: int
     brackets = sorted({trial.bracket for trial in trials})
     for bracket in brackets:
         members = [trial for trial in trials if trial.bracket == bracket]
-        longest = max(members, key=lambda trial: len(trial.rungs))
-        counts = [sum(1 for trial in members if trial.reached >= rung) for rung in range(len(longest.rungs))]
         label = f"bracket {bracket}: " if len(brackets) > 1 else ""
-        lines.append(f"- {label}" + ", ".join(
-            f"{count} trial(s) reached rung {rung} ({longest.rungs[rung]} epochs"
-            + (", or their full length if shorter" if rung == len(longest.rungs) - 1 and
-               len({trial.rungs[-1] for trial in members}) > 1 else "") + ")"
-            for rung, count in enumerate(counts)))
-    full_budget = sum(trial.full_budget for trial in trials)
+        rungs = sorted({epochs for trial in members for epochs in trial.rungs[:-1]})
+        reached = [f"{sum(1 for t in members if epochs in t.rungs[:t.reached + 1])} reached {epochs} epoch(s)"
+                   for epochs in rungs]
+        lengths = sorted({trial.rungs[-1] for trial in members if trial.rungs})
+        finished = sum(trial.full_budget for trial in members)
+        lines.append(f"- {label}{len(members)} trial(s); " + ", ".join(reached)
+                     + (", " if reached else "")
+                     + f"{finished} trained their full length ({' or '.join(map(str, lengths))} epochs)")
     lines += [
-        f"- {full_budget} of {len(trials)} trials trained their full length; the others stopped at a rung "
-        "(results.csv: `rung_reached`, `stopped`)",
+        "- the others stopped at a rung: results.csv says where (`rung_reached`, `rung_epochs`) and why (`stopped`)",
         f"- compute: {spent} epochs trained, against {full} for the same trials unpruned "
         f"({spent / full:.1%})" if full else f"- compute: {spent} epochs trained",
         "- a trial's table values are at the rung it reached: compare trials by `rung_reached` first",
