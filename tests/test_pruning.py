@@ -192,3 +192,22 @@ def test_pruning_options_that_cannot_work_are_refused_in_one_line(tmp_path, capf
         main(TinyStudy, ["--out", str(tmp_path / "b"), "--prune", "asha", "--eta", "1"])
     errors = capfd.readouterr().err.strip().splitlines()
     assert len(errors) == 2 and "--search hyperband prunes with hyperband" in errors[0] and "--eta" in errors[1]
+
+
+def test_named_configurations_and_a_bayesian_search_are_pruned_too(tmp_path):
+    out = tmp_path / "configs"
+    assert main(TinyStudy, ["--out", str(out), "--verbose", "0", "--epochs", "3", "--prune", "asha",
+                            "--configs", "slow,medium,fast,diverging"]) == 0
+    table = pd.read_csv(out / "results.csv").set_index("name")
+    assert table.loc["diverging", "status"] == "FAILED" and table.loc["diverging", "stopped"] == "failed"
+    # The diverged configuration counts at rung 0 (last): 4 // 3 = 1 promotion, the best after one epoch.
+    assert (table["rung_reached"] == 1).sum() == 1
+    after_one = {name: history(out, f"{trial:04d}")["val_accuracy"].iloc[0]
+                 for name, trial in table["trial"].items() if name != "diverging"}
+    assert table.loc[max(after_one, key=after_one.get), "rung_reached"] == 1
+
+    out = tmp_path / "bayesian"
+    assert main(TinyStudy, ["--out", str(out), "--verbose", "0", "--search", "bayesian", "--trials", "4",
+                            "--epochs", "3", "--prune", "asha"]) == 0
+    table = pd.read_csv(out / "results.csv")
+    assert len(table) == 4 and (table["status"] == "COMPLETED").all() and (table["rung_reached"] == 1).sum() == 1
