@@ -140,6 +140,9 @@ class StudyTuner(base_tuner.BaseTuner):
             self.oracle = PatientOracleClient(oracle)
         self.tensorboard_dir = pathlib.Path(tensorboard_dir)
         self._reusable: ReusableModel | None = None
+        # The model of a run that stopped at a rung, kept while nothing else is built:
+        # promoted at once (as ASHA often does), it trains on without being built and traced again.
+        self._stopped_at_rung: tuple[str, int, keras.Model] | None = None
         settings = hypermodel.settings
         self.strategy = distribute.choose_strategy(settings.strategy)
         self.fast_path = distribute.resolve_fast_path(settings.precision, settings.jit, settings.steps_per_execution)
@@ -334,6 +337,7 @@ class StudyTuner(base_tuner.BaseTuner):
         """Releases the previous model, then builds under the run's dtype policy and
         strategy scope (layers keep the policy they were built with)."""
         self._reusable = None
+        self._stopped_at_rung = None
         keras.backend.clear_session()
         gc.collect()
         policy_before = keras.config.dtype_policy()
@@ -410,7 +414,13 @@ class StudyTuner(base_tuner.BaseTuner):
         directory.mkdir(parents=True, exist_ok=True)
         tensorboard_run = self.tensorboard_dir / run_name(trial.trial_id, index, settings.seeds)
 
-        model = self._model_for(hp, seed)
+        kept = self._stopped_at_rung
+        self._stopped_at_rung = None
+        if kept is not None and kept[:2] == (trial.trial_id, index):
+            model = kept[2]  # its state is the checkpoint's, which the backup callback loads again
+            logger.info("trial %s continues with the model in memory", trial.trial_id)
+        else:
+            model = self._model_for(hp, seed)
         batch_size = self.hypermodel.trial_batch_size(hp)
         epochs = stage
         # A resumed run continues its seed's stream of epochs where the checkpoint left it.
@@ -444,6 +454,8 @@ class StudyTuner(base_tuner.BaseTuner):
         )
         summary = self._finish_run(hp, model, directory, tensorboard_run, seed,
                                    lambda: self.hypermodel.evaluate(model, data, batch_size), stage_epochs=stage)
+        if stage < full and summary.get("diverged_epoch") is None:
+            self._stopped_at_rung = (trial.trial_id, index, model)
         del model, train_data, validation_data
         gc.collect()
         return summary
