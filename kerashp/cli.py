@@ -131,6 +131,8 @@ def parse_runs(study_class, argv: Sequence[str] | None = None) -> list[StudySett
     if args.search == "hyperband" and args.prune not in (None, "hyperband"):
         parser.error(f"--search hyperband prunes with hyperband, not --prune {args.prune} "
                      f"(for that: --search random --prune {args.prune})")
+    if args.max_minutes is not None and args.max_minutes < 0:
+        parser.error(f"--max-minutes must be 0 or more, got {args.max_minutes}")
     if args.eta < 2:
         parser.error(f"--eta must be at least 2, got {args.eta}")
     if not study_class.experiments:

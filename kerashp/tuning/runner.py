@@ -138,7 +138,7 @@ def make_oracle(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> k
     objective = keras_tuner.Objective(study.objective, study.objective_direction)
     common: dict[str, Any] = dict(objective=objective, seed=settings.seed + 1, worker_timeout_s=settings.worker_timeout_s,
                                   runs_per_trial=settings.seeds,
-                                  deadline=time.monotonic() + 60 * settings.max_minutes if settings.max_minutes else None)
+                                  deadline=time.monotonic() + 60 * settings.max_minutes if settings.max_minutes is not None else None)
     rungs = pruning_rungs(study, configs)
     if rungs is not None:
         common.update(pruner=settings.prune, rungs=rungs,
