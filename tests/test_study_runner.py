@@ -117,3 +117,16 @@ def test_bayesian_search_runs_the_requested_trials(tmp_path):
 def test_search_without_trials_is_refused(tmp_path, capsys):
     assert run(tmp_path, "--search", "random") == 2
     assert "--search random needs --trials N" in capsys.readouterr().err
+
+
+def test_max_minutes_stops_starting_trials_and_a_rerun_goes_on(tmp_path):
+    """--max-minutes 0 starts nothing (the report is still written); a rerun without it finishes the study."""
+    out = tmp_path / "out"
+    configs = ["--configs", "slow,medium", "--epochs", "2"]
+    assert main(TinyStudy, ["--out", str(out), "--verbose", "0", *configs]) == 0
+    assert main(TinyStudy, ["--out", str(out), "--verbose", "0", "--configs", "slow,medium,fast", "--epochs", "2",
+                            "--max-minutes", "0"]) == 0
+    assert pd.read_csv(out / "results.csv")["name"].tolist() == ["slow", "medium"]
+    assert len((out / "tuner" / "kerashp_runs.jsonl").read_text().splitlines()) == 2
+    assert main(TinyStudy, ["--out", str(out), "--verbose", "0", "--configs", "slow,medium,fast", "--epochs", "2"]) == 0
+    assert pd.read_csv(out / "results.csv")["name"].tolist() == ["slow", "medium", "fast"]
