@@ -62,7 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="file:../shared/datasets/fashion-mnist")
     parser.add_argument("--epochs", type=int, default=27)
-    parser.add_argument("--train-limit", type=int, default=6000, help="training images (10%% of them validate)")
+    parser.add_argument("--train-limit", type=int, default=3000, help="training images (10%% of them validate)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("artifacts/benchmarks/pruning"))
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args()
