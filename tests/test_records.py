@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from kerashp.report import markdown_table, results_table
-from kerashp.tuning.records import (
+from kerashp.storage.records import (
     ExecutionRecord, TrialRecord, drop_torn_last_line, first_nan_epoch, read_history, summarize_history,
 )
 

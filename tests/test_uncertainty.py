@@ -9,7 +9,7 @@ import pytest
 
 from kerashp.cli import main
 from kerashp.report import uncertainty
-from kerashp.tuning.records import ExecutionRecord, TrialRecord
+from kerashp.storage.records import ExecutionRecord, TrialRecord
 from tiny_study import TinyStudy
 
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import pathlib
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+import numpy as np
+import pandas as pd
+from scipy import stats
 
 if TYPE_CHECKING:  # records imports the tuning package, which imports this one
     from kerashp.report.uncertainty import MetricComparison
-    from kerashp.tuning.records import TrialRecord
+    from kerashp.storage.records import TrialRecord
 
 
 GRADIENT_NORMS_FILE = "gradient_norms.csv"  # written by callbacks.GradientNorm in a run's directory
@@ -39,14 +37,37 @@ def curves_by_epoch(trial: TrialRecord, metric: str) -> pd.DataFrame:
                          "ci_half": t_quantile * std / np.sqrt(runs)})
 
 
-def save_figure(figure, path: pathlib.Path, title: str | None = None, dpi: int = 110) -> pathlib.Path:
-    """Lays out, saves and closes a figure (with `title` over all its panels)."""
+def new_figure(rows: int = 1, columns: int = 1, *, figsize: tuple[float, float] = (7, 4.5), **subplots: Any):
+    """A `matplotlib.figure.Figure` and its axes, made without pyplot: no global
+    backend is chosen or changed, and nothing is kept open (a notebook shows the
+    returned figure inline; `save_figure` writes it)."""
+    figure = Figure(figsize=figsize, dpi=110)
+    return figure, figure.subplots(rows, columns, **subplots)
+
+
+def finish_figure(figure: Figure, title: str | None = None) -> Figure:
+    """Puts `title` over all the figure's panels and lays them out."""
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    figure.savefig(path, dpi=dpi)
-    plt.close(figure)
+    return figure
+
+
+def save_figure(figure: Figure, path: str | pathlib.Path) -> pathlib.Path:
+    """Writes a figure (PNG, or the format `path`'s suffix names) and returns its path."""
+    path = pathlib.Path(path)
+    figure.savefig(path)
     return path
+
+
+def whole_epochs(axes) -> None:
+    """Epoch axes show whole numbers only."""
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+# Lines of trials that end up on top of each other (equal runs, chance-level runs) stay
+# visible: each trial has its own marker, drawn hollow, and later lines are thinner.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
 
 
 def draw_trials(axes, trials: Sequence[TrialRecord], metric: str, markers: bool = False) -> int:
@@ -60,13 +81,15 @@ def draw_trials(axes, trials: Sequence[TrialRecord], metric: str, markers: bool 
             continue
         style = "-" if trial.status in ("COMPLETED", "RUNNING") else "--"
         label = trial.name if trial.status in ("COMPLETED", "RUNNING") else f"{trial.name} ({trial.status.lower()})"
-        line, = axes.plot(curve.index, curve["mean"], style, marker="o" if markers else None, markersize=3,
-                          label=label)
+        marker = MARKERS[drawn % len(MARKERS)] if markers or len(curve) <= 30 else None
+        line, = axes.plot(curve.index, curve["mean"], style, marker=marker, markersize=7 - 3 * min(drawn, 6) / 6,
+                          markerfacecolor="none", linewidth=max(2.2 - 0.3 * drawn, 0.9), label=label)
         if (curve["runs"] > 1).any():
             axes.fill_between(curve.index, curve["mean"] - curve["ci_half"], curve["mean"] + curve["ci_half"],
                               color=line.get_color(), alpha=0.2)
         drawn += 1
     axes.set_xlabel("epoch")
+    whole_epochs(axes)
     axes.grid(alpha=0.3)
     if drawn:
         axes.legend(fontsize="small")
@@ -76,47 +99,42 @@ def draw_trials(axes, trials: Sequence[TrialRecord], metric: str, markers: bool 
 def plot_learning_curves(
     trials: Sequence[TrialRecord],
     metric: str,
-    path: pathlib.Path,
     title: str,
-) -> pathlib.Path | None:
+) -> Figure | None:
     """One line per trial of `metric` against the epoch; a 95% CI band over seeds.
 
-    Failed trials are drawn dashed. Returns None (and writes nothing) when no
+    Failed trials are drawn dashed. Returns None when no
     trial has recorded the metric.
     """
-    figure, axes = plt.subplots(figsize=(7, 4.5))
+    figure, axes = new_figure(figsize=(7, 4.5))
     if not draw_trials(axes, trials, metric, markers=True):
-        plt.close(figure)
         return None
     axes.set_ylabel(metric)
     axes.set_title(title)
-    return save_figure(figure, path, dpi=120)
+    return finish_figure(figure)
 
 
 def plot_learning_curve_grid(
     trials: Sequence[TrialRecord],
     panels: Sequence[tuple[str, str]],
-    path: pathlib.Path,
     title: str,
-) -> pathlib.Path | None:
+) -> Figure | None:
     """A 2x2 figure, one panel per (metric, title) of `panels`, one line per trial."""
-    figure, axes_grid = plt.subplots(2, 2, figsize=(11, 8))
+    figure, axes_grid = new_figure(2, 2, figsize=(11, 8))
     drawn = 0
     for axes, (metric, panel_title) in zip(axes_grid.flat, panels):
         drawn += draw_trials(axes, trials, metric)
         axes.set_title(panel_title)
     if not drawn:
-        plt.close(figure)
         return None
-    return save_figure(figure, path, title)
+    return finish_figure(figure, title)
 
 
 def plot_gradient_norms(
     trials: Sequence[TrialRecord],
-    path: pathlib.Path,
     title: str,
     max_epoch: int | None = None,
-) -> pathlib.Path | None:
+) -> Figure | None:
     """Gradient norms logged by `callbacks.GradientNorm` against the training step.
 
     With one variable per run: one axes, a line per trial (and seed run). With
@@ -138,7 +156,7 @@ def plot_gradient_norms(
         return None
     single = all(norms["variable"].nunique() == 1 for _, norms in runs)
     if single:
-        figure, axes = plt.subplots(figsize=(7, 4.5))
+        figure, axes = new_figure(figsize=(7, 4.5))
         for label, norms in runs:
             axes.plot(norms["step"], norms["norm"], label=label)
         axes.set_ylabel(f"||grad||_2 of {runs[0][1]['variable'].iloc[0]}")
@@ -146,7 +164,7 @@ def plot_gradient_norms(
     else:
         columns = min(3, len(runs))
         rows = -(-len(runs) // columns)
-        figure, grid = plt.subplots(rows, columns, figsize=(5 * columns, 3.8 * rows), squeeze=False, sharey=True)
+        figure, grid = new_figure(rows, columns, figsize=(5 * columns, 3.8 * rows), squeeze=False, sharey=True)
         panels = list(grid.flat)
         for axes, (label, norms) in zip(panels, runs):
             for variable, group in norms.groupby("variable", sort=False):
@@ -161,10 +179,10 @@ def plot_gradient_norms(
         axes.set_xlabel("training step")
         axes.grid(alpha=0.3)
         axes.legend(fontsize="x-small")
-    return save_figure(figure, path, title)
+    return finish_figure(figure, title)
 
 
-def plot_seed_values(comparisons: Sequence[MetricComparison], path: pathlib.Path, title: str) -> pathlib.Path | None:
+def plot_seed_values(comparisons: Sequence[MetricComparison], title: str) -> Figure | None:
     """One panel per compared metric: each configuration's value per seed (dots,
     joined across configurations by seed), its mean (bar) and the 95% t interval
     of the mean (whisker)."""
@@ -172,7 +190,7 @@ def plot_seed_values(comparisons: Sequence[MetricComparison], path: pathlib.Path
     if not comparisons:
         return None
     width = max(6.0, 1.2 * len(comparisons[0].summary) + 2.5)
-    figure, panels = plt.subplots(len(comparisons), 1, figsize=(width, 4.2 * len(comparisons)), squeeze=False)
+    figure, panels = new_figure(len(comparisons), 1, figsize=(width, 4.2 * len(comparisons)), squeeze=False)
     for axes, comparison in zip(panels.flat, comparisons):
         names = list(comparison.summary["name"])
         for run, runs in comparison.per_seed.groupby("run"):  # the same seed across configurations
@@ -193,4 +211,4 @@ def plot_seed_values(comparisons: Sequence[MetricComparison], path: pathlib.Path
         axes.set_title(f"{comparison.metric} per seed")
         axes.grid(alpha=0.3, axis="y")
         axes.legend(fontsize="small")
-    return save_figure(figure, path, title)
+    return finish_figure(figure, title)

@@ -12,17 +12,15 @@ import math
 import pathlib
 from typing import TYPE_CHECKING, Any, Sequence
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from kerashp.report.figures import curves_by_epoch, save_figure  # noqa: E402
-from kerashp.tuning.pruning import read_rung_state, stop_reason  # noqa: E402
+from kerashp.report.figures import curves_by_epoch, finish_figure, new_figure, whole_epochs
+from kerashp.storage.layout import read_rung_state
 
 if TYPE_CHECKING:
-    from kerashp.tuning.records import TrialRecord
+    from matplotlib.figure import Figure
+
+    from kerashp.storage.records import TrialRecord
 
 
 @dataclasses.dataclass
@@ -136,11 +134,11 @@ def pruning_markdown(trials: Sequence[PrunedTrial], pruner: str, min_epochs: int
     return "\n".join(lines)
 
 
-def plot_pruned_curves(trials: Sequence[PrunedTrial], metric: str, path: pathlib.Path, title: str,
-                       highlight: int = 5, higher_is_better: bool = True) -> pathlib.Path | None:
+def plot_pruned_curves(trials: Sequence[PrunedTrial], metric: str, title: str,
+                       highlight: int = 5, higher_is_better: bool = True) -> Figure | None:
     """Every trial's `metric` against the epoch: pruned trials faded grey, full-length
     ones in colour (the `highlight` best labelled), the rungs as dotted lines."""
-    figure, axes = plt.subplots(figsize=(8, 5))
+    figure, axes = new_figure(figsize=(8, 5))
     drawn = 0
     full = []
     for trial in trials:
@@ -153,7 +151,6 @@ def plot_pruned_curves(trials: Sequence[PrunedTrial], metric: str, path: pathlib
         else:
             axes.plot(curve.index, curve["mean"], color="0.6", alpha=0.35, linewidth=0.8, marker="o", markersize=2)
     if not drawn:
-        plt.close(figure)
         return None
     best = lambda item: item[1]["mean"].max() if higher_is_better else -item[1]["mean"].min()  # noqa: E731
     full.sort(key=best, reverse=True)
@@ -164,8 +161,29 @@ def plot_pruned_curves(trials: Sequence[PrunedTrial], metric: str, path: pathlib
         axes.axvline(epochs, color="0.3", linestyle=":", linewidth=0.8)
     axes.plot([], [], color="0.6", alpha=0.6, label=f"pruned ({drawn - len(full)})")
     axes.set_xlabel("epoch")
+    whole_epochs(axes)
     axes.set_ylabel(metric)
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
-    return save_figure(figure, path, dpi=120)
+    return finish_figure(figure)
+
+
+def stop_reason(state: dict[str, Any] | None, status: str, reached: int, eta: int,
+                rank: int | None, pool: int | None, pruner: str) -> str:
+    """Why a trial of a pruned search stands where it does, in words."""
+    if status == "FAILED":
+        return "failed"
+    if status != "COMPLETED":
+        return "running"
+    if state is None:
+        return "full budget"
+    rungs = state["rungs"]
+    if reached >= len(rungs) - 1:
+        return f"full budget ({rungs[-1]} epochs)"
+    if state.get("stopped"):
+        return f"pruned at rung {reached} ({rungs[reached]} epochs): {state['stopped']}"
+    if pruner == "median":
+        return f"stopped at rung {reached} ({rungs[reached]} epochs): search ended before its decision"
+    return (f"pruned at rung {reached} ({rungs[reached]} epochs): rank {rank} of {pool}, "
+            f"promotion needs the top {pool // eta}")

@@ -15,17 +15,15 @@ import math
 import pathlib
 from typing import TYPE_CHECKING, Sequence
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from kerashp.report.figures import save_figure  # noqa: E402
+from kerashp.report.figures import finish_figure, new_figure
 
 if TYPE_CHECKING:
-    from kerashp.tuning.records import TrialRecord
+    from matplotlib.figure import Figure
+
+    from kerashp.storage.records import TrialRecord
 
 
 def is_numeric(values: pd.Series) -> bool:
@@ -38,9 +36,8 @@ def plot_hyperparameter_panels(
     table: pd.DataFrame,
     hyperparameters: Sequence[str],
     metric: str,
-    path: pathlib.Path,
     title: str,
-) -> pathlib.Path | None:
+) -> Figure | None:
     """One panel per hyperparameter: `metric` of each trial against the hyperparameter's value.
 
     Numeric values go on a numeric axis (logarithmic where they span at least
@@ -53,7 +50,7 @@ def plot_hyperparameter_panels(
     ok = (table["status"] == "COMPLETED") & table[metric].notna()
     columns = min(3, len(hyperparameters))
     rows = math.ceil(len(hyperparameters) / columns)
-    figure, axes_grid = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    figure, axes_grid = new_figure(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
     floor = table.loc[ok, metric].min() if ok.any() else 0.0
     for axes, name in zip(axes_grid.flat, hyperparameters):
         values = table[name]
@@ -76,17 +73,16 @@ def plot_hyperparameter_panels(
     for axes in list(axes_grid.flat)[len(hyperparameters):]:
         axes.set_visible(False)
     axes_grid.flat[0].legend(fontsize="small")
-    return save_figure(figure, path, title)
+    return finish_figure(figure, title)
 
 
 def plot_isolation(
     table: pd.DataFrame,
     hyperparameter: str,
     metric: str,
-    path: pathlib.Path,
     title: str,
     higher_is_better: bool = True,
-) -> pathlib.Path | None:
+) -> Figure | None:
     """The best completed trial's `metric` for each value of `hyperparameter` (a bar each),
     with the number of trials behind each bar."""
     ok = table[(table["status"] == "COMPLETED") & table[metric].notna()] if len(table) else table
@@ -95,7 +91,7 @@ def plot_isolation(
     groups = ok.groupby(ok[hyperparameter].astype(str))[metric]
     best = groups.max() if higher_is_better else groups.min()
     counts = groups.count()
-    figure, axes = plt.subplots(figsize=(6, 4))
+    figure, axes = new_figure(figsize=(6, 4))
     bars = axes.bar(best.index, best.values)
     for bar, count in zip(bars, counts[best.index]):
         axes.annotate(f"n={count}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
@@ -106,7 +102,7 @@ def plot_isolation(
     low = float(best.min())
     axes.set_ylim(bottom=max(0.0, low - 0.1 * abs(low)) if higher_is_better else None)
     axes.grid(alpha=0.3, axis="y")
-    return save_figure(figure, path)
+    return finish_figure(figure)
 
 
 def top_trials(

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:  # records imports the tuning package, which imports this one
-    from kerashp.tuning.records import TrialRecord
+if TYPE_CHECKING:
+    from kerashp.storage.records import TrialRecord
 
 # (summary key, column title in results.md)
 DEFAULT_METRICS: tuple[tuple[str, str], ...] = (
@@ -74,24 +74,54 @@ def _format_number(value: Any) -> str:
     return str(value)
 
 
+def column_format(values: Sequence[Any]):
+    """One format for a whole column of metric values, so that its numbers line up:
+    whole numbers as such; otherwise a fixed number of decimals giving the column's
+    smallest value (in magnitude) three significant digits, at most 4 (0 from 100 up;
+    4 for a column of fractions such as accuracies).
+    Returns a function of one value (NaN and None: empty)."""
+    numbers = [float(v) for v in values if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+               and math.isfinite(float(v))]
+    if numbers and all(n.is_integer() for n in numbers):
+        decimals = 0
+    else:
+        nonzero = [abs(n) for n in numbers if n != 0]
+        smallest = min(nonzero, default=1.0)
+        if all(abs(n) <= 1 for n in numbers):  # accuracies and other fractions
+            decimals = 4
+        else:
+            decimals = 0 if smallest >= 100 else min(4, max(1, 2 - math.floor(math.log10(smallest))))
+
+    def render(value: Any) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            return f"{float(value):.{decimals}f}"
+        return str(value)
+
+    return render
+
+
 def markdown_table(
     table: pd.DataFrame,
     hyperparameters: Sequence[str],
     metrics: Sequence[tuple[str, str]] = DEFAULT_METRICS,
 ) -> str:
-    """Renders `results_table` output as a Markdown table (mean ± std where repeated)."""
+    """Renders `results_table` output as a Markdown table (mean ± std where repeated;
+    hyperparameters as given, each metric column in one format, see `column_format`)."""
     headers = ["name", *hyperparameters, *(title for _, title in metrics)]
     show_status = (table["status"] != "COMPLETED").any() if len(table) else False
     if show_status:
         headers.append("status")
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    formats = {key: column_format(table[key]) if key in table else _format_number for key, _ in metrics}
     for _, row in table.iterrows():
         cells = [str(row["name"]), *(_format_number(row[h]) for h in hyperparameters)]
         for key, _ in metrics:
-            cell = _format_number(row[key])
+            cell = formats[key](row[key])
             std_key = f"{key}_std"
             if cell and std_key in row and not pd.isna(row[std_key]):
-                cell += f" ± {_format_number(row[std_key])}"
+                cell += f" ± {formats[key](row[std_key])}"
             cells.append(cell)
         if show_status:
             status = str(row["status"]).lower()

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 if TYPE_CHECKING:  # records imports the tuning package, which imports this one
-    from kerashp.tuning.records import TrialRecord
+    from kerashp.storage.records import TrialRecord
 
 CONFIDENCE = 0.95
 BOOTSTRAP_SAMPLES = 10_000

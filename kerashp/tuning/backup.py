@@ -11,7 +11,7 @@ import time
 
 import keras
 
-from kerashp.tuning import records
+from kerashp.storage import records
 
 logger = logging.getLogger("kerashp")
 
@@ -45,7 +45,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             2,000 epochs of a small MLP) writing weights each epoch would cost
             more than the epoch; a resumed run then repeats at most this many
             seconds of training, and repeated epochs replace their first rows
-            in the history (see `kerashp.tuning.records.read_history`).
+            in the history (see `kerashp.storage.records.read_history`).
     """
 
     WEIGHTS_PATTERN = "epoch_{:06d}.weights.h5"

@@ -234,7 +234,7 @@ class StudyHyperModel(keras_tuner.HyperModel):
 
     def extra_report(self, trials, table, out: pathlib.Path) -> None:
         """Figures or tables a study adds to the report, from the trial records
-        (`kerashp.tuning.records.TrialRecord`) and the results table."""
+        (`kerashp.storage.records.TrialRecord`) and the results table."""
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args, **kwargs):
         """Trains `model`; the runner passes data, epochs and callbacks."""

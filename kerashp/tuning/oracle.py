@@ -13,7 +13,7 @@ from keras_tuner.engine import trial as trial_module
 from keras_tuner.src.distribute import utils as dist_utils
 
 from kerashp.errors import StudyError
-from kerashp.tuning import records
+from kerashp.storage import records
 
 logger = logging.getLogger("kerashp")
 

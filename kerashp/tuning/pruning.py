@@ -45,12 +45,12 @@ from typing import Any, Callable, Mapping, Sequence
 import keras_tuner
 from keras_tuner.engine import trial as trial_module
 
-from kerashp.tuning import records
+from kerashp.storage import records
+from kerashp.storage.layout import read_rung_state, rung_path
 
 logger = logging.getLogger("kerashp")
 
 PRUNERS = ("none", "asha", "median", "hyperband")
-RUNG_FILE = "rung.json"
 MEDIAN_MIN_TRIALS = 3  # the median rule prunes only once this many other trials reached the rung
 
 
@@ -110,16 +110,6 @@ class Rungs:
             chosen = max(range(len(current)), key=lambda b: (current[b], -b))
             current[chosen] -= sum(weights)
         return chosen
-
-
-def rung_path(trial_dir: str | pathlib.Path) -> pathlib.Path:
-    return pathlib.Path(trial_dir) / RUNG_FILE
-
-
-def read_rung_state(trial_dir: str | pathlib.Path) -> dict[str, Any] | None:
-    """A trial's `rung.json` (None where it has none: an unpruned search)."""
-    path = rung_path(trial_dir)
-    return records.read_json(path) if path.exists() else None
 
 
 class PruningMixin:
@@ -290,23 +280,3 @@ def with_pruning(oracle_class: type) -> type:
     """`oracle_class` with `PruningMixin`'s successive halving on top."""
     return type(f"Pruned{oracle_class.__name__}", (PruningMixin, oracle_class),
                 {"__doc__": f"{oracle_class.__name__} whose trials are pruned (see `PruningMixin`)."})
-
-
-def stop_reason(state: dict[str, Any] | None, status: str, reached: int, eta: int,
-                rank: int | None, pool: int | None, pruner: str) -> str:
-    """Why a trial of a pruned search stands where it does, in words."""
-    if status == "FAILED":
-        return "failed"
-    if status != "COMPLETED":
-        return "running"
-    if state is None:
-        return "full budget"
-    rungs = state["rungs"]
-    if reached >= len(rungs) - 1:
-        return f"full budget ({rungs[-1]} epochs)"
-    if state.get("stopped"):
-        return f"pruned at rung {reached} ({rungs[reached]} epochs): {state['stopped']}"
-    if pruner == "median":
-        return f"stopped at rung {reached} ({rungs[reached]} epochs): search ended before its decision"
-    return (f"pruned at rung {reached} ({rungs[reached]} epochs): rank {rank} of {pool}, "
-            f"promotion needs the top {pool // eta}")

@@ -22,7 +22,7 @@ from kerashp.report.figures import plot_seed_values
 from kerashp.report.search_figures import plot_hyperparameter_panels, plot_isolation, top_trials
 from kerashp.report.tables import epochs_table
 from kerashp.settings import StudySettings
-from kerashp.tuning import records
+from kerashp.storage import records
 from kerashp.tuning.hypermodel import StudyHyperModel
 from kerashp.tuning.lock import exclusive_lock
 from kerashp.tuning.oracle import (

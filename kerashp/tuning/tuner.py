@@ -28,10 +28,10 @@ from kerashp.data import DataSplits
 from kerashp.data.pipeline import steps_per_epoch
 from kerashp.report.tables import last_line
 from kerashp.tuning.backup import AtomicBackupAndRestore
-from kerashp.tuning import records
+from kerashp.storage import records
 from kerashp.tuning.hypermodel import StudyHyperModel
 from kerashp.tuning.packing import ReplicaCallbacks, pack_models, replica_logs, replicas, repeat_targets
-from kerashp.tuning.pruning import read_rung_state
+from kerashp.storage.layout import read_rung_state
 
 logger = logging.getLogger("kerashp")
 

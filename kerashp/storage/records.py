@@ -1,5 +1,8 @@
 """Trial records on disk: the one source the tables and figures are built from.
 
+Imports nothing of Keras, TensorFlow or KerasTuner: a report can be rebuilt
+from these files on a machine without them.
+
 Layout inside the KerasTuner project directory (`<out>/tuner/`):
 
     trial_<id>/trial.json                KerasTuner's record (hyperparameters, status)
@@ -185,6 +188,14 @@ class TrialRecord:
         return str(self.values.get("config", f"trial {self.trial_id}"))
 
 
+def trial_order(path: pathlib.Path) -> tuple[int, str]:
+    """Sort key of a `trial_<id>` directory (or a file in one): numerically by id,
+    so that `trial_100` follows `trial_99` whatever the zero-padding."""
+    directory = path.parent if path.name == "trial.json" else path
+    trial_id = directory.name.removeprefix("trial_")
+    return (int(trial_id), trial_id) if trial_id.isdigit() else (2**63, trial_id)
+
+
 def load_execution(directory: pathlib.Path, index: int) -> ExecutionRecord:
     summary_path = directory / SUMMARY_FILE
     summary = read_json(summary_path) if summary_path.exists() else None
@@ -194,7 +205,7 @@ def load_execution(directory: pathlib.Path, index: int) -> ExecutionRecord:
 def load_trials(project_dir: pathlib.Path) -> list[TrialRecord]:
     """Reads every trial of a KerasTuner project, in trial-id order."""
     records = []
-    for trial_file in sorted(pathlib.Path(project_dir).glob("trial_*/trial.json")):
+    for trial_file in sorted(pathlib.Path(project_dir).glob("trial_*/trial.json"), key=trial_order):
         state = read_json(trial_file)
         executions = [
             load_execution(path, int(path.name.split("_")[-1]))

@@ -1,0 +1,125 @@
+"""Where everything of a study lives inside its output directory (`--out`).
+
+    <out>/results.csv, results.md, epochs.csv, seeds.csv, *.png   the report
+    <out>/tensorboard/                                             TensorBoard logs
+    <out>/tuner/                                                   the KerasTuner project
+    <out>/tuner/kerashp_settings.json                              the training fingerprint
+    <out>/tuner/kerashp_study.json                                 what the report needs of the study
+    <out>/tuner/kerashp_runs.jsonl                                 one line per invocation
+    <out>/tuner/kerashp_progress.json                              the running invocation's progress
+    <out>/tuner/oracle.json, trial_<id>/...                        trials (see `records`)
+
+A study made of experiments has one such directory per experiment
+(`<out>/<experiment>/`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pathlib
+from typing import Any
+
+from kerashp.storage import records
+
+logger = logging.getLogger("kerashp")
+
+PROJECT_NAME = "tuner"
+TENSORBOARD_DIR = "tensorboard"
+FINGERPRINT_FILE = "kerashp_settings.json"
+STUDY_FILE = "kerashp_study.json"
+RUN_LOG_FILE = "kerashp_runs.jsonl"
+PROGRESS_FILE = "kerashp_progress.json"
+RUNG_FILE = "rung.json"
+EPOCHS_FILE = "epochs.csv"
+SEEDS_FILE = "seeds.csv"  # with --seeds N >= 2: every run's compared metrics and paired differences
+REPORT_FILES = ("results.csv", "results.md", EPOCHS_FILE, SEEDS_FILE, "seeds.png", "learning_curves.png",
+                "hyperparameters.png", "isolation.png", "top_trials.png", "pruned_curves.png")
+
+
+def project_dir(out: str | os.PathLike) -> pathlib.Path:
+    """The KerasTuner project directory of a study directory."""
+    return pathlib.Path(out) / PROJECT_NAME
+
+
+def is_study_dir(out: str | os.PathLike) -> bool:
+    """Whether `out` holds a study (its project directory with a study record or trials)."""
+    project = project_dir(out)
+    return project.is_dir() and ((project / STUDY_FILE).exists() or any(project.glob("trial_*")))
+
+
+def experiment_dirs(out: str | os.PathLike) -> list[pathlib.Path]:
+    """The study directories under `out`: `out` itself, or one per experiment."""
+    out = pathlib.Path(out)
+    if is_study_dir(out):
+        return [out]
+    return sorted(path for path in out.iterdir() if path.is_dir() and is_study_dir(path)) if out.is_dir() else []
+
+
+def rung_path(trial_dir: str | os.PathLike) -> pathlib.Path:
+    return pathlib.Path(trial_dir) / RUNG_FILE
+
+
+def read_rung_state(trial_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """A trial's `rung.json` (None where it has none: an unpruned search)."""
+    path = rung_path(trial_dir)
+    return records.read_json(path) if path.exists() else None
+
+
+def ends_mid_line(path: pathlib.Path) -> bool:
+    """True where a file's last line has no newline (cut by a kill)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) != b"\n"
+
+
+def read_run_log(project: pathlib.Path) -> list[dict[str, Any]]:
+    """The invocations recorded in the run log; a line cut by a kill is skipped."""
+    path = pathlib.Path(project) / RUN_LOG_FILE
+    if not path.exists():
+        return []
+    runs = []
+    for line in path.read_text().splitlines():
+        try:
+            runs.append(json.loads(line))
+        except json.JSONDecodeError:
+            logger.warning("%s: skipped an unreadable line (a run killed while writing it)", path)
+    return runs
+
+
+def append_run(project: pathlib.Path, run: dict[str, Any]) -> None:
+    """Records one invocation in the run log (one JSON line, flushed to disk)."""
+    path = pathlib.Path(project) / RUN_LOG_FILE
+    with open(path, "a") as log:
+        log.write(("\n" if ends_mid_line(path) else "") + json.dumps(run) + "\n")
+        log.flush()
+        os.fsync(log.fileno())
+
+
+def read_study(project: pathlib.Path) -> dict[str, Any] | None:
+    """What the report needs of the study (`STUDY_FILE`), or None for a study
+    written before that record existed."""
+    path = pathlib.Path(project) / STUDY_FILE
+    return records.read_json(path) if path.exists() else None
+
+
+def write_study(project: pathlib.Path, description: dict[str, Any]) -> None:
+    records.write_json_atomic(pathlib.Path(project) / STUDY_FILE, description)
+
+
+def read_progress(project: pathlib.Path) -> dict[str, Any] | None:
+    """The progress record of the invocation running (or last run) in `project`."""
+    path = pathlib.Path(project) / PROGRESS_FILE
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def write_progress(project: pathlib.Path, progress: dict[str, Any]) -> None:
+    records.write_json_atomic(pathlib.Path(project) / PROGRESS_FILE, progress)
