@@ -51,11 +51,11 @@ def device_peak_bytes() -> int | None:
 
 
 def study_class(name: str):
-    from kerashp.tuning import StudyHyperModel
+    from kerashp import Study
 
     module = importlib.import_module(f"studies.{name}")
     return next(value for value in vars(module).values()
-                if isinstance(value, type) and issubclass(value, StudyHyperModel) and value.name == name)
+                if isinstance(value, type) and issubclass(value, Study) and value.name == name)
 
 
 def child(args) -> None:

@@ -1,3 +1,82 @@
-"""kerashp: resumable hyperparameter studies with Keras 3 and KerasTuner."""
+"""kerashp: resumable hyperparameter studies with Keras 3 and KerasTuner.
 
-__version__ = "0.1.0"
+A study declares its data, model, fixed settings, named configurations and
+search space; kerashp trains it resumably and writes the table, the figures
+and TensorBoard logs::
+
+    import kerashp
+
+    class Widths(kerashp.Study):
+        name = "widths"
+        epochs = 3
+        configs = {"narrow": {"units": 16}, "wide": {"units": 128}}
+
+        def build(self, hp):
+            import keras
+            model = keras.Sequential([
+                keras.Input(self.data.input_shape), keras.layers.Flatten(),
+                keras.layers.Dense(hp["units"], activation="relu"),
+                keras.layers.Dense(self.data.num_classes, activation="softmax")])
+            model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+            return model
+
+    results = kerashp.run(Widths, data="sample:fashion_mnist", seeds=2, out="runs/widths")
+    results.table                    # a pandas DataFrame, as results.csv
+    kerashp.load_results("runs/widths").figures()["val_accuracy"]
+
+Public API:
+    Study: the base class of a study.
+    Experiment: one experiment of a study made of several.
+    variant: a configuration that is a base configuration with some changes.
+    run: runs (or resumes) a study; returns its `Results`.
+    load_results: the `Results` of any study directory, also one still running.
+    Results: tables, per-epoch records, statistics across seeds and figures.
+    StudySettings: the settings of one run, defaults resolved.
+    StudyError: the one-line errors of bad input or environment.
+    main: the command line of a study file (`sys.exit(kerashp.main(MyStudy))`).
+
+Importing kerashp has no side effects and loads neither TensorFlow nor Keras:
+they load when a run starts.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.2.0"
+
+_EXPORTS = {
+    "Study": "kerashp.study",
+    "Experiment": "kerashp.study",
+    "variant": "kerashp.study",
+    "run": "kerashp.api",
+    "load_results": "kerashp.api",
+    "Results": "kerashp.results",
+    "StudySettings": "kerashp.settings",
+    "StudyError": "kerashp.errors",
+    "main": "kerashp.cli",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from kerashp.api import load_results, run
+    from kerashp.cli import main
+    from kerashp.errors import StudyError
+    from kerashp.results import Results
+    from kerashp.settings import StudySettings
+    from kerashp.study import Experiment, Study, variant
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kerashp' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,208 +1,34 @@
-"""The command line every study shares: `python -m studies.NAME [options]`."""
+"""The command line: `python -m studies.NAME`, `python my_study.py` and the
+`kerashp` command (`run`, `list`, `status`, `report`).
+
+It only turns argv into the options `kerashp.run` takes: options are parsed
+and checked before TensorFlow is imported, so `--help` and a mistyped option
+answer at once; errors are one line on stderr (exit 2); Ctrl-C and SIGTERM end
+a run with one line, the report of what finished and exit 130 / 143.
+"""
 
 from __future__ import annotations
 
 import argparse
-import ast
+import importlib
+import importlib.util
 import logging
 import os
 import pathlib
 import sys
-from typing import Any, Sequence
+from typing import Sequence
 
-from kerashp.distribute import PRECISIONS, STRATEGIES
-from kerashp.errors import StudyError
-from kerashp.settings import StudySettings
+from kerashp.errors import StudyError, set_option_style
 
-QUICK_EPOCHS = 2
-QUICK_TRIALS = 3  # trials of a search with --quick
+logger = logging.getLogger("kerashp")
 
-
-class _OneLineErrorParser(argparse.ArgumentParser):
-    """Reports bad options in one line (no usage dump)."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1), got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1), got {value}")
-    return value
-
-
-def assignment(text: str) -> tuple[str, Any]:
-    """Parses NAME=VALUE; VALUE as a Python literal when it is one, else a string."""
-    name, sep, raw = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    try:
-        value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        value = raw
-    return name.strip(), value
-
-
-def build_parser(study_class) -> argparse.ArgumentParser:
-    """The shared options plus the study's own (`study_class.add_arguments`)."""
-    parser = _OneLineErrorParser(
-        prog=f"python -m studies.{study_class.name}",
-        description=study_class.description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    add = parser.add_argument
-    if study_class.experiments:
-        quick_note = (f"; with --quick: {', '.join(study_class.quick_experiments)}"
-                      if study_class.quick_experiments else "")
-        add("--experiment", choices=(*study_class.experiments, "all"), default=None,
-            help=f"which experiment to run (default all: each in turn, into <out>/<experiment>/{quick_note})")
-        epochs_default = ", ".join(f"{n} {e.epochs}" for n, e in study_class.experiments.items())
-    else:
-        epochs_default = str(study_class.epochs)
-    add("--epochs", type=positive_int, default=None, help=f"epochs per trial (study default: {epochs_default})")
-    add("--batch-size", type=positive_int, default=None, help=f"global batch size (study default {study_class.batch_size})")
-    add("--configs", default=None, help=f"comma-separated subset of: {', '.join(study_class.configs)}")
-    add("--data", default=None, help=f"a tensorflow-datasets name, folder:PATH (class sub-folders or a .tar.gz of them) or sample (default {study_class.default_data})")
-    add("--data-dir", default=None, help="where tensorflow-datasets stores data / archives are extracted")
-    add("--train-limit", type=positive_int, default=None, metavar="N", help="use the first N training examples")
-    add("--val-split", type=fraction, default=None, metavar="FRACTION", help=f"hold out this fraction of the training data for validation (default: {study_class.default_val_split or 'none, validate on the test split'})")
-    add("--out", type=pathlib.Path, default=None, help=f"output directory (default artifacts/{study_class.name})")
-    add("--seeds", type=positive_int, default=1, help="runs per configuration with seeds seed, seed+1, ...; tables show mean ± std, results.md the confidence intervals, paired comparisons and verdicts")
-    add("--seed", type=int, default=0, help="first seed")
-    add("--reference", default=None, metavar="NAME",
-        help="with --seeds N >= 2: the configuration the others are compared with, seed by seed (default: the first)")
-    add("--search", choices=("configs", "grid", "random", "bayesian", "hyperband"), default=study_class.default_search,
-        help="run the named configurations, or search the space (grid: every point in a fixed order, resumable; "
-             "hyperband: random configurations pruned in Hyperband's brackets, as --search random --prune hyperband)")
-    add("--trials", type=positive_int, default=None, help=f"configurations of a random, Bayesian or Hyperband search (for grid: stop after N trials in all; with --quick: {QUICK_TRIALS})")
-    add("--prune", choices=("none", "asha", "median", "hyperband"), default=None,
-        help="train trials in stages to rungs of min-epochs * eta**k epochs and stop the poor ones: asha (the top 1/eta "
-             "of a rung train on), hyperband (asha in brackets), median (stop below the rung's median); default none "
-             "(hyperband with --search hyperband)")
-    add("--min-epochs", type=positive_int, default=1, metavar="N", help="epochs of a pruned search's first rung")
-    add("--max-minutes", type=float, default=None, metavar="M",
-        help="start no new trial or rung after M minutes: the trials running finish, the report is written, and a rerun goes on")
-    add("--eta", type=positive_int, default=3, help="a pruned search's reduction factor (rungs eta times apart; asha keeps the top 1/eta)")
-    add("--early-stopping", type=positive_int, default=None, metavar="PATIENCE",
-        help="stop a run after PATIENCE epochs without improving the study's objective and keep its best weights (default: off)")
-    add("--set", type=assignment, action="append", default=[], metavar="NAME=VALUE", help="override a hyperparameter in every configuration (repeatable)")
-    add("--overwrite", action="store_true", help="delete this study's earlier results in --out and start afresh")
-    add("--quick", action="store_true", help=f"demo and smoke test: {study_class.quick_data or 'the default data'}, {QUICK_EPOCHS} epochs, output in artifacts/{study_class.name}_quick (runs offline)")
-    add("--strategy", choices=STRATEGIES, default="auto",
-        help="tf.distribute strategy: auto (several GPUs: mirrored; one: that GPU; CPU: default), default, mirrored, multiworker (TF_CONFIG)")
-    add("--precision", choices=PRECISIONS, default="auto",
-        help="Keras dtype policy; auto: float32 on CPU, mixed_float16 on GPU (softmax stays float32)")
-    add("--jit", choices=("auto", "on", "off"), default="auto", help="XLA compilation; auto: off on CPU, on on GPU")
-    add("--steps-per-execution", type=positive_int, default=1, metavar="N", help="batches per compiled call")
-    add("--pack", type=positive_int, default=1, metavar="K",
-        help="train up to K trials that share an architecture at once, in one compiled model (see kerashp.tuning.packing)")
-    add("--worker-timeout", type=float, default=1800.0, metavar="SECONDS",
-        help="distributed tuning: a worker that finishes no epoch for this long loses its trial to another worker")
-    add("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras progress: 0 none, 1 bar, 2 a line per epoch (default: bar on a terminal)")
-    before = {action.dest for action in parser._actions}
-    group = parser.add_argument_group(f"{study_class.name} options")
-    study_class.add_arguments(group)
-    study_options = [a.dest for a in parser._actions if a.dest not in before]
-    parser.set_defaults(_study_options=study_options)
-    return parser
-
-
-def parse_runs(study_class, argv: Sequence[str] | None = None) -> list[StudySettings]:
-    """Parses the command line into one `StudySettings` per experiment to run.
-
-    Exits with status 2 (one line on stderr) on bad options.
-    """
-    parser = build_parser(study_class)
-    args = parser.parse_args(argv)
-    if args.search == "hyperband" and args.prune not in (None, "hyperband"):
-        parser.error(f"--search hyperband prunes with hyperband, not --prune {args.prune} "
-                     f"(for that: --search random --prune {args.prune})")
-    if args.max_minutes is not None and args.max_minutes < 0:
-        parser.error(f"--max-minutes must be 0 or more, got {args.max_minutes}")
-    if args.eta < 2:
-        parser.error(f"--eta must be at least 2, got {args.eta}")
-    if not study_class.experiments:
-        return [settings_from_args(study_class, args, None)]
-    if args.experiment is None:
-        names = list(study_class.quick_experiments or study_class.experiments) if args.quick else list(study_class.experiments)
-        if args.configs:  # the experiments that hold the named configurations
-            wanted = {name.strip() for name in args.configs.split(",")}
-            names = [name for name in study_class.experiments
-                     if wanted & set(study_class.experiments[name].configs)] or names
-    else:
-        names = list(study_class.experiments) if args.experiment == "all" else [args.experiment]
-    return [settings_from_args(study_class, args, name) for name in names]
-
-
-def parse_settings(study_class, argv: Sequence[str] | None = None) -> StudySettings:
-    """Parses the command line of a single run (the first, for `--experiment all`)."""
-    return parse_runs(study_class, argv)[0]
-
-
-def settings_from_args(study_class, args: argparse.Namespace, experiment: str | None) -> StudySettings:
-    """The settings of one run from parsed options, with the study's defaults filled in."""
-    data = args.data or ((study_class.quick_data or study_class.default_data) if args.quick else study_class.default_data)
-    study_epochs = study_class.experiments[experiment].epochs if experiment else study_class.epochs
-    epochs = args.epochs or (QUICK_EPOCHS if args.quick else study_epochs)
-    out = args.out or pathlib.Path("artifacts") / (f"{study_class.name}_quick" if args.quick else study_class.name)
-    verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
-    overrides = dict(args.set)
-    prune = args.prune or ("hyperband" if args.search == "hyperband" else "none")
-    if study_class.epochs_hyperparameter and (args.epochs or args.quick):
-        overrides.setdefault("epochs", epochs)  # an explicit length fixes the searched one
-    return StudySettings(
-        study=study_class.name,
-        out=out / experiment if experiment else out,
-        data=data,
-        data_dir=args.data_dir,
-        train_limit=args.train_limit,
-        val_split=args.val_split if args.val_split is not None else study_class.default_val_split,
-        epochs=epochs,
-        batch_size=args.batch_size or study_class.batch_size,
-        configs=[name.strip() for name in args.configs.split(",") if name.strip()] if args.configs else None,
-        seeds=args.seeds,
-        seed=args.seed,
-        search=args.search,
-        trials=args.trials or (QUICK_TRIALS if args.quick and args.search != "configs" else None),
-        overrides=overrides,
-        overwrite=args.overwrite,
-        quick=args.quick,
-        verbose=verbose,
-        options={dest: getattr(args, dest) for dest in args._study_options},
-        experiment=experiment,
-        strategy=args.strategy,
-        precision=args.precision,
-        jit=args.jit,
-        steps_per_execution=args.steps_per_execution,
-        pack=args.pack,
-        worker_timeout_s=args.worker_timeout,
-        early_stopping=args.early_stopping,
-        reference=args.reference,
-        prune=prune,
-        min_epochs=args.min_epochs,
-        eta=args.eta,
-        max_minutes=args.max_minutes,
-    )
+SHIPPED_STUDIES = ("adam_betas", "mobilenet_cifar100", "usps_cnn", "house_prices", "fashion_grid", "regularization")
 
 
 def configure_logging() -> None:
     """kerashp's own messages (INFO and up) to stderr, one line each; other
     libraries' (tensorflow-datasets', absl's) only from WARNING up, TensorFlow's
-    only errors, TensorFlow's C++ chatter off."""
+    only errors, TensorFlow's C++ chatter off. Leaves handlers the user set alone."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.WARNING, format="[%(name)s] %(message)s", stream=sys.stderr)
     for name in ("kerashp", "callbacks", "studies"):
@@ -211,20 +37,186 @@ def configure_logging() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def main(study_class, argv: Sequence[str] | None = None) -> int:
-    """Entry point of `python -m studies.NAME`; returns the process exit status."""
-    configure_logging()
-    runs = parse_runs(study_class, argv)
-    from kerashp.tuning.runner import run_study
+def parse_options(study_class, argv: Sequence[str] | None, prog: str | None = None) -> dict:
+    """argv -> `kerashp.run`'s keyword arguments (exit 2 with one line on a bad option)."""
+    from kerashp.options import build_parser
 
-    for settings in runs:
-        label = study_class.name + (f" {settings.experiment}" if settings.experiment else "")
-        try:
-            table = run_study(study_class, settings)
-        except StudyError as error:
-            print(f"{label}: error: {error}", file=sys.stderr)
-            return 2
-        failed = table[table["status"] != "COMPLETED"] if len(table) else table
-        for _, row in failed.iterrows():
-            print(f"{label}: trial {row['trial']} {row['name']} {row['status'].lower()}: {row['message']}", file=sys.stderr)
+    parser = build_parser(study_class, prog=prog)
+    values = vars(parser.parse_args(argv))
+    values.pop("_study_options")
+    return values
+
+
+def parse_runs(study_class, argv: Sequence[str] | None = None) -> list:
+    """argv -> one `StudySettings` per experiment to run; exits 2 with one line on
+    a bad option (as the command line does)."""
+    from kerashp.settings import resolve_runs
+
+    set_option_style("cli")
+    options = parse_options(study_class, argv)
+    try:
+        return resolve_runs(study_class, options)
+    except StudyError as error:
+        print(f"{study_class.name}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def parse_settings(study_class, argv: Sequence[str] | None = None):
+    """The settings of a single run (the first, for `--experiment all`)."""
+    return parse_runs(study_class, argv)[0]
+
+
+def main(study_class, argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Entry point of a study run from the command line; returns the exit status.
+
+    Args:
+        study_class: the study.
+        argv: its options (default: `sys.argv[1:]`).
+        prog: the command shown in `--help` (default: how it was started).
+    """
+    configure_logging()
+    set_option_style("cli")
+    options = parse_options(study_class, argv, prog)
+    from kerashp.api import run_settings
+    from kerashp.settings import resolve_runs
+
+    label = study_class.name or study_class.__name__
+    try:
+        runs = resolve_runs(study_class, options)
+    except StudyError as error:
+        print(f"{label}: error: {error}", file=sys.stderr)
+        return 2
+    try:
+        return run_settings(study_class, runs, label)
+    except KeyboardInterrupt:  # before the run had its handlers (e.g. while importing TensorFlow)
+        print(f"{label}: interrupted before any trial began; nothing changed", file=sys.stderr)
+        return 130
+
+
+def load_study_file(path: str | os.PathLike):
+    """The one `kerashp.Study` subclass a file defines (imported as a module; the
+    native libraries' start-up chatter while it imports them is dropped)."""
+    from kerashp.quiet import quietly
+    from kerashp.study import Study
+
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise StudyError(f"{path}: no such file")
+    module_name = f"kerashp_study_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    sys.path.insert(0, str(path.parent.resolve()))
+    try:
+        quietly(lambda: spec.loader.exec_module(module))
+    except SyntaxError as error:
+        raise StudyError(f"{path}:{error.lineno}: syntax error: {error.msg}") from None
+    except ImportError as error:
+        raise StudyError(f"{path}: {error}") from None
+    studies = [value for value in vars(module).values()
+               if isinstance(value, type) and issubclass(value, Study) and value.__module__ == module_name]
+    return _one_study(studies, str(path))
+
+
+def _one_study(studies: list, where: str):
+    if not studies:
+        raise StudyError(f"{where} defines no kerashp.Study subclass")
+    names: dict[str, list[str]] = {}
+    for study in studies:
+        names.setdefault(study.name, []).append(study.__name__)
+    twice = {name: classes for name, classes in names.items() if len(classes) > 1}
+    if twice:
+        name, classes = next(iter(twice.items()))
+        raise StudyError(f"{where}: {', '.join(classes)} share the study name {name!r}; give each its own name")
+    # A file may define a base class and the study built on it: the most derived one runs.
+    leaves = [s for s in studies if not any(other is not s and issubclass(other, s) for other in studies)]
+    if len(leaves) > 1:
+        raise StudyError(f"{where} defines {len(leaves)} studies ({', '.join(s.__name__ for s in leaves)}); "
+                         "keep one per file")
+    return leaves[0]
+
+
+def load_shipped_study(name: str):
+    """A shipped study by name (`studies.NAME`)."""
+    from kerashp.quiet import quietly
+    from kerashp.study import Study
+
+    if name not in SHIPPED_STUDIES:
+        raise StudyError(f"unknown study {name!r}; shipped studies: {', '.join(SHIPPED_STUDIES)} "
+                         "(or give a study file, FILE.py)")
+    module = quietly(lambda: importlib.import_module(f"studies.{name}"))
+    studies = [value for value in vars(module).values()
+               if isinstance(value, type) and issubclass(value, Study) and value.__module__ == module.__name__]
+    return _one_study(studies, f"studies.{name}")
+
+
+def resolve_study(target: str):
+    return load_study_file(target) if target.endswith(".py") or os.sep in target else load_shipped_study(target)
+
+
+def _list() -> int:
+    for name in SHIPPED_STUDIES:
+        study = load_shipped_study(name)
+        print(f"{name:20s} {study.description}")
     return 0
+
+
+def _status(out: str) -> int:
+    from kerashp.status import study_status
+
+    print(study_status(out))
+    return 0
+
+
+def _report(out: str) -> int:
+    from kerashp.report.study_report import rebuild
+
+    for path in rebuild(out):
+        print(path)
+    return 0
+
+
+def console(argv: Sequence[str] | None = None) -> int:
+    """The `kerashp` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="kerashp", description="Resumable hyperparameter studies with Keras 3.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = commands.add_parser("run", help="run (or resume) a study: kerashp run FILE.py|NAME [options]",
+                              add_help=False)
+    run.add_argument("target", metavar="FILE.py|NAME")
+    commands.add_parser("list", help="the shipped studies, one line each")
+    status = commands.add_parser("status", help="trials finished / running / pending / failed / pruned of a study directory")
+    status.add_argument("out", metavar="OUT")
+    report = commands.add_parser("report", help="rebuild a study directory's tables and figures from its files "
+                                                "(without training, without TensorFlow)")
+    report.add_argument("out", metavar="OUT")
+    if argv and argv[0] == "run":  # the study's own parser takes every option after the target
+        if len(argv) < 2 or argv[1].startswith("-"):
+            parser.exit(2, "kerashp run: error: give a study file (FILE.py) or a shipped study's name; "
+                           "see kerashp list\n")
+        target, rest = argv[1], argv[2:]
+        configure_logging()
+        try:
+            study = resolve_study(target)
+        except StudyError as error:
+            print(f"kerashp run: error: {error}", file=sys.stderr)
+            return 2
+        return main(study, rest, prog=f"kerashp run {target}")
+    args = parser.parse_args(argv)
+    configure_logging()
+    try:
+        if args.command == "list":
+            return _list()
+        if args.command == "status":
+            return _status(args.out)
+        if args.command == "report":
+            return _report(args.out)
+    except StudyError as error:
+        print(f"kerashp {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    parser.print_help()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(console())

@@ -27,11 +27,9 @@ import os
 from kerashp import backends
 from kerashp.quiet import quietly
 from kerashp.errors import StudyError
+from kerashp.options import PRECISIONS, STRATEGIES  # noqa: F401  (distribute's own choices)
 
 logger = logging.getLogger("kerashp")
-
-STRATEGIES = ("auto", "default", "mirrored", "multiworker")
-PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 
 
 def gpu_count() -> int:

@@ -5,3 +5,35 @@ class StudyError(Exception):
     """A problem with the user's input or environment (bad option, missing data,
     a locked output directory). The command line prints its message and exits
     with status 2; nothing on disk is changed after it is raised."""
+
+
+class Interrupted(BaseException):
+    """Raised in the main thread by SIGTERM (as KeyboardInterrupt is by Ctrl-C), so
+    that a run stops the way it does on Ctrl-C: report written, invocation recorded.
+
+    Attributes:
+        signal_name: "SIGTERM" or "SIGINT".
+        exit_status: 143 or 130, the shell's convention for a process ended by it.
+    """
+
+    def __init__(self, signal_name: str = "SIGINT", exit_status: int = 130):
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.exit_status = exit_status
+
+
+# How option names appear in messages: "--epochs" on the command line, "epochs=" from Python.
+_OPTION_STYLE = {"style": "python"}
+
+
+def option_name(dest: str) -> str:
+    """`dest` (e.g. "train_limit") as the user gave it: `--train-limit` from the
+    command line, `train_limit=` from `kerashp.run`."""
+    if _OPTION_STYLE["style"] == "cli":
+        return "--" + dest.replace("_", "-")
+    return dest + "="
+
+
+def set_option_style(style: str) -> None:
+    """"cli" (the command line) or "python" (`kerashp.run`, the default)."""
+    _OPTION_STYLE["style"] = style

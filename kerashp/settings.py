@@ -1,10 +1,22 @@
-"""The settings of one study run, as parsed from the shared command line."""
+"""The settings of one study run, with every default resolved in one place.
+
+`StudySettings.for_study(Study, **options)` and `resolve_runs` turn the
+options of `kerashp.run` (or of the command line, parsed into the same names)
+into settings: the study's own defaults (epochs, batch size, validation split,
+an experiment's epochs, `--quick`'s data) are filled in here, not by a caller.
+"""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import os
 import pathlib
-from typing import Any
+import sys
+from typing import Any, Iterable, Mapping
+
+from kerashp import options as options_module
+from kerashp.errors import StudyError, option_name
 
 # Settings that change what a trial trains; a project on disk made with other
 # values cannot be resumed with these (it would mix incomparable trials).
@@ -51,7 +63,7 @@ class StudySettings:
         precision: Keras dtype policy, or "auto" (see `kerashp.distribute`).
         jit: XLA: "auto", "on" or "off".
         steps_per_execution: batches per compiled call.
-        pack: train up to this many trials with equal `StudyHyperModel.pack_key`
+        pack: train up to this many trials with equal `Study.pack_key`
             side by side in one compiled model (1: one trial at a time).
         early_stopping: stop a run after this many epochs without improving
             the study's objective, keeping its best weights (None: off).
@@ -112,3 +124,155 @@ class StudySettings:
         values = dataclasses.asdict(self)
         values["out"] = str(self.out)
         return values
+
+    @classmethod
+    def for_study(cls, study_class, experiment: str | None = None, **options: Any) -> "StudySettings":
+        """The settings of one run of `study_class` from `kerashp.run`'s options.
+
+        Args:
+            study_class: the study.
+            experiment: for a study made of experiments, which one (default:
+                the first that `options` select).
+            **options: the command line's options by their Python names
+                (`epochs=10`, `batch_size=64`, `set={"dropout": 0.2}`, ...).
+
+        Raises:
+            StudyError: an unknown option or an impossible value, named as given.
+        """
+        runs = resolve_runs(study_class, {**options, **({"experiment": experiment} if experiment else {})})
+        return runs[0]
+
+
+def _check_value(action: argparse.Action, value: Any) -> Any:
+    """A keyword argument checked (and converted) as argparse would check its option."""
+    name = option_name(action.dest)
+    if action.dest == "set":
+        pairs = value.items() if isinstance(value, Mapping) else value
+        result = []
+        for pair in pairs:
+            if isinstance(pair, str):
+                try:
+                    pair = options_module.assignment(pair)
+                except argparse.ArgumentTypeError as error:
+                    raise StudyError(f"{name} {error}") from None
+            result.append(tuple(pair))
+        return result
+    if action.dest == "configs" and not isinstance(value, str):
+        value = ",".join(value)
+    if action.nargs == 0:  # a flag
+        if not isinstance(value, bool):
+            raise StudyError(f"{name} must be True or False, got {value!r}")
+        return value
+    kind = action.type
+    if kind in (options_module.positive_int, options_module.fraction):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise StudyError(f"{name} expected a number, got {value!r}")
+        if kind is options_module.positive_int and isinstance(value, float) and not value.is_integer():
+            raise StudyError(f"{name} expected a positive integer, got {value!r}")
+        try:
+            value = kind(str(int(value) if kind is options_module.positive_int and not isinstance(value, str)
+                             else value))
+        except argparse.ArgumentTypeError as error:
+            raise StudyError(f"{name} {error}") from None
+    elif kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise StudyError(f"{name} must be a number, got {value!r}")
+        value = kind(value)
+    elif kind is pathlib.Path:
+        value = pathlib.Path(os.fspath(value))
+    elif callable(kind) and isinstance(value, str):
+        value = kind(value)
+    if action.choices is not None and value not in action.choices:
+        raise StudyError(f"{name} must be one of {', '.join(map(str, action.choices))}; got {value!r}")
+    return value
+
+
+def resolve_options(study_class, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every option of a run: the defaults, then `given` checked one by one."""
+    actions = options_module.actions_by_dest(study_class)
+    values, study_options = options_module.option_defaults(study_class)
+    for key, value in given.items():
+        if key not in actions:
+            known = ", ".join(sorted(k for k in actions if not k.startswith("_")))
+            raise StudyError(f"unknown option {key}= for {study_class.name or study_class.__name__}; options: {known}")
+        values[key] = None if value is None else _check_value(actions[key], value)
+        if values[key] is None and actions[key].default is not None:
+            values[key] = actions[key].default
+    values["_study_options"] = study_options
+    return values
+
+
+def resolve_runs(study_class, given: Mapping[str, Any]) -> list[StudySettings]:
+    """One `StudySettings` per experiment to run, from `kerashp.run`'s options (the
+    command line passes its parsed options here too).
+
+    Raises:
+        StudyError: an unknown option or an impossible value, named as given.
+    """
+    values = resolve_options(study_class, given)
+    args = argparse.Namespace(**values)
+    if args.search == "hyperband" and args.prune not in (None, "hyperband"):
+        raise StudyError(f"{option_name('search')} hyperband prunes with hyperband, not {option_name('prune')} "
+                         f"{args.prune} (for that: search random with prune {args.prune})")
+    if args.max_minutes is not None and args.max_minutes < 0:
+        raise StudyError(f"{option_name('max_minutes')} must be 0 or more, got {args.max_minutes}")
+    if args.eta < 2:
+        raise StudyError(f"{option_name('eta')} must be at least 2, got {args.eta}")
+    if not study_class.experiments:
+        return [_settings(study_class, args, None)]
+    if args.experiment is None:
+        names = list(study_class.quick_experiments or study_class.experiments) if args.quick else list(study_class.experiments)
+        if args.configs:  # the experiments that hold the named configurations
+            wanted = {name.strip() for name in args.configs.split(",")}
+            names = [name for name in study_class.experiments
+                     if wanted & set(study_class.experiments[name].configs)] or names
+    else:
+        names = list(study_class.experiments) if args.experiment == "all" else [args.experiment]
+    return [_settings(study_class, args, name) for name in names]
+
+
+def _settings(study_class, args: argparse.Namespace, experiment: str | None) -> StudySettings:
+    """The settings of one run from resolved options, with the study's defaults filled in."""
+    quick_epochs, quick_trials = options_module.QUICK_EPOCHS, options_module.QUICK_TRIALS
+    data = args.data or ((study_class.quick_data or study_class.default_data) if args.quick else study_class.default_data)
+    study_epochs = study_class.experiments[experiment].epochs if experiment else study_class.epochs
+    epochs = args.epochs or (quick_epochs if args.quick else study_epochs)
+    out = args.out or pathlib.Path("artifacts") / (f"{study_class.name}_quick" if args.quick else study_class.name)
+    verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
+    overrides = dict(args.set)
+    prune = args.prune or ("hyperband" if args.search == "hyperband" else "none")
+    if study_class.epochs_hyperparameter and (args.epochs or args.quick):
+        overrides.setdefault("epochs", epochs)  # an explicit length fixes the searched one
+    return StudySettings(
+        study=study_class.name,
+        out=out / experiment if experiment else out,
+        data=data,
+        data_dir=args.data_dir,
+        train_limit=args.train_limit,
+        val_split=args.val_split if args.val_split is not None else study_class.default_val_split,
+        epochs=epochs,
+        batch_size=args.batch_size or study_class.batch_size,
+        configs=[name.strip() for name in args.configs.split(",") if name.strip()] if args.configs else None,
+        seeds=args.seeds,
+        seed=args.seed,
+        search=args.search,
+        trials=args.trials or (quick_trials if args.quick and args.search != "configs" else None),
+        overrides=overrides,
+        overwrite=args.overwrite,
+        quick=args.quick,
+        verbose=verbose,
+        options={dest: getattr(args, dest) for dest in args._study_options},
+        experiment=experiment,
+        strategy=args.strategy,
+        precision=args.precision,
+        jit=args.jit,
+        steps_per_execution=args.steps_per_execution,
+        pack=args.pack,
+        worker_timeout_s=args.worker_timeout,
+        early_stopping=args.early_stopping,
+        reference=args.reference,
+        prune=prune,
+        min_epochs=args.min_epochs,
+        eta=args.eta,
+        max_minutes=args.max_minutes,
+    )

@@ -15,12 +15,12 @@ import keras_tuner
 from kerashp.cli import main
 from kerashp.models import DEFAULT_BN_MOMENTUM, KERAS_BN_MOMENTUM, build_mobilenet_v2_classifier
 from kerashp.optimizers import check_adam_hyperparameters, make_adam, set_hyperparameters
-from kerashp.tuning import StudyHyperModel
+from kerashp import Study
 
 LEARNING_RATE = 1e-3
 
 
-class AdamBetas(StudyHyperModel):
+class AdamBetas(Study):
     name = "adam_betas"
     description = "Adam beta_1, beta_2 and epsilon on MobileNetV2 + CIFAR-10"
     default_data = "cifar10"

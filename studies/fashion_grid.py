@@ -30,7 +30,7 @@ import keras_tuner
 from kerashp.cli import main
 from kerashp.models import build_mlp
 from kerashp.optimizers import make_optimizer
-from kerashp.tuning import StudyHyperModel, variant
+from kerashp import Study, variant
 
 HIDDEN_LAYERS = {"1024-256": [1024, 256], "1024-512": [1024, 512], "1024-128": [1024, 128]}
 INITIALIZERS = {"xavier_uniform": "glorot_uniform", "random_normal": "random_normal", "kaiming_uniform": "he_uniform"}
@@ -41,7 +41,7 @@ INIT_BASE = {"epochs": 30, "hidden": "1024-256", "init": "xavier_uniform", "batc
 INIT_NAMES = {"xavier_uniform": "Xavier", "random_normal": "Random normal", "kaiming_uniform": "Kaiming"}
 
 
-class FashionGrid(StudyHyperModel):
+class FashionGrid(Study):
     name = "fashion_grid"
     description = "fully connected networks on FashionMNIST: the original's grid, or a random/Bayesian search of it"
     default_data = "fashion_mnist"

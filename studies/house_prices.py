@@ -30,7 +30,7 @@ from kerashp.errors import StudyError
 from kerashp.losses import gaussian_mean_squared_error, gaussian_nll
 from kerashp.models import build_mlp
 from kerashp.optimizers import make_optimizer
-from kerashp.tuning import Experiment, StudyHyperModel, variant
+from kerashp import Experiment, Study, variant
 
 HOUSE_PRICES_SAMPLE = SAMPLES_DIR / "house_prices_sample.csv"
 FEATURES = ("OverallQual", "YearBuilt", "TotalBsmtSF", "GrLivArea")
@@ -42,7 +42,7 @@ BASE = {"num_layers": 2, "units": 128, "optimizer": "adam", "learning_rate": 3e-
 vary = functools.partial(variant, BASE)
 
 
-class HousePrices(StudyHyperModel):
+class HousePrices(Study):
     name = "house_prices"
     description = "MLP regression of Ames house prices: depth, width, optimizer, MSE vs Gaussian likelihood"
     default_data = "csv"

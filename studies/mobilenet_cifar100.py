@@ -23,7 +23,7 @@ from kerashp.data.augment import channel_statistics, normalize_channels, pad_cro
 from kerashp.models.mobilenet import block_activations, build_mobilenet
 from kerashp.optimizers import make_sgd
 from kerashp.report import GRADIENT_NORMS_FILE, markdown_table, plot_gradient_norms
-from kerashp.tuning import Experiment, StudyHyperModel
+from kerashp import Experiment, Study
 
 GRADIENT_VARIABLE = "block_8_depthwise/kernel"
 SIGMOID_BLOCKS = range(4, 11)
@@ -33,7 +33,7 @@ def setting(learning_rate, schedule="constant", weight_decay=0.0, activation="re
     return {"learning_rate": learning_rate, "schedule": schedule, "weight_decay": weight_decay, "activation": activation}
 
 
-class MobileNetCifar100(StudyHyperModel):
+class MobileNetCifar100(Study):
     name = "mobilenet_cifar100"
     description = "MobileNet v1 on CIFAR-100: learning rate, cosine schedule, weight decay, activation"
     default_data = "cifar100"
@@ -125,15 +125,14 @@ class MobileNetCifar100(StudyHyperModel):
             ))
         return callbacks
 
-    def extra_report(self, trials, table, out) -> None:
+    def extra_report(self, trials, table):
         if self.settings.experiment == "weight_decay":
             columns = [("best_val_accuracy", "best val accuracy"), ("test_accuracy", "test accuracy")]
-            (out / "test_accuracy.md").write_text(
-                f"# {self.name} / weight_decay: final models on the test split\n\n"
-                + markdown_table(table, ("weight_decay",), columns))
+            return {"test_accuracy.md": f"# {self.name} / weight_decay: final models on the test split\n\n"
+                                        + markdown_table(table, ("weight_decay",), columns)}
         if self.settings.experiment == "activation":
-            plot_gradient_norms(trials, out / "gradient_norm.png", f"Gradient norm of {GRADIENT_VARIABLE}")
-
+            return {"gradient_norm.png": plot_gradient_norms(trials, f"Gradient norm of {GRADIENT_VARIABLE}")}
+        return {}
 
 if __name__ == "__main__":
     sys.exit(main(MobileNetCifar100))

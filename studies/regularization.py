@@ -32,7 +32,7 @@ from kerashp.losses import make_penalty
 from kerashp.models import build_cnn, build_mlp
 from kerashp.optimizers import OPTIMIZER_NAMES, make_optimizer
 from kerashp.report import GRADIENT_NORMS_FILE, plot_gradient_norms
-from kerashp.tuning import Experiment, StudyHyperModel, variant
+from kerashp import Experiment, Study, variant
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 BASE = {"penalty": "none", "penalty_strength": 1e-4, "dropout": 0.0, "batch_size": 128, "activation": "relu",
@@ -43,7 +43,7 @@ GRADIENT_EPOCHS = 2  # epochs of gradient norms drawn in gradient_norms.png
 vary = functools.partial(variant, BASE)
 
 
-class Regularization(StudyHyperModel):
+class Regularization(Study):
     name = "regularization"
     description = "regularisation and optimisers: L1/L2, dropout, batch size, activation depth, optimizer"
     default_data = "fashion_mnist"
@@ -128,11 +128,11 @@ class Regularization(StudyHyperModel):
         return [GradientNorm(r"(hidden|conv)_\d+/kernel", every_n_steps=self.settings.options["grad_norm_every"],
                              csv_path=str(run_dir / GRADIENT_NORMS_FILE), log_dir=str(tensorboard_dir))]
 
-    def extra_report(self, trials, table, out) -> None:
-        if self.settings.experiment == "activation":
-            plot_gradient_norms(trials, out / "gradient_norms.png",
-                                f"Gradient norm per layer, first {GRADIENT_EPOCHS} epochs", max_epoch=GRADIENT_EPOCHS)
-
+    def extra_report(self, trials, table):
+        if self.settings.experiment != "activation":
+            return {}
+        return {"gradient_norms.png": plot_gradient_norms(
+            trials, f"Gradient norm per layer, first {GRADIENT_EPOCHS} epochs", max_epoch=GRADIENT_EPOCHS)}
 
 if __name__ == "__main__":
     sys.exit(main(Regularization))

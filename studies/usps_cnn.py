@@ -24,7 +24,7 @@ from kerashp.losses import CLASSIFICATION_LOSSES, classification_loss
 from kerashp.models import build_cnn
 from kerashp.models.cnn import CNN_ACTIVATIONS, CNN_FILTER_CHOICES
 from kerashp.optimizers import make_optimizer
-from kerashp.tuning import Experiment, StudyHyperModel, variant
+from kerashp import Experiment, Study, variant
 
 BASE = {
     "num_layers": 2, "filters": 64, "activation": "relu", "batch_norm": False, "batch_size": 50,
@@ -35,7 +35,7 @@ OPTIMIZERS = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam"}
 vary = functools.partial(variant, BASE)
 
 
-class UspsCnn(StudyHyperModel):
+class UspsCnn(Study):
     name = "usps_cnn"
     description = "CNN architecture and training choices on USPS digits"
     default_data = "usps"

@@ -3,7 +3,7 @@
 import keras_tuner
 from keras_tuner.engine import trial as trial_module
 
-from kerashp.tuning import NamedConfigOracle
+from kerashp.tuning.oracle import NamedConfigOracle
 
 CONFIGS = {"a": {"x": 1}, "b": {"x": 2}, "c": {"x": 3}}
 

@@ -9,7 +9,8 @@ import sys
 import pandas as pd
 import pytest
 
-from kerashp.cli import QUICK_EPOCHS, QUICK_TRIALS, parse_runs
+from kerashp.cli import parse_runs
+from kerashp.options import QUICK_EPOCHS, QUICK_TRIALS
 
 STUDIES = {
     "adam_betas": "AdamBetas", "mobilenet_cifar100": "MobileNetCifar100", "usps_cnn": "UspsCnn",

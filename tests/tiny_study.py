@@ -18,7 +18,7 @@ import numpy as np
 
 from kerashp.cli import main
 from kerashp.data import Split, make_splits
-from kerashp.tuning import StudyHyperModel
+from kerashp import Study
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -41,7 +41,7 @@ def synthetic_splits(num_train=256, num_test=128, seed=0):
     return make_splits(draw(num_train), draw(num_test), num_classes=3, class_names=("a", "b", "c"), source="synthetic")
 
 
-class TinyStudy(StudyHyperModel):
+class TinyStudy(Study):
     name = "tiny"
     description = "test study"
     epochs = 3

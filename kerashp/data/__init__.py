@@ -1,16 +1,31 @@
-"""Data loading: sources decoded once into arrays, then tf.data pipelines."""
+"""Data loading: sources decoded once into arrays, then tf.data pipelines.
 
-from kerashp.data.pipeline import make_dataset, scale_to_unit
-from kerashp.data.sources import load_image_classification
-from kerashp.data.splits import DataSplits, Split, hold_out, limit_examples, make_splits
+Importing this package loads nothing of Keras or TensorFlow; its names load
+their modules when first used.
+"""
 
-__all__ = [
-    "DataSplits",
-    "Split",
-    "hold_out",
-    "limit_examples",
-    "load_image_classification",
-    "make_dataset",
-    "make_splits",
-    "scale_to_unit",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "DataSplits": "kerashp.data.splits",
+    "Split": "kerashp.data.splits",
+    "from_arrays": "kerashp.data.splits",
+    "hold_out": "kerashp.data.splits",
+    "limit_examples": "kerashp.data.splits",
+    "make_splits": "kerashp.data.splits",
+    "load_image_classification": "kerashp.data.sources",
+    "make_dataset": "kerashp.data.pipeline",
+    "scale_to_unit": "kerashp.data.pipeline",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kerashp.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

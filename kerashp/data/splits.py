@@ -47,6 +47,9 @@ class DataSplits:
         num_classes: number of classes (0 for regression).
         class_names: names of the classes, in label order.
         description: one line saying where the data came from and how it was split.
+        applied: which of the shared options (`train_limit`, `val_split`) the
+            source applied itself; the runner applies the others (see
+            `apply_shared_options`).
     """
 
     train: Split
@@ -55,6 +58,7 @@ class DataSplits:
     num_classes: int
     class_names: tuple[str, ...]
     description: str
+    applied: frozenset[str] = frozenset()  # shared options already applied: "train_limit", "val_split"
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -142,4 +146,84 @@ def make_splits(
         num_classes=num_classes,
         class_names=class_names,
         description=f"{source}: {how}",
+        applied=frozenset({"train_limit", "val_split"}),
     )
+
+
+def apply_shared_options(data: DataSplits, train_limit: int | None, val_split: float | None,
+                         split_seed: int) -> DataSplits:
+    """Applies `--train-limit` and `--val-split` to any study's data where its
+    source has not (`data.applied`): the first `train_limit` training examples;
+    a held-out validation fraction where the data validates on its test split."""
+    changes: dict = {}
+    train, validation, test = data.train, data.validation, data.test
+    notes = []
+    if train_limit is not None and "train_limit" not in data.applied and len(train) > train_limit:
+        train = limit_examples(train, train_limit)
+        notes.append(f"first {len(train)} training examples")
+    if val_split and "val_split" not in data.applied:
+        if test is None:  # validating on the test split: hold a validation split out instead
+            train, validation = hold_out(train, val_split, split_seed)
+            test = data.validation
+            notes.append(f"{len(validation)} validation examples held out of the training split (seed {split_seed})")
+        else:
+            notes.append("val_split not applied: the data already has its own validation split")
+    if not notes:
+        return dataclasses.replace(data, applied=data.applied | {"train_limit", "val_split"})
+    changes.update(train=train, validation=validation, test=test,
+                   description=f"{data.description}; {'; '.join(notes)}",
+                   applied=data.applied | {"train_limit", "val_split"})
+    return dataclasses.replace(data, **changes)
+
+
+def from_arrays(
+    x_train,
+    y_train,
+    x_test,
+    y_test,
+    *,
+    class_names: tuple[str, ...] | None = None,
+    regression: bool = False,
+    source: str = "arrays",
+) -> DataSplits:
+    """`DataSplits` from your own NumPy arrays, for a study's `load_data`.
+
+    The test split is the validation split unless the run holds one out
+    (`val_split=` / `--val-split`); `train_limit=` applies too.
+
+    Args:
+        x_train, y_train: training features (any shape, first axis examples)
+            and labels (integers 0..K-1, or numbers with `regression`).
+        x_test, y_test: test features and labels.
+        class_names: names of the K classes (default "0".."K-1").
+        regression: labels are real numbers (num_classes 0).
+        source: one line saying where the data came from (shown in results.md).
+
+    Raises:
+        StudyError: mismatched lengths, non-finite values, labels outside 0..K-1.
+    """
+    splits = []
+    for name, features, labels in (("training", x_train, y_train), ("test", x_test, y_test)):
+        features, labels = np.asarray(features), np.asarray(labels)
+        if len(features) != len(labels):
+            raise StudyError(f"{source}: {len(features)} {name} examples but {len(labels)} labels")
+        for what, array in (("features", features), ("labels", labels)):
+            if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+                first = int(np.flatnonzero(~np.isfinite(array.reshape(len(array), -1)).all(axis=1))[0])
+                raise StudyError(f"{source}: {name} {what} hold a non-finite value (NaN or inf), first at example {first}")
+        if not regression:
+            if not np.issubdtype(labels.dtype, np.integer):
+                if np.issubdtype(labels.dtype, np.floating) and np.all(labels == np.round(labels)):
+                    labels = labels.astype(np.int64)
+                else:
+                    raise StudyError(f"{source}: {name} labels must be class numbers 0..K-1 "
+                                     "(or pass regression=True)")
+        splits.append(Split(features, labels))
+    train, test = splits
+    if regression:
+        names: tuple[str, ...] = ()
+    else:
+        count = int(max(train.labels.max(initial=0), test.labels.max(initial=0))) + 1
+        names = tuple(class_names) if class_names is not None else tuple(str(i) for i in range(count))
+    data = make_splits(train, test, num_classes=len(names), class_names=names, source=source)
+    return dataclasses.replace(data, applied=frozenset())  # the run applies train_limit and val_split

@@ -113,6 +113,6 @@ def load_csv_regression(
     )
     splits = DataSplits(
         train=part(train_index), validation=part(val_index), test=part(test_index),
-        num_classes=0, class_names=(), description=description,
+        num_classes=0, class_names=(), description=description, applied=frozenset({"train_limit"}),
     )
     return splits, y_scaler

@@ -55,8 +55,14 @@ def finish_figure(figure: Figure, title: str | None = None) -> Figure:
 
 def save_figure(figure: Figure, path: str | pathlib.Path) -> pathlib.Path:
     """Writes a figure (PNG, or the format `path`'s suffix names) and returns its path."""
+    import io
+
+    from kerashp.storage import records
+
     path = pathlib.Path(path)
-    figure.savefig(path)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=path.suffix.lstrip(".") or "png")
+    records.write_text_atomic(path, buffer.getvalue())  # a reader never sees half a figure
     return path
 
 
@@ -85,8 +91,10 @@ def draw_trials(axes, trials: Sequence[TrialRecord], metric: str, markers: bool 
         line, = axes.plot(curve.index, curve["mean"], style, marker=marker, markersize=7 - 3 * min(drawn, 6) / 6,
                           markerfacecolor="none", linewidth=max(2.2 - 0.3 * drawn, 0.9), label=label)
         if (curve["runs"] > 1).any():
-            axes.fill_between(curve.index, curve["mean"] - curve["ci_half"], curve["mean"] + curve["ci_half"],
-                              color=line.get_color(), alpha=0.2)
+            low, high = curve["mean"] - curve["ci_half"], curve["mean"] + curve["ci_half"]
+            if "accuracy" in metric:  # an interval of an accuracy stays within [0, 1]
+                low, high = low.clip(lower=0.0), high.clip(upper=1.0)
+            axes.fill_between(curve.index, low, high, color=line.get_color(), alpha=0.2)
         drawn += 1
     axes.set_xlabel("epoch")
     whole_epochs(axes)

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 import pandas as pd
 
+from kerashp.storage import records
+
 if TYPE_CHECKING:
     from kerashp.storage.records import TrialRecord
 
@@ -130,9 +132,8 @@ def markdown_table(
     return "\n".join(lines) + "\n"
 
 
-def write_results(
+def results_markdown(
     table: pd.DataFrame,
-    out_dir: pathlib.Path,
     hyperparameters: Sequence[str],
     metrics: Sequence[tuple[str, str]] = DEFAULT_METRICS,
     header: str = "",
@@ -140,16 +141,10 @@ def write_results(
     rank_by: str | None = None,
     higher_is_better: bool = True,
     footer: str = "",
-) -> tuple[pathlib.Path, pathlib.Path]:
-    """Writes `results.csv` (every trial, every column) and `results.md`.
-
-    results.md is `header`, the table and `footer`; with `top_k`, only the `top_k`
-    trials with the best `rank_by` (completed ones first), under a line that
-    counts the trials by status.
-    """
-    csv_path = out_dir / "results.csv"
-    md_path = out_dir / "results.md"
-    table.to_csv(csv_path, index=False)
+) -> str:
+    """The text of results.md: `header`, the table and `footer`; with `top_k`, only
+    the `top_k` trials with the best `rank_by` (completed ones first), under a line
+    that counts the trials by status."""
     shown = table
     if top_k is not None and len(table):
         counts = table["status"].str.lower().value_counts()
@@ -162,7 +157,17 @@ def write_results(
             table[completed].sort_values(rank_by, ascending=not higher_is_better),
             table[~completed],
         ]).head(top_k)
-    md_path.write_text(header + markdown_table(shown, hyperparameters, metrics) + footer)
+    return header + markdown_table(shown, hyperparameters, metrics) + footer
+
+
+def write_results(table: pd.DataFrame, out_dir: pathlib.Path, hyperparameters: Sequence[str],
+                  metrics: Sequence[tuple[str, str]] = DEFAULT_METRICS, **markdown: Any) -> tuple[pathlib.Path, pathlib.Path]:
+    """Writes `results.csv` (every trial, every column) and `results.md` (see
+    `results_markdown`, which takes `markdown`'s keywords), each atomically."""
+    csv_path = out_dir / "results.csv"
+    md_path = out_dir / "results.md"
+    records.write_csv_atomic(csv_path, table)
+    records.write_text_atomic(md_path, results_markdown(table, hyperparameters, metrics, **markdown))
     return csv_path, md_path
 
 

@@ -67,6 +67,19 @@ def read_rung_state(trial_dir: str | os.PathLike) -> dict[str, Any] | None:
     return records.read_json(path) if path.exists() else None
 
 
+CHECKPOINT_DIR = "backup"  # a run's checkpoint, inside its execution directory
+CHECKPOINT_MANIFEST = "training_metadata.json"  # names the committed checkpoint and its epoch
+
+
+def checkpoint_epoch(execution_dir: str | os.PathLike) -> int:
+    """Epochs of the run's committed checkpoint (0: none, or unreadable)."""
+    manifest = pathlib.Path(execution_dir) / CHECKPOINT_DIR / CHECKPOINT_MANIFEST
+    try:
+        return int(json.loads(manifest.read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
 def ends_mid_line(path: pathlib.Path) -> bool:
     """True where a file's last line has no newline (cut by a kill)."""
     if not path.exists() or path.stat().st_size == 0:

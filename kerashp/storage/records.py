@@ -33,21 +33,35 @@ SUMMARY_FILE = "summary.json"
 FINAL_WEIGHTS_FILE = "final.weights.h5"  # a run's weights when it ended
 
 
-def write_json_atomic(path: pathlib.Path, payload: Any) -> None:
-    """Writes JSON so that a reader never sees a half-written file, even after a
-    kill or a power cut: a temporary file, flushed to disk, renamed over `path`."""
+def write_text_atomic(path: pathlib.Path, text: str | bytes) -> None:
+    """Writes a file so that a reader never sees it half-written, even after a kill
+    or a power cut: a temporary file beside it, flushed to disk, renamed over `path`."""
     path = pathlib.Path(path)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    with open(temporary, "w") as handle:
-        handle.write(json.dumps(payload, indent=2, sort_keys=True, default=float))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    temporary = path.with_name(path.name + ".tmp")
+    try:
+        with open(temporary, "wb" if isinstance(text, bytes) else "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     directory = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)  # the rename itself
     finally:
         os.close(directory)
+
+
+def write_json_atomic(path: pathlib.Path, payload: Any) -> None:
+    """Writes JSON atomically (see `write_text_atomic`)."""
+    write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True, default=float))
+
+
+def write_csv_atomic(path: pathlib.Path, frame: pd.DataFrame) -> None:
+    """Writes a DataFrame as CSV atomically (see `write_text_atomic`)."""
+    write_text_atomic(path, frame.to_csv(index=False))
 
 
 def read_json(path: pathlib.Path) -> Any:

@@ -1,8 +1,7 @@
-"""KerasTuner integration: the study HyperModel, oracles, the tuner and the runner."""
+"""KerasTuner integration: oracles (`oracle`, `pruning`), the tuner (`tuner`), the
+run of a study end to end (`runner`), packing and checkpoints.
 
-from kerashp.tuning.hypermodel import Experiment, StudyHyperModel, variant
-from kerashp.tuning.oracle import NamedConfigOracle
-from kerashp.tuning.runner import run_study
-from kerashp.tuning.tuner import StudyTuner
-
-__all__ = ["Experiment", "NamedConfigOracle", "StudyHyperModel", "StudyTuner", "run_study", "variant"]
+Import the modules themselves (`from kerashp.tuning.runner import run_study`):
+this package imports nothing, so that `kerashp.storage` and `kerashp.report`
+can be used without KerasTuner.
+"""

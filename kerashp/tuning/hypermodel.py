@@ -1,241 +1,29 @@
-"""The KerasTuner HyperModel every study subclasses: its whole declaration."""
+"""The KerasTuner HyperModel of a study: forwards to the `kerashp.Study`."""
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import pathlib
-from typing import Any, ClassVar, Hashable, Mapping, Sequence
-
-import keras
 import keras_tuner
 
-from kerashp.data import DataSplits, Split, load_image_classification, make_dataset, scale_to_unit
-from kerashp.report.tables import DEFAULT_METRICS
-from kerashp.settings import StudySettings
-
-
-@dataclasses.dataclass(frozen=True)
-class Experiment:
-    """One experiment of a study with several (`--experiment NAME`).
-
-    Attributes:
-        configs: its named configurations, run in order.
-        epochs: its training length (`--epochs` overrides it).
-        description: one line for the results note.
-    """
-
-    configs: Mapping[str, Mapping[str, Any]]
-    epochs: int
-    description: str = ""
-
-
-def variant(base: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
-    """A configuration that is `base` with `changes` (one experiment's setting).
-
-    `vary = functools.partial(variant, BASE)` then `vary(num_layers=3)`.
-    """
-    unknown = set(changes) - set(base)
-    if unknown:
-        raise KeyError(f"{sorted(unknown)} are not hyperparameters of the base configuration")
-    return {**base, **changes}
+from kerashp.study import Study
 
 
 class StudyHyperModel(keras_tuner.HyperModel):
-    """A study: its data, model, fixed settings, configurations and search space.
+    """What KerasTuner's tuner and oracle see of a study: its space, its model and
+    its training loop, each the study's own.
 
-    Subclasses set the class attributes and implement `declare_hyperparameters`
-    and `build` (and `load_data` for data other than image classification); the runner does everything else (tuner, resumption,
-    callbacks, TensorBoard, tables, figures).
-
-    Class attributes:
-        name: the study's name; outputs go to `artifacts/<name>/`.
-        description: one line for `--help` and the results note.
-        default_data: `--data` when none is given.
-        default_val_split: `--val-split` when none is given (None: validate
-            on the test split).
-        epochs, batch_size: the original study's training length and batch.
-        configs: named configurations, each a mapping of hyperparameter values,
-            run in this order by `--search configs` (the default).
-        table_hyperparameters: hyperparameters shown as table columns.
-        table_metrics: (summary key, title) pairs shown as table columns.
-        curves: (metric, title) pairs; one figure each, one line per trial.
-        objective: the metric (a key of the Keras logs) that ranks trials.
-        experiments: for studies made of several experiments, name ->
-            `Experiment`; each runs into `<out>/<name>/` with its own configs
-            and epochs, chosen with `--experiment NAME|all`.
-        curve_grid: four (metric, title) pairs drawn as one 2x2 figure
-            (`learning_curves.png`), or None.
-        default_search: `--search` when none is given ("configs", "grid",
-            "random" or "bayesian").
-        epochs_hyperparameter: True where `epochs` is one of the searched
-            hyperparameters; an explicit `--epochs N` (or `--quick`) then fixes it.
-        quick_data: `--data` of `--quick` (None: the study's default data);
-            a shipped sample, so that `--quick` runs offline.
-        quick_experiments: the experiments `--quick` runs when no
-            `--experiment` is given (empty: all of them).
-        isolation_hyperparameter: the hyperparameter of the isolation plot a
-            search draws (best trial per value); default the first table column.
-        split_seed: seed of the held-out validation split (None: the run's `--seed`).
-        backup_interval_s: 0 (the default) checkpoints every epoch, so a killed
-            run resumes from its last finished epoch; for studies of thousands
-            of sub-second epochs, a checkpoint at most every this many seconds
-            (a resumed run repeats at most that much training).
+    Args:
+        study: the study, with its settings and data.
     """
 
-    name: ClassVar[str] = ""
-    description: ClassVar[str] = ""
-    default_data: ClassVar[str] = "sample"
-    default_val_split: ClassVar[float | None] = None
-    epochs: ClassVar[int] = 1
-    batch_size: ClassVar[int] = 32
-    configs: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
-    table_hyperparameters: ClassVar[tuple[str, ...]] = ()
-    table_metrics: ClassVar[tuple[tuple[str, str], ...]] = DEFAULT_METRICS
-    curves: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("val_accuracy", "Validation accuracy"),
-        ("loss", "Training loss"),
-    )
-    objective: ClassVar[str] = "val_accuracy"
-    objective_direction: ClassVar[str] = "max"
-    experiments: ClassVar[Mapping[str, Experiment]] = {}
-    curve_grid: ClassVar[Sequence[tuple[str, str]] | None] = None
-    default_search: ClassVar[str] = "configs"
-    epochs_hyperparameter: ClassVar[bool] = False
-    quick_data: ClassVar[str | None] = "sample"
-    quick_experiments: ClassVar[tuple[str, ...]] = ()
-    isolation_hyperparameter: ClassVar[str | None] = None
-    backup_interval_s: ClassVar[float] = 0.0
-    split_seed: ClassVar[int | None] = 0
-
-    def __init__(self, settings: StudySettings, data: DataSplits | None = None):
-        super().__init__(name=self.name)
-        self.settings = settings
-        self.data = data
-        if settings.experiment is not None:
-            self.configs = self.experiments[settings.experiment].configs
-
-    # ---- what a study declares -------------------------------------------------
-
-    @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """Adds the study's own command-line options (stored in `settings.options`)."""
+    def __init__(self, study: Study):
+        super().__init__(name=study.name)
+        self.study = study
 
     def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
-        """Declares the search space (used by `--search random|bayesian`)."""
-        raise NotImplementedError
+        self.study.declare_hyperparameters(hp)
 
-    def check_hyperparameters(self, values: Mapping[str, Any]) -> None:
-        """Raises ValueError for impossible values, before anything is trained."""
+    def build(self, hp: keras_tuner.HyperParameters):
+        return self.study.build(hp)
 
-    def load_data(self) -> DataSplits:
-        """Loads the study's data as configured by `self.settings`.
-
-        Default: an image classification data set from `--data` (see
-        `kerashp.data.load_image_classification`) with `--train-limit` and
-        `--val-split` applied.
-        """
-        s = self.settings
-        return load_image_classification(
-            s.data, data_dir=s.data_dir, train_limit=s.train_limit, val_split=s.val_split,
-            split_seed=s.seed if self.split_seed is None else self.split_seed,
-        )
-
-    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
-        """Returns the compiled model for the hyperparameter values in `hp`."""
-        raise NotImplementedError
-
-    # ---- what a study may override --------------------------------------------
-
-    def preprocessing(self, data: DataSplits):
-        """The batch function applied to every split (default: pixels to [0, 1])."""
-        return scale_to_unit
-
-    def augmentation(self, data: DataSplits):
-        """The batch function applied to training batches only (default: none)."""
-        return None
-
-    def architecture_key(self, hp: keras_tuner.HyperParameters) -> Hashable | None:
-        """What makes two trials' compiled models interchangeable, or None.
-
-        Trials with equal keys (and the same seed) share one compiled model: the
-        tuner restores its initial weights, resets the optimizer's state and calls
-        `reconfigure`, instead of building and tracing a new model (tens of seconds
-        for MobileNetV2 on a CPU). Only for studies whose trials differ in values
-        that `reconfigure` can set in place (e.g. optimizer hyperparameters held in
-        variables) and whose optimizer slots start at zero (SGD, Adam, RMSprop),
-        and not together with callbacks that rewrite the train step
-        (`callbacks.GradientNorm`). Default None: every trial builds its own model.
-        """
-        return None
-
-    def pack_key(self, hp: keras_tuner.HyperParameters) -> Hashable | None:
-        """What lets trials train side by side in one packed model (`--pack K`), or None.
-
-        Trials with equal keys (and equal epochs and batch size) may be packed:
-        their models must share an input and differ only in what each model's
-        own compile arguments (optimizer, loss, metrics) and its per-run
-        callbacks (e.g. a learning-rate schedule) hold. Not for studies whose
-        callbacks rewrite the train step (`callbacks.GradientNorm`) or that
-        override `fit`. Default: `architecture_key`.
-        """
-        return self.architecture_key(hp)
-
-    def reconfigure(self, model: keras.Model, hp: keras_tuner.HyperParameters) -> None:
-        """Sets `hp`'s values on a reused model (see `architecture_key`)."""
-        raise NotImplementedError(f"{type(self).__name__} gives an architecture_key but no reconfigure")
-
-    def trial_epochs(self, hp: keras_tuner.HyperParameters) -> int:
-        """Epochs of a trial: its `epochs` hyperparameter where the study has one, else `--epochs`."""
-        return int(hp.values.get("epochs", self.settings.epochs))
-
-    def trial_batch_size(self, hp: keras_tuner.HyperParameters) -> int:
-        """Batch size of a trial: its `batch_size` hyperparameter where the study has one, else `--batch-size`."""
-        return int(hp.values.get("batch_size", self.settings.batch_size))
-
-    def make_dataset(self, split: Split, *, training: bool, seed: int | None = None,
-                     batch_size: int | None = None, first_epoch: int = 0, num_epochs: int = 1):
-        """The tf.data pipeline of one split for one run (training: epochs
-        `first_epoch`... of the run's seed, see `kerashp.data.make_dataset`)."""
-        return make_dataset(
-            split,
-            batch_size or self.settings.batch_size,
-            training=training,
-            seed=seed,
-            preprocess=self.preprocessing(self.data),
-            augment=self.augmentation(self.data) if training else None,
-            first_epoch=first_epoch,
-            num_epochs=num_epochs,
-        )
-
-    def extra_callbacks(self, hp: keras_tuner.HyperParameters, run_dir: pathlib.Path,
-                        tensorboard_dir: pathlib.Path) -> list[keras.callbacks.Callback]:
-        """Callbacks a study adds to each run (e.g. gradient-norm logging)."""
-        return []
-
-    def evaluate(self, model: keras.Model, data: DataSplits, batch_size: int) -> dict[str, float]:
-        """Final figures of a finished run, added to its summary (and the table).
-
-        Default: the compiled metrics on the test split as `test_<metric>`, where
-        the data has a test split apart from the validation split.
-        """
-        if data.test is None:
-            return {}
-        metrics = model.evaluate(
-            self.make_dataset(data.test, training=False, batch_size=batch_size), verbose=0, return_dict=True
-        )
-        return {f"test_{name}": float(value) for name, value in metrics.items()}
-
-    def compared_metrics(self) -> tuple[str, ...]:
-        """Summary keys the across-seeds report (`--seeds N`, N >= 2) compares:
-        the best and final value of the objective, and the table's first test metric."""
-        tests = [key for key, _ in self.table_metrics if key.startswith("test_")]
-        return (f"best_{self.objective}", f"final_{self.objective}", *tests[:1])
-
-    def extra_report(self, trials, table, out: pathlib.Path) -> None:
-        """Figures or tables a study adds to the report, from the trial records
-        (`kerashp.storage.records.TrialRecord`) and the results table."""
-
-    def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args, **kwargs):
-        """Trains `model`; the runner passes data, epochs and callbacks."""
-        return model.fit(*args, **kwargs)
+    def fit(self, hp: keras_tuner.HyperParameters, model, *args, **kwargs):
+        return self.study.fit(hp, model, *args, **kwargs)

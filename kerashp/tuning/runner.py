@@ -8,22 +8,20 @@ import logging
 import os
 import platform
 import shutil
+import signal
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import keras_tuner
 import pandas as pd
 
 from kerashp import tensorboard_hparams
-from kerashp.errors import StudyError
-from kerashp.report import plot_learning_curve_grid, plot_learning_curves, results_table, uncertainty, write_results
-from kerashp.report import pruning as pruning_report
-from kerashp.report.figures import plot_seed_values
-from kerashp.report.search_figures import plot_hyperparameter_panels, plot_isolation, top_trials
-from kerashp.report.tables import epochs_table
+from kerashp.errors import Interrupted, StudyError, option_name
+from kerashp.report import study_report
 from kerashp.settings import StudySettings
-from kerashp.storage import records
-from kerashp.tuning.hypermodel import StudyHyperModel
+from kerashp.storage import layout, records
+from kerashp.storage.layout import FINGERPRINT_FILE, PROJECT_NAME, REPORT_FILES, TENSORBOARD_DIR
+from kerashp.study import Study
 from kerashp.tuning.lock import exclusive_lock
 from kerashp.tuning.oracle import (
     CONFIG_KEY,
@@ -33,24 +31,15 @@ from kerashp.tuning.oracle import (
     ResumableRandomSearchOracle,
     grid_values,
 )
+from kerashp.tuning.progress import Progress
 from kerashp.tuning.pruning import Rungs, with_pruning
 from kerashp.tuning.tuner import StudyTuner
 
 logger = logging.getLogger("kerashp")
 
-PROJECT_NAME = "tuner"
-TENSORBOARD_DIR = "tensorboard"
-FINGERPRINT_FILE = "kerashp_settings.json"
-RUN_LOG_FILE = "kerashp_runs.jsonl"
-EPOCHS_FILE = "epochs.csv"
-SEEDS_FILE = "seeds.csv"  # with --seeds N >= 2: every run's compared metrics and paired differences
-TOP_K = 20  # trials shown in results.md of a search
-TOP_CURVES = 5  # trials drawn in top_trials.png
-REPORT_FILES = ("results.csv", "results.md", EPOCHS_FILE, SEEDS_FILE, "seeds.png", "learning_curves.png",
-                "hyperparameters.png", "isolation.png", "top_trials.png", "pruned_curves.png")
 
 
-def selected_configs(study: StudyHyperModel) -> dict[str, dict[str, Any]]:
+def selected_configs(study: Study) -> dict[str, dict[str, Any]]:
     """The configurations this run trains (`--configs`), with `--set` applied."""
     settings = study.settings
     names = settings.configs or list(study.configs)
@@ -63,19 +52,16 @@ def selected_configs(study: StudyHyperModel) -> dict[str, dict[str, Any]]:
     return {name: {**study.configs[name], **settings.overrides} for name in names}
 
 
-def check_overrides(study: StudyHyperModel) -> None:
+def check_overrides(study: Study) -> None:
     """Rejects `--set` names the study does not have and values of the wrong kind
     (a string for a number), before anything is trained or deleted."""
     space = keras_tuner.HyperParameters()
-    try:
-        study.declare_hyperparameters(space)
-    except NotImplementedError:
-        pass
+    study.declare_hyperparameters(space)
     declared = {hp.name: hp for hp in space.space}
     known = set(declared) | {name for values in study.configs.values() for name in values}
     for name, value in study.settings.overrides.items():
         if name not in known:
-            raise StudyError(f"--set {name}: {study.name} has no hyperparameter {name!r}; "
+            raise StudyError(f"{option_name('set')} {name}: {study.name} has no hyperparameter {name!r}; "
                              f"it has: {', '.join(sorted(known))}")
         hp = declared.get(name)
         kinds = keras_tuner.engine.hyperparameters
@@ -83,12 +69,12 @@ def check_overrides(study: StudyHyperModel) -> None:
         numeric = isinstance(hp, (kinds.Float, kinds.Int)) or (
             isinstance(hp, kinds.Choice) and all(is_number(v) for v in hp.values))
         if numeric and not is_number(value):
-            raise StudyError(f"--set {name}={value!r}: {name} must be a number")
+            raise StudyError(f"{option_name('set')} {name}={value!r}: {name} must be a number")
         if isinstance(hp, kinds.Boolean) and not isinstance(value, bool):
-            raise StudyError(f"--set {name}={value!r}: {name} must be True or False")
+            raise StudyError(f"{option_name('set')} {name}={value!r}: {name} must be True or False")
 
 
-def check_configs(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> None:
+def check_configs(study: Study, configs: dict[str, dict[str, Any]]) -> None:
     """Rejects impossible hyperparameter values before anything is trained or deleted."""
     for name, values in configs.items():
         try:
@@ -97,7 +83,7 @@ def check_configs(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) ->
             raise StudyError(f"configuration {name!r}: {error}") from None
 
 
-def longest_trial_epochs(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> int:
+def longest_trial_epochs(study: Study, configs: dict[str, dict[str, Any]]) -> int:
     """The epochs of the study's longest trial: of the configurations run, or the
     largest value of a searched `epochs` hyperparameter, else `--epochs`."""
     settings = study.settings
@@ -106,10 +92,7 @@ def longest_trial_epochs(study: StudyHyperModel, configs: dict[str, dict[str, An
     if "epochs" in settings.overrides:
         return int(settings.overrides["epochs"])
     space = keras_tuner.HyperParameters()
-    try:
-        study.declare_hyperparameters(space)
-    except NotImplementedError:
-        return settings.epochs
+    study.declare_hyperparameters(space)
     for hp in space.space:
         if hp.name == "epochs":
             try:
@@ -119,7 +102,7 @@ def longest_trial_epochs(study: StudyHyperModel, configs: dict[str, dict[str, An
     return settings.epochs
 
 
-def pruning_rungs(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> Rungs | None:
+def pruning_rungs(study: Study, configs: dict[str, dict[str, Any]]) -> Rungs | None:
     """The rungs of `--prune` (None: not pruned); StudyError where they cannot prune."""
     settings = study.settings
     if settings.prune == "none":
@@ -128,11 +111,12 @@ def pruning_rungs(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) ->
     try:
         return Rungs(settings.min_epochs, settings.eta, longest)
     except ValueError:
-        raise StudyError(f"--prune {settings.prune}: the first rung (--min-epochs {settings.min_epochs}) must be "
+        raise StudyError(f"{option_name('prune')} {settings.prune}: the first rung ({option_name('min_epochs')} "
+                         f"{settings.min_epochs}) must be "
                          f"shorter than the longest trial ({longest} epochs)") from None
 
 
-def make_oracle(study: StudyHyperModel, configs: dict[str, dict[str, Any]]) -> keras_tuner.Oracle:
+def make_oracle(study: Study, configs: dict[str, dict[str, Any]]) -> keras_tuner.Oracle:
     """The oracle for `--search configs|grid|random|bayesian|hyperband`, pruned with `--prune`."""
     settings = study.settings
     objective = keras_tuner.Objective(study.objective, study.objective_direction)
@@ -180,7 +164,7 @@ def check_fingerprint(project_dir, settings: StudySettings) -> None:
         )
 
 
-def remove_outputs(study: StudyHyperModel) -> None:
+def remove_outputs(study: Study) -> None:
     """Deletes this study's earlier project, TensorBoard logs, tables and figures."""
     out = study.settings.out
     for name in (PROJECT_NAME, TENSORBOARD_DIR):
@@ -210,138 +194,13 @@ def machine_description() -> str:
     )
 
 
-def epochs_text(study: StudyHyperModel) -> str:
+def epochs_text(study: Study) -> str:
     """The training length for the results note: `--epochs`, or the trials' own
     where epochs is one of the study's hyperparameters and not fixed."""
     settings = study.settings
     if study.epochs_hyperparameter and "epochs" not in settings.overrides:
         return "epochs per trial from its epochs hyperparameter (see the table)"
     return f"{settings.epochs} epochs"
-
-
-def results_header(study: StudyHyperModel, data_description: str, runs: list[dict[str, Any]]) -> str:
-    """The how-it-was-made note above the table in results.md."""
-    settings = study.settings
-    wall = sum(run.get("wall_s", 0.0) for run in runs)
-    experiment = study.experiments[settings.experiment] if settings.experiment else None
-    lines = [
-        f"# {study.name}: {study.description}"
-        + (f"; experiment {settings.experiment}: {experiment.description}" if experiment else ""),
-        "",
-        f"- data: {data_description}",
-        f"- budget: {epochs_text(study)}, batch size {settings.batch_size}, "
-        f"{settings.seeds} seed(s) from {settings.seed}, search: {settings.search}"
-        + (f" ({settings.trials} trials)" if settings.search != "configs" else "")
-        + (f", pruned: {settings.prune} (first rung {settings.min_epochs} epoch(s), eta {settings.eta})"
-           if settings.prune != "none" else ""),
-        f"- options: {json.dumps(settings.options, sort_keys=True)}"
-        + (f", overrides {json.dumps(settings.overrides, sort_keys=True)}" if settings.overrides else ""),
-        f"- machine: {runs[-1]['machine'] if runs else machine_description()}",
-        f"- wall time: {wall:.0f} s over {len(runs)} invocation(s), the last on {runs[-1]['ended'] if runs else '-'}",
-        "- images/s: mean training throughput of the epochs after the first (which pays for tracing)"
-        + (f"; with --pack {settings.pack}, trials trained side by side share one step, so their"
-           " training time and images/s are those of the packed model" if settings.pack > 1 else ""),
-        "",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def ends_mid_line(path) -> bool:
-    """True where a file's last line has no newline (cut by a kill)."""
-    if not path.exists() or path.stat().st_size == 0:
-        return False
-    with open(path, "rb") as handle:
-        handle.seek(-1, os.SEEK_END)
-        return handle.read(1) != b"\n"
-
-
-def read_run_log(path) -> list[dict[str, Any]]:
-    """The invocations recorded in kerashp_runs.jsonl; a line cut by a kill is skipped."""
-    if not path.exists():
-        return []
-    runs = []
-    for line in path.read_text().splitlines():
-        try:
-            runs.append(json.loads(line))
-        except json.JSONDecodeError:
-            logger.warning("%s: skipped an unreadable line (a run killed while writing it)", path)
-    return runs
-
-
-def write_report(study: StudyHyperModel, project_dir, data_description: str) -> pd.DataFrame:
-    """Rebuilds results.csv, results.md and the figures from the trials on disk."""
-    out = study.settings.out
-    trials = records.load_trials(project_dir)
-    run_log = project_dir / RUN_LOG_FILE
-    runs = read_run_log(run_log)
-    hyperparameters = study.table_hyperparameters
-    searching = study.settings.search != "configs"
-    rank_by = f"best_{study.objective}"
-    higher_is_better = study.objective_direction == "max"
-    metrics = tuple(study.table_metrics)
-    if searching and rank_by not in dict(metrics):  # a search is ranked by its objective: show it
-        metrics += ((rank_by, rank_by.replace("_", " ")),)
-    table = results_table(trials, hyperparameters, metrics)
-    comparisons = compare_seeds(study, trials) if study.settings.seeds > 1 else []
-    if comparisons and len(table):
-        table = table.join(uncertainty.comparison_columns(comparisons), on="name")
-    footer = uncertainty.comparison_markdown(comparisons)
-    pruned = pruning_report.pruned_trials(trials, project_dir) if study.settings.prune != "none" else []
-    if pruned and len(table):
-        settings = study.settings
-        table = table.merge(pruning_report.pruning_columns(pruned, study.objective, higher_is_better, settings.eta,
-                                                           settings.prune), on="trial", how="left")
-        metrics += (("rung_epochs", "epochs (rung reached)"),)
-        footer = pruning_report.pruning_markdown(pruned, settings.prune, settings.min_epochs, settings.eta) + footer
-    write_results(
-        table, out, hyperparameters, metrics,
-        header=results_header(study, data_description, runs),
-        top_k=TOP_K if searching else None, rank_by=rank_by, higher_is_better=higher_is_better,
-        footer=footer,
-    )
-    if comparisons:
-        uncertainty.per_seed_table(comparisons).to_csv(out / SEEDS_FILE, index=False)
-        plot_seed_values(comparisons, out / "seeds.png", f"{study.name}"
-                         + (f" / {study.settings.experiment}" if study.settings.experiment else "")
-                         + f": {study.settings.seeds} seeds")
-    epochs_table(trials, hyperparameters).to_csv(out / EPOCHS_FILE, index=False)
-    title = study.name + (f" / {study.settings.experiment}" if study.settings.experiment else "")
-    if len(trials) <= TOP_K:  # one line per trial; a larger search draws its best in top_trials.png
-        for metric, metric_title in study.curves:
-            plot_learning_curves(trials, metric, out / f"{metric}.png", f"{title}: {metric_title}")
-        if study.curve_grid:
-            plot_learning_curve_grid(trials, study.curve_grid, out / "learning_curves.png", title)
-    if searching and len(table) and rank_by in table:
-        plot_hyperparameter_panels(table, hyperparameters, rank_by, out / "hyperparameters.png",
-                                   f"{title}: {rank_by} of every trial")
-        isolated = study.isolation_hyperparameter or (hyperparameters[0] if hyperparameters else None)
-        if isolated:
-            plot_isolation(table, isolated, rank_by, out / "isolation.png",
-                           f"{title}: best trial per {isolated}", higher_is_better)
-        best = top_trials(trials, table, rank_by, TOP_CURVES, higher_is_better)
-        plot_learning_curves(best, study.objective, out / "top_trials.png",
-                             f"{title}: {study.objective} of the {len(best)} best trials")
-    if pruned:
-        pruning_report.plot_pruned_curves(pruned, study.objective, out / "pruned_curves.png",
-                                          f"{title}: {study.objective} of every trial (pruned faded)",
-                                          higher_is_better=higher_is_better)
-    study.extra_report(trials, table, out)
-    return table
-
-
-def compare_seeds(study: StudyHyperModel, trials) -> list[uncertainty.MetricComparison]:
-    """The across-seeds statistics of each of the study's compared metrics."""
-    comparisons = []
-    for metric in study.compared_metrics():
-        if metric.endswith(f"_{study.objective}") and metric.split("_", 1)[0] in ("best", "final"):
-            higher_is_better = study.objective_direction == "max"
-        else:
-            higher_is_better = not records.LOWER_IS_BETTER.search(metric)
-        comparison = uncertainty.compare_metric(trials, metric, study.settings.reference, higher_is_better,
-                                                seed=study.settings.seed)
-        if comparison is not None:
-            comparisons.append(comparison)
-    return comparisons
 
 
 def distributed_role() -> str | None:
@@ -353,7 +212,140 @@ def distributed_role() -> str | None:
     return "chief" if dist_utils.is_chief_oracle() else "worker"
 
 
-def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd.DataFrame:
+
+
+def report_spec(study: Study, data_description: str, total: int | None) -> study_report.ReportSpec:
+    """What the report needs of the study, saved beside its trials."""
+    settings = study.settings
+    experiment = study.experiments[settings.experiment] if settings.experiment else None
+    return study_report.ReportSpec(
+        name=study.name, description=study.description, experiment=settings.experiment,
+        experiment_description=experiment.description if experiment else "",
+        hyperparameters=tuple(study.table_hyperparameters), metrics=tuple(study.table_metrics),
+        curves=tuple(study.curves), curve_grid=tuple(study.curve_grid) if study.curve_grid else None,
+        objective=study.objective, objective_direction=study.objective_direction,
+        isolation_hyperparameter=study.isolation_hyperparameter, compared_metrics=tuple(study.compared_metrics()),
+        search=settings.search, trials=settings.trials, seeds=settings.seeds, seed=settings.seed,
+        reference=settings.reference, prune=settings.prune, min_epochs=settings.min_epochs, eta=settings.eta,
+        pack=settings.pack, batch_size=settings.batch_size, epochs=settings.epochs, epochs_text=epochs_text(study),
+        options=json.loads(json.dumps(settings.options, default=str)),
+        overrides=json.loads(json.dumps(settings.overrides, default=str)), quick=settings.quick,
+        data=data_description, total=total,
+    )
+
+
+def write_report(study: Study, data_description: str, total: int | None = None, figures: bool = True) -> pd.DataFrame:
+    """Rebuilds results.csv, results.md and (with `figures`) the figures from the trials on disk."""
+    out = study.settings.out
+    spec = report_spec(study, data_description, total)
+    report = study_report.build_report(out, spec, machine=machine_description())
+    extra = study.extra_report(report.trials, report.table) if figures else None
+    study_report.write_report(report, extra, figures=figures)
+    return report.table
+
+
+def apply_shared_data_options(study: Study, data):
+    """`--train-limit` and `--val-split` applied to what the study's `load_data`
+    returned, where it did not apply them itself (`DataSplits.applied`)."""
+    from kerashp.data.splits import apply_shared_options
+
+    settings = study.settings
+    return apply_shared_options(data, settings.train_limit, settings.val_split,
+                                settings.seed if study.split_seed is None else study.split_seed)
+
+
+def expected_trials(study: Study, configs: dict[str, dict[str, Any]], oracle) -> int | None:
+    """How many trials the study has when done (None where no bound is known)."""
+    settings = study.settings
+    if settings.search == "configs":
+        return len(configs)
+    if settings.search == "grid":
+        size = oracle.grid_size()
+        return min(size, settings.trials) if settings.trials else size
+    return settings.trials
+
+
+def check_space(study: Study, configs: dict[str, dict[str, Any]]) -> None:
+    """A search needs a declared space; a named configuration may only name its hyperparameters."""
+    space = keras_tuner.HyperParameters()
+    study.declare_hyperparameters(space)
+    declared = {hp.name for hp in space.space}
+    if study.settings.search != "configs" and not declared:
+        raise StudyError(f"{option_name('search')} {study.settings.search}: {study.name} declares no search space; "
+                         "give it a declare_hyperparameters(self, hp) method, or run its named configurations")
+    if declared:
+        for name, values in configs.items():
+            unknown = sorted(set(values) - declared - set(study.settings.overrides))
+            if unknown:
+                raise StudyError(f"configuration {name!r} names {', '.join(map(repr, unknown))}, which "
+                                 f"{study.name}'s search space does not declare ({', '.join(sorted(declared))})")
+
+
+def check_study_class(study_class: type[Study]) -> None:
+    """One line for a study class that cannot run."""
+    label = study_class.__name__
+    if not isinstance(study_class, type) or not issubclass(study_class, Study):
+        raise StudyError(f"{study_class!r} is not a kerashp.Study subclass")
+    if not study_class.name:
+        raise StudyError(f"{label} has no name: set name = \"...\" (its outputs go to artifacts/<name>/)")
+    if study_class.build is Study.build:
+        raise StudyError(f"{label} has no build(self, hp) method returning a compiled Keras model")
+    if not study_class.configs and not study_class.experiments and study_class.declare_hyperparameters is Study.declare_hyperparameters:
+        raise StudyError(f"{label} has neither named configurations (configs = {{...}}) nor a search space "
+                         "(declare_hyperparameters): it has nothing to train")
+
+
+def resume_summary(project_dir, total: int | None) -> tuple[int, str | None]:
+    """(trials finished on disk, a line saying what is done and what resumes, or None for a new study)."""
+    trials = records.load_trials(project_dir) if project_dir.exists() else []
+    if not trials:
+        return 0, None
+    finished = [t for t in trials if t.status in ("COMPLETED", "FAILED", "INVALID")]
+    running = [t for t in trials if t.status == "RUNNING"]
+    line = f"{len(finished)} of {total or len(trials)} trials done"
+    if running:
+        trial = running[0]
+        epoch = max((layout.checkpoint_epoch(e.directory) for e in trial.executions), default=0)
+        state = layout.read_rung_state(project_dir / f"trial_{trial.trial_id}")
+        epochs = (state or {}).get("epochs") or (trial.values.get("epochs"))
+        line += f"; resuming trial {trial.trial_id}" + (f" at epoch {epoch + 1}" if epoch else " from its start") \
+            + (f"/{epochs}" if epochs and epoch else "")
+    return len(finished), line
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """In the main thread, SIGTERM raises `Interrupted` (as Ctrl-C raises
+    KeyboardInterrupt), so that both end a run the same orderly way."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted("SIGTERM", 143)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class RunInterrupted(StudyError):
+    """A run stopped by Ctrl-C or SIGTERM after writing the report of what finished.
+
+    Attributes:
+        exit_status: 130 (Ctrl-C) or 143 (SIGTERM).
+    """
+
+    def __init__(self, message: str, exit_status: int):
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
+def run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame:
     """Runs (or resumes) a study and returns its results table.
 
     Every check that can fail on bad input runs before anything on disk is
@@ -361,24 +353,28 @@ def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd
 
     Raises:
         StudyError: bad input, missing data, or a locked output directory.
+        RunInterrupted: Ctrl-C or SIGTERM; the report of what finished is
+            written and the invocation recorded first.
     """
+    check_study_class(study_class)
     study = study_class(settings)
     check_overrides(study)
     configs = selected_configs(study) if settings.search == "configs" else {}
     check_configs(study, configs)
+    check_space(study, configs)
     if settings.reference is not None and settings.search == "configs" and settings.reference not in configs:
-        raise StudyError(f"--reference {settings.reference!r} is not among the configurations run: "
+        raise StudyError(f"{option_name('reference')} {settings.reference!r} is not among the configurations run: "
                          f"{', '.join(configs)}")
     pruning_rungs(study, configs)  # refuses rungs that cannot prune, before anything changes
     if settings.search in ("random", "bayesian", "hyperband") and not settings.trials:
-        raise StudyError(f"--search {settings.search} needs --trials N")
+        raise StudyError(f"{option_name('search')} {settings.search} needs {option_name('trials')} N")
     out = settings.out
     role = distributed_role()
     if role == "worker" and settings.overwrite:
-        raise StudyError("--overwrite is for the chief (or a single process), not for a worker")
+        raise StudyError(f"{option_name('overwrite')} is for the chief (or a single process), not for a worker")
     # Workers share the chief's output directory; the chief holds the lock for all of them.
     started = time.time()
-    data = study.load_data()  # before the lock: data errors leave --out as it was
+    data = apply_shared_data_options(study, study.load_data())  # before the lock: data errors leave --out as it was
     study.data = data
     with exclusive_lock(out, settings.study) if role != "worker" else contextlib.nullcontext():
         logger.info("data: %s", data.description)
@@ -386,8 +382,9 @@ def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd
             remove_outputs(study)
         project_dir = out / PROJECT_NAME
         check_fingerprint(project_dir, settings)
+        oracle = make_oracle(study, configs)
         tuner = StudyTuner(
-            make_oracle(study, configs),
+            oracle,
             study,
             directory=str(out),
             project_name=PROJECT_NAME,
@@ -399,23 +396,68 @@ def run_study(study_class: type[StudyHyperModel], settings: StudySettings) -> pd
             tuner.search(data=data)
             logger.info("worker %s: no trials left", os.environ.get("KERASTUNER_TUNER_ID"))
             return pd.DataFrame()
+        total = expected_trials(study, configs, tuner.oracle)
+        done, resumed = resume_summary(project_dir, total)
+        if resumed:
+            logger.info("%s: %s", out, resumed)
         records.write_json_atomic(project_dir / FINGERPRINT_FILE, settings.training_fingerprint())
+        layout.write_study(project_dir, report_spec(study, data.description, total).to_json())
         hparam_names = [CONFIG_KEY, *(hp.name for hp in tuner.oracle.get_space().space), "seed"]
         tensorboard_hparams.write_experiment_config(out / TENSORBOARD_DIR, list(dict.fromkeys(hparam_names)))
         if role == "chief":
             logger.info("chief: serving the oracle on %s:%s; workers train",
                         os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"])
+        progress = Progress(project_dir, total, done)
+        tuner.progress = progress
+        tuner.on_trial_done = lambda: live_table(study, data.description, total)
+        stopped: BaseException | None = None
         try:
-            tuner.search(data=data)
+            with sigterm_as_interrupt():
+                tuner.search(data=data)
+        except (KeyboardInterrupt, Interrupted) as error:
+            stopped = error
         finally:
             run = {
                 "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
                 "ended": time.strftime("%Y-%m-%d %H:%M:%S"),
                 "wall_s": time.time() - started,
                 "machine": machine_description(),
+                **({"interrupted": getattr(stopped, "signal_name", "SIGINT")} if stopped is not None else {}),
             }
-            with open(project_dir / RUN_LOG_FILE, "a") as log:
-                log.write(("\n" if ends_mid_line(project_dir / RUN_LOG_FILE) else "") + json.dumps(run) + "\n")
-        table = write_report(study, project_dir, data.description)
+            with ignoring_signals():
+                layout.append_run(project_dir, run)
+                progress.close("interrupted" if stopped is not None else "finished")
+        with ignoring_signals():
+            table = write_report(study, data.description, total)
+    if stopped is not None:
+        where = progress.where()
+        raise RunInterrupted(
+            f"interrupted ({getattr(stopped, 'signal_name', 'Ctrl-C')}) {where}; the report of what finished "
+            f"is in {out / 'results.md'}; rerun the same command to resume",
+            getattr(stopped, "exit_status", 130))
     logger.info("results: %s and %s", out / "results.csv", out / "results.md")
     return table
+
+
+def live_table(study: Study, data_description: str, total: int | None) -> None:
+    """results.csv and results.md rewritten after a trial (figures at the end)."""
+    try:
+        write_report(study, data_description, total, figures=False)
+    except (OSError, StudyError) as error:  # a live table is a convenience: the run goes on
+        logger.warning("results table not updated: %s", error)
+
+
+@contextlib.contextmanager
+def ignoring_signals() -> Iterator[None]:
+    """A second Ctrl-C or SIGTERM waits while the report of what finished is written."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

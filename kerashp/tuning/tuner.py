@@ -29,9 +29,11 @@ from kerashp.data.pipeline import steps_per_epoch
 from kerashp.report.tables import last_line
 from kerashp.tuning.backup import AtomicBackupAndRestore
 from kerashp.storage import records
+from kerashp.study import Study
 from kerashp.tuning.hypermodel import StudyHyperModel
 from kerashp.tuning.packing import ReplicaCallbacks, pack_models, replica_logs, replicas, repeat_targets
 from kerashp.storage.layout import read_rung_state
+from kerashp.tuning.progress import Progress
 
 logger = logging.getLogger("kerashp")
 
@@ -58,6 +60,21 @@ class PatientOracleClient(oracle_client.OracleClient):
         if trial.status == trial_module.TrialStatus.IDLE:
             time.sleep(IDLE_WAIT_S)
         return trial
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """Tells the run's `Progress` each finished epoch (for `kerashp status` and the
+    interruption line)."""
+
+    def __init__(self, progress: Progress):
+        super().__init__()
+        self.progress = progress
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.progress.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.progress.epoch_ends(epoch + 1)
 
 
 class Heartbeat(keras.callbacks.Callback):
@@ -111,7 +128,7 @@ class StudyTuner(base_tuner.BaseTuner):
       exists) is never trained again;
     - memory grew from trial to trial (#873): the Keras session is cleared and
       the model released before each run, except that trials the study declares
-      interchangeable (`StudyHyperModel.architecture_key`) keep one compiled
+      interchangeable (`Study.architecture_key`) keep one compiled
       model, reset between them, instead of tracing a new one;
     - the HParams dashboard stayed empty (#427): see `kerashp.tensorboard_hparams`;
     - `results_summary()` only printed: the per-epoch history and summary of
@@ -119,7 +136,7 @@ class StudyTuner(base_tuner.BaseTuner):
 
     Args:
         oracle: the KerasTuner oracle choosing the trials.
-        hypermodel: the study.
+        study: the study (with its settings and data).
         directory: the study's output directory; the KerasTuner project is
             `directory/project_name`.
         tensorboard_dir: where each run gets its TensorBoard run directory.
@@ -128,22 +145,26 @@ class StudyTuner(base_tuner.BaseTuner):
     def __init__(
         self,
         oracle: keras_tuner.Oracle,
-        hypermodel: StudyHyperModel,
+        study: Study,
         *,
         directory: str,
         project_name: str,
         tensorboard_dir: pathlib.Path,
         overwrite: bool = False,
     ):
-        super().__init__(oracle, hypermodel, directory=directory, project_name=project_name, overwrite=overwrite)
+        self.study = study
+        super().__init__(oracle, StudyHyperModel(study), directory=directory, project_name=project_name,
+                         overwrite=overwrite)
         if isinstance(self.oracle, oracle_client.OracleClient):  # a worker: talk to the chief gently
             self.oracle = PatientOracleClient(oracle)
         self.tensorboard_dir = pathlib.Path(tensorboard_dir)
+        self.progress: Progress | None = None  # set by the runner: trial k of n, the record `kerashp status` reads
+        self.on_trial_done: Callable[[], None] | None = None  # the runner's live table
         self._reusable: ReusableModel | None = None
         # The model of a run that stopped at a rung, kept while nothing else is built:
         # promoted at once (as ASHA often does), it trains on without being built and traced again.
         self._stopped_at_rung: tuple[str, int, keras.Model] | None = None
-        settings = hypermodel.settings
+        settings = study.settings
         self.strategy = distribute.choose_strategy(settings.strategy)
         self.fast_path = distribute.resolve_fast_path(settings.precision, settings.jit, settings.steps_per_execution)
         logger.info("training with Keras' %s backend on %d replica(s) with %s, precision %s, jit %s, "
@@ -153,13 +174,13 @@ class StudyTuner(base_tuner.BaseTuner):
 
     @property
     def settings(self):
-        return self.hypermodel.settings
+        return self.study.settings
 
     def _populate_initial_space(self):
         # The study declares its space directly; building a model just to
         # discover the hyperparameters (KerasTuner's default) would cost seconds.
         hp = self.oracle.get_space()
-        self.hypermodel.declare_hyperparameters(hp)
+        self.study.declare_hyperparameters(hp)
         self.oracle.update_space(hp)
 
     def on_search_begin(self):
@@ -211,14 +232,14 @@ class StudyTuner(base_tuner.BaseTuner):
         """Trials with equal keys train packed: same architecture, batch size, full
         length, stage and first epoch (a promoted trial continues from its checkpoint)."""
         hp = trial.hyperparameters
-        if self.settings.early_stopping or type(self.hypermodel).fit is not StudyHyperModel.fit:
+        if self.settings.early_stopping or type(self.study).fit is not Study.fit:
             return None  # per-run early stopping and custom training loops do not pack
-        key = self.hypermodel.pack_key(hp)
+        key = self.study.pack_key(hp)
         if key is None:
             return None
         stage, full = self.stage_epochs(trial)
         first_epoch = AtomicBackupAndRestore.committed_epoch(self.execution_dir(trial.trial_id, index) / "backup")
-        return key, full, stage, first_epoch, self.hypermodel.trial_batch_size(hp)
+        return key, full, stage, first_epoch, self.study.trial_batch_size(hp)
 
     def _train_packs(self, trials, data: DataSplits) -> None:
         """Trains each group of packable trials among `trials` together, run by run (seed by seed)."""
@@ -264,7 +285,7 @@ class StudyTuner(base_tuner.BaseTuner):
         tensorboard_runs = [self.tensorboard_dir / run_name(trial.trial_id, index, settings.seeds) for trial in trials]
         for directory in directories:
             directory.mkdir(parents=True, exist_ok=True)
-        batch_size = self.hypermodel.trial_batch_size(hps[0])
+        batch_size = self.study.trial_batch_size(hps[0])
         epochs, full_epochs = self.stage_epochs(trials[0])
         pack_dir = (pathlib.Path(self.project_dir) / "packs"
                     / f"run{index}_to{epochs}_trials_{'_'.join(t.trial_id for t in trials)}")
@@ -279,10 +300,10 @@ class StudyTuner(base_tuner.BaseTuner):
                 AtomicBackupAndRestore.load_checkpoint(model, backup)
         first_epoch = min(max(resumed_epoch, initial_epoch), epochs - 1)
         train_data = repeat_targets(
-            self.hypermodel.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size,
+            self.study.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size,
                                          first_epoch=first_epoch, num_epochs=epochs - first_epoch), count)
         validation_data = repeat_targets(
-            self.hypermodel.make_dataset(data.validation, training=False, batch_size=batch_size), count)
+            self.study.make_dataset(data.validation, training=False, batch_size=batch_size), count)
         per_replica = [self._run_callbacks(hp, directory, tensorboard_run)
                        for hp, directory, tensorboard_run in zip(hps, directories, tensorboard_runs)]
         fit_callbacks = [
@@ -290,7 +311,7 @@ class StudyTuner(base_tuner.BaseTuner):
             ReplicaCallbacks(models, per_replica),
             *([Heartbeat(self.oracle, *(t.trial_id for t in trials))]
               if isinstance(self.oracle, oracle_client.OracleClient) else []),
-            AtomicBackupAndRestore(str(pack_dir / "backup"), min_interval_s=self.hypermodel.backup_interval_s),
+            AtomicBackupAndRestore(str(pack_dir / "backup"), min_interval_s=self.study.backup_interval_s),
         ]
         packed.fit(train_data, validation_data=validation_data, epochs=epochs, initial_epoch=initial_epoch,
                    steps_per_epoch=steps_per_epoch(len(data.train), batch_size),
@@ -305,12 +326,12 @@ class StudyTuner(base_tuner.BaseTuner):
 
         def evaluate(replica_index: int) -> dict[str, float]:
             nonlocal packed_evaluation
-            if type(self.hypermodel).evaluate is not StudyHyperModel.evaluate:
-                return self.hypermodel.evaluate(models[replica_index], data, batch_size)  # compiled as built
+            if type(self.study).evaluate is not Study.evaluate:
+                return self.study.evaluate(models[replica_index], data, batch_size)  # compiled as built
             if data.test is None:
                 return {}
             if packed_evaluation is None:  # the default evaluation, all replicas in one pass
-                test_data = repeat_targets(self.hypermodel.make_dataset(data.test, training=False,
+                test_data = repeat_targets(self.study.make_dataset(data.test, training=False,
                                                                         batch_size=batch_size), count)
                 packed_evaluation = packed.evaluate(test_data, verbose=0, return_dict=True)
             own = replica_logs(packed_evaluation, replica_index)
@@ -328,7 +349,7 @@ class StudyTuner(base_tuner.BaseTuner):
             models = []
             for hp in hps:
                 keras.utils.set_random_seed(seed)
-                models.append(self.hypermodel.build(hp))
+                models.append(self.study.build(hp))
             return pack_models(models, jit_compile=self.fast_path.jit_compile,
                                steps_per_execution=self.fast_path.steps_per_execution)
 
@@ -352,7 +373,7 @@ class StudyTuner(base_tuner.BaseTuner):
         """The callbacks that record one run: the study's own, its CSV history, its TensorBoard run."""
         records.drop_torn_last_line(directory / records.HISTORY_FILE)  # resumed after a kill mid-write
         return [
-            *self.hypermodel.extra_callbacks(hp, directory, tensorboard_run),
+            *self.study.extra_callbacks(hp, directory, tensorboard_run),
             keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
             *tensorboard_callbacks(tensorboard_run),
         ]
@@ -360,7 +381,7 @@ class StudyTuner(base_tuner.BaseTuner):
     def stage_epochs(self, trial) -> tuple[int, int]:
         """(epochs to train the trial to now, its full length): in a pruned search
         the rung its `rung.json` names (see `kerashp.tuning.pruning`), else the full length."""
-        full = self.hypermodel.trial_epochs(trial.hyperparameters)
+        full = self.study.trial_epochs(trial.hyperparameters)
         state = read_rung_state(self.get_trial_dir(trial.trial_id)) if self.settings.prune != "none" else None
         return (int(state["epochs"]) if state else full), full
 
@@ -369,7 +390,7 @@ class StudyTuner(base_tuner.BaseTuner):
         summaries = [
             self._run_execution(trial, index, data, stage, full) for index in range(self.settings.seeds)
         ]
-        objective = self.hypermodel.objective
+        objective = self.study.objective
         best_values = [s.get(f"best_{objective}", math.nan) for s in summaries]
         return {objective: statistics.fmean(best_values)}
 
@@ -421,13 +442,13 @@ class StudyTuner(base_tuner.BaseTuner):
             logger.info("trial %s continues with the model in memory", trial.trial_id)
         else:
             model = self._model_for(hp, seed)
-        batch_size = self.hypermodel.trial_batch_size(hp)
+        batch_size = self.study.trial_batch_size(hp)
         epochs = stage
         # A resumed run continues its seed's stream of epochs where the checkpoint left it.
         first_epoch = min(AtomicBackupAndRestore.committed_epoch(directory / "backup"), epochs - 1)
-        train_data = self.hypermodel.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size,
+        train_data = self.study.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size,
                                                   first_epoch=first_epoch, num_epochs=epochs - first_epoch)
-        validation_data = self.hypermodel.make_dataset(data.validation, training=False, batch_size=batch_size)
+        validation_data = self.study.make_dataset(data.validation, training=False, batch_size=batch_size)
         timing = Timing(samples_per_epoch=len(data.train))
         fit_callbacks = [
             # First those that add to the epoch logs (timing, the rate in use), so
@@ -437,11 +458,12 @@ class StudyTuner(base_tuner.BaseTuner):
             keras.callbacks.TerminateOnNaN(),
             *self._early_stopping(),
             *([Heartbeat(self.oracle, trial.trial_id)] if isinstance(self.oracle, oracle_client.OracleClient) else []),
+            *([EpochProgress(self.progress)] if self.progress is not None else []),
             # last: saves what the others did
-            AtomicBackupAndRestore(str(directory / "backup"), min_interval_s=self.hypermodel.backup_interval_s,
+            AtomicBackupAndRestore(str(directory / "backup"), min_interval_s=self.study.backup_interval_s,
                                    delete_checkpoint=stage >= full),
         ]
-        self.hypermodel.fit(
+        self.study.fit(
             hp,
             model,
             train_data,
@@ -453,7 +475,7 @@ class StudyTuner(base_tuner.BaseTuner):
             shuffle=False,  # the input pipeline shuffles
         )
         summary = self._finish_run(hp, model, directory, tensorboard_run, seed,
-                                   lambda: self.hypermodel.evaluate(model, data, batch_size), stage_epochs=stage)
+                                   lambda: self.study.evaluate(model, data, batch_size), stage_epochs=stage)
         if stage < full and summary.get("diverged_epoch") is None:
             self._stopped_at_rung = (trial.trial_id, index, model)
         del model, train_data, validation_data
@@ -465,7 +487,7 @@ class StudyTuner(base_tuner.BaseTuner):
         """Writes a trained run's summary (last: its presence marks the run finished),
         final weights and HParams record."""
         history = records.read_history(directory / records.HISTORY_FILE)
-        summary = records.summarize_history(history, self.hypermodel.objective, self.hypermodel.objective_direction)
+        summary = records.summarize_history(history, self.study.objective, self.study.objective_direction)
         summary.update(seed=seed, diverged_epoch=records.first_nan_epoch(history), **extra)
         if summary["diverged_epoch"] is None:
             summary.update(evaluate())
@@ -480,48 +502,59 @@ class StudyTuner(base_tuner.BaseTuner):
         patience = self.settings.early_stopping
         if not patience:
             return []
-        return [keras.callbacks.EarlyStopping(monitor=self.hypermodel.objective, mode=self.hypermodel.objective_direction,
+        return [keras.callbacks.EarlyStopping(monitor=self.study.objective, mode=self.study.objective_direction,
                                               patience=patience, restore_best_weights=True)]
 
     def _model_for(self, hp, seed: int) -> keras.Model:
         """A fresh compiled model, or the previous trial's reset and reconfigured
         when the study says the two are interchangeable (`architecture_key`)."""
-        key = self.hypermodel.architecture_key(hp)
+        key = self.study.architecture_key(hp)
         cached = self._reusable
         if key is not None and cached is not None and (cached.key, cached.seed) == (key, seed):
             keras.utils.set_random_seed(seed)
             model = cached.reset()
-            self.hypermodel.reconfigure(model, hp)
+            self.study.reconfigure(model, hp)
             logger.info("reusing the compiled model of the previous trial (same architecture and seed)")
             return model
         with self._fresh_build_scope():
             keras.utils.set_random_seed(seed)
-            model = self.hypermodel.build(hp)
+            model = self.study.build(hp)
         model.jit_compile = self.fast_path.jit_compile
         model.steps_per_execution = self.fast_path.steps_per_execution
         if key is not None:
             self._reusable = ReusableModel.capture(key, seed, model)
         return model
 
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        if self.progress is not None:
+            stage, _ = self.stage_epochs(trial)
+            self.progress.trial_begins(trial.trial_id, str(trial.hyperparameters.values.get("config", "")), stage)
+
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
         ended = self.oracle.get_trial(trial.trial_id)
         label = f"trial {ended.trial_id} {ended.hyperparameters.values.get('config', '')}".rstrip()
-        objective = self.hypermodel.objective
+        objective = self.study.objective
         if ended.status == "COMPLETED":
-            logger.info(
-                "%s: completed, best %s %.4f (mean of %d run%s)",
-                label, objective, ended.score, self.settings.seeds, "" if self.settings.seeds == 1 else "s",
-            )
+            outcome = (f"completed, best {objective} {ended.score:.4f} (mean of {self.settings.seeds} run"
+                       f"{'' if self.settings.seeds == 1 else 's'})")
+            if self.progress is None:
+                logger.info("%s: %s", label, outcome)
         else:
             message = ended.message or ""
             if "FailedTrialError" not in message:  # not an expected failure: show where
                 logger.error("%s raised:\n%s", label, message.strip())
-            logger.warning("%s: %s, %s", label, ended.status.lower(), last_line(message))
+            outcome = f"{ended.status.lower()}, {last_line(message)}"
+            logger.warning("%s: %s", label, outcome)
+        if self.progress is not None:
+            self.progress.trial_ends(ended.trial_id, outcome)
+        if self.on_trial_done is not None:
+            self.on_trial_done()
 
     def load_model(self, trial) -> keras.Model:
         """The model of the trial's first run, with its final weights."""
-        model = self.hypermodel.build(trial.hyperparameters)
+        model = self.study.build(trial.hyperparameters)
         model.load_weights(str(self.execution_dir(trial.trial_id, 0) / FINAL_WEIGHTS_FILE))
         return model
 
