@@ -51,7 +51,7 @@ def sparse_categorical_mse(y_true, y_pred):
     return keras.ops.mean(keras.ops.square(y_pred - one_hot), axis=-1)
 
 
-CLASSIFICATION_LOSSES = ("mse", "cross_entropy")
+from kerashp.names import CLASSIFICATION_LOSSES
 
 
 def classification_loss(name: str):

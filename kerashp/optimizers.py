@@ -18,7 +18,7 @@ def check_adam_hyperparameters(learning_rate: float, beta_1: float, beta_2: floa
         raise ValueError(f"epsilon must be positive, got {epsilon}")
 
 
-ADAM_HYPERPARAMETERS = ("beta_1", "beta_2", "epsilon")
+from kerashp.names import ADAM_HYPERPARAMETERS, OPTIMIZER_NAMES
 
 
 def make_adam(
@@ -107,7 +107,6 @@ def make_sgd(learning_rate: float, momentum: float = 0.9, weight_decay: float = 
     return CoupledWeightDecaySGD(learning_rate, momentum=momentum, coupled_weight_decay=weight_decay)
 
 
-OPTIMIZER_NAMES = ("sgd", "sgd_momentum", "rmsprop", "adam")
 
 
 def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9) -> keras.optimizers.Optimizer:

@@ -84,6 +84,9 @@ def default_prog(study_class) -> str:
         return f"python -m {module}"
     if module == "__main__":
         main = sys.modules.get("__main__")
+        spec = getattr(main, "__spec__", None)
+        if spec is not None and spec.name:  # python -m NAME
+            return f"python -m {spec.name}"
         path = getattr(main, "__file__", None)
         if not path:
             return f"kerashp run {study_class.name}"

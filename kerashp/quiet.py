@@ -88,7 +88,7 @@ def import_keras_quietly() -> None:
     everything when the import fails, are written back to stderr.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if "keras" in sys.modules or os.environ.get("KERASHP_TF_STARTUP_LOG") == "1":
+    if os.environ.get("KERASHP_TF_STARTUP_LOG") == "1":
         _import_keras()
         return
-    quietly(_import_keras)
+    quietly(_import_keras)  # also when a study file imported Keras itself: TensorFlow's first device probe is here

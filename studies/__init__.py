@@ -1,10 +1,6 @@
-"""One module per study; run each with `python -m studies.NAME`.
+"""One module per study; run each with `python -m studies.NAME` (or `kerashp run NAME`).
 
-Studies are command-line programs: TensorFlow's start-up chatter is dropped
-here, before any study imports Keras (see `kerashp.quiet`; set
-KERASHP_TF_STARTUP_LOG=1 and TF_CPP_MIN_LOG_LEVEL=0 to see it).
+Each module only declares its study and imports Keras inside the methods
+that use it, so `--help` answers before TensorFlow loads; kerashp imports
+TensorFlow (quietly, see `kerashp.quiet`) when a run starts.
 """
-
-from kerashp.quiet import import_keras_quietly
-
-import_keras_quietly()

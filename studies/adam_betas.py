@@ -8,13 +8,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-import keras
-import keras_tuner
+if TYPE_CHECKING:
+    import keras
+    import keras_tuner
 
 from kerashp.cli import main
-from kerashp.models import DEFAULT_BN_MOMENTUM, KERAS_BN_MOMENTUM, build_mobilenet_v2_classifier
-from kerashp.optimizers import check_adam_hyperparameters, make_adam, set_hyperparameters
+from kerashp.names import DEFAULT_BN_MOMENTUM, KERAS_BN_MOMENTUM
 from kerashp import Study
 
 LEARNING_RATE = 1e-3
@@ -50,11 +51,16 @@ class AdamBetas(Study):
         hp.Float("epsilon", 1e-10, 1e-3, sampling="log")
 
     def check_hyperparameters(self, values) -> None:
+        from kerashp.optimizers import check_adam_hyperparameters
+
         check_adam_hyperparameters(LEARNING_RATE, values["beta_1"], values["beta_2"], values["epsilon"])
         if not 0.0 <= self.settings.options["bn_momentum"] < 1.0:
             raise ValueError(f"--bn-momentum must be in [0, 1), got {self.settings.options['bn_momentum']}")
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        from kerashp.models import build_mobilenet_v2_classifier
+        from kerashp.optimizers import make_adam
+
         options = self.settings.options
         model = build_mobilenet_v2_classifier(
             self.data.input_shape,
@@ -72,6 +78,8 @@ class AdamBetas(Study):
         return "mobilenet_v2"
 
     def reconfigure(self, model, hp) -> None:
+        from kerashp.optimizers import set_hyperparameters
+
         set_hyperparameters(model.optimizer, beta_1=hp["beta_1"], beta_2=hp["beta_2"], epsilon=hp["epsilon"])
 
 

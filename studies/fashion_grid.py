@@ -23,13 +23,13 @@ without and with batch norm, on [1024, 256] with Adam 1e-3 for 30 epochs
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-import keras
-import keras_tuner
+if TYPE_CHECKING:
+    import keras
+    import keras_tuner
 
 from kerashp.cli import main
-from kerashp.models import build_mlp
-from kerashp.optimizers import make_optimizer
 from kerashp import Study, variant
 
 HIDDEN_LAYERS = {"1024-256": [1024, 256], "1024-512": [1024, 512], "1024-128": [1024, 128]}
@@ -76,6 +76,11 @@ class FashionGrid(Study):
         hp.Choice("momentum", [0.9, 0.95, 0.99])
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        import keras
+        
+        from kerashp.models import build_mlp
+        from kerashp.optimizers import make_optimizer
+
         model = build_mlp(
             self.data.input_shape, HIDDEN_LAYERS[hp["hidden"]], outputs=self.data.num_classes,
             activation="relu", dropout=[hp["dropout_1"], hp["dropout_2"]], batch_norm=hp["batch_norm"],

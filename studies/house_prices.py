@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import functools
 import sys
+from typing import TYPE_CHECKING
 
-import keras
-import keras_tuner
 import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+    import keras_tuner
 
 from kerashp.cli import main
 from kerashp.data.sources import SAMPLES_DIR
-from kerashp.data.tabular import load_csv_regression
 from kerashp.errors import StudyError
-from kerashp.losses import gaussian_mean_squared_error, gaussian_nll
-from kerashp.models import build_mlp
-from kerashp.optimizers import make_optimizer
 from kerashp import Experiment, Study, variant
 
 HOUSE_PRICES_SAMPLE = SAMPLES_DIR / "house_prices_sample.csv"
@@ -85,6 +84,8 @@ class HousePrices(Study):
         hp.Choice("loss", list(HEADS))
 
     def check_hyperparameters(self, values) -> None:
+        from kerashp.optimizers import make_optimizer
+
         if int(values["num_layers"]) < 1 or int(values["units"]) < 1:
             raise ValueError(f"num_layers and units must be positive, got {values['num_layers']}, {values['units']}")
         if values["loss"] not in HEADS:
@@ -92,6 +93,8 @@ class HousePrices(Study):
         make_optimizer(values["optimizer"], values["learning_rate"], momentum=0.0)
 
     def load_data(self):
+        from kerashp.data.tabular import load_csv_regression
+
         path = self.settings.options["csv"]
         if not path and self.settings.data == "sample":
             path = HOUSE_PRICES_SAMPLE
@@ -108,6 +111,12 @@ class HousePrices(Study):
         return None  # already standardised floats
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        import keras
+        
+        from kerashp.losses import gaussian_mean_squared_error, gaussian_nll
+        from kerashp.models import build_mlp
+        from kerashp.optimizers import make_optimizer
+
         head = HEADS[hp["loss"]]
         model = build_mlp(self.data.input_shape, [hp["units"]] * hp["num_layers"], outputs=1, head=head)
         if head == "gaussian":

@@ -13,15 +13,14 @@ normalisation with training-split statistics. SGD, momentum 0.9, batch 128.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-import keras
-import keras_tuner
+if TYPE_CHECKING:
+    import keras
+    import keras_tuner
 
-from callbacks import CosineAnnealing, GradientNorm
 from kerashp.cli import main
 from kerashp.data.augment import channel_statistics, normalize_channels, pad_crop_flip
-from kerashp.models.mobilenet import block_activations, build_mobilenet
-from kerashp.optimizers import make_sgd
 from kerashp.report import GRADIENT_NORMS_FILE, markdown_table, plot_gradient_norms
 from kerashp import Experiment, Study
 
@@ -78,6 +77,8 @@ class MobileNetCifar100(Study):
         hp.Choice("activation", ["relu", "sigmoid_4_10"])
 
     def check_hyperparameters(self, values) -> None:
+        from kerashp.optimizers import make_sgd
+
         make_sgd(values["learning_rate"], 0.9, values["weight_decay"])
         if values["schedule"] not in ("constant", "cosine"):
             raise ValueError(f"schedule must be constant or cosine, got {values['schedule']!r}")
@@ -96,6 +97,11 @@ class MobileNetCifar100(Study):
         return pad_crop_flip(4)
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        import keras
+        
+        from kerashp.models.mobilenet import block_activations, build_mobilenet
+        from kerashp.optimizers import make_sgd
+
         activations = (
             block_activations("relu", {i: "sigmoid" for i in SIGMOID_BLOCKS})
             if hp["activation"] == "sigmoid_4_10" else "relu"
@@ -115,6 +121,8 @@ class MobileNetCifar100(Study):
         return None if self.settings.experiment == "activation" else ("mobilenet", hp["activation"])
 
     def extra_callbacks(self, hp, run_dir, tensorboard_dir):
+        from callbacks import CosineAnnealing, GradientNorm
+
         callbacks = []
         if hp["schedule"] == "cosine":
             callbacks.append(CosineAnnealing(max_rate=hp["learning_rate"], min_rate=0.0, per="epoch"))

@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import functools
 import sys
+from typing import TYPE_CHECKING
 
-import keras
-import keras_tuner
+if TYPE_CHECKING:
+    import keras
+    import keras_tuner
 
-from callbacks import GradientNorm
 from kerashp.cli import main
-from kerashp.losses import make_penalty
-from kerashp.models import build_cnn, build_mlp
-from kerashp.optimizers import OPTIMIZER_NAMES, make_optimizer
+from kerashp.names import OPTIMIZER_NAMES
 from kerashp.report import GRADIENT_NORMS_FILE, plot_gradient_norms
 from kerashp import Experiment, Study, variant
 
@@ -96,6 +95,9 @@ class Regularization(Study):
         hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")
 
     def check_hyperparameters(self, values) -> None:
+        from kerashp.losses import make_penalty
+        from kerashp.optimizers import make_optimizer
+
         make_penalty(values["penalty"], values["penalty_strength"])
         make_optimizer(values["optimizer"], values["learning_rate"])
         if not 0.0 <= values["dropout"] < 1.0:
@@ -105,6 +107,12 @@ class Regularization(Study):
                              f"{values['activation']!r}, {values['depth']}, {values['batch_size']}")
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        import keras
+        
+        from kerashp.losses import make_penalty
+        from kerashp.models import build_cnn, build_mlp
+        from kerashp.optimizers import make_optimizer
+
         penalty = make_penalty(hp["penalty"], hp["penalty_strength"])
         depth = hp["depth"]
         if self.settings.options["model"] == "cnn":
@@ -123,6 +131,8 @@ class Regularization(Study):
         return model
 
     def extra_callbacks(self, hp, run_dir, tensorboard_dir):
+        from callbacks import GradientNorm
+
         if self.settings.experiment != "activation":
             return []
         return [GradientNorm(r"(hidden|conv)_\d+/kernel", every_n_steps=self.settings.options["grad_norm_every"],

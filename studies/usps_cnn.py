@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import functools
 import sys
+from typing import TYPE_CHECKING
 
-import keras
-import keras_tuner
+if TYPE_CHECKING:
+    import keras
+    import keras_tuner
 
-from callbacks import StepDecay
 from kerashp.cli import main
-from kerashp.losses import CLASSIFICATION_LOSSES, classification_loss
-from kerashp.models import build_cnn
-from kerashp.models.cnn import CNN_ACTIVATIONS, CNN_FILTER_CHOICES
-from kerashp.optimizers import make_optimizer
+from kerashp.names import CLASSIFICATION_LOSSES, CNN_ACTIVATIONS, CNN_FILTER_CHOICES
 from kerashp import Experiment, Study, variant
 
 BASE = {
@@ -76,6 +74,9 @@ class UspsCnn(Study):
         hp.Choice("loss", list(CLASSIFICATION_LOSSES))
 
     def check_hyperparameters(self, values) -> None:
+        from kerashp.losses import classification_loss
+        from kerashp.optimizers import make_optimizer
+
         if not 1 <= int(values["num_layers"]) <= 4:
             raise ValueError(f"num_layers must be 1-4, got {values['num_layers']}")
         if int(values["filters"]) <= 0 or int(values["batch_size"]) <= 0:
@@ -86,6 +87,12 @@ class UspsCnn(Study):
         classification_loss(values["loss"])
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        import keras
+        
+        from kerashp.losses import classification_loss
+        from kerashp.models import build_cnn
+        from kerashp.optimizers import make_optimizer
+
         model = build_cnn(
             self.data.input_shape, self.data.num_classes, filters=hp["filters"], num_layers=hp["num_layers"],
             activation=hp["activation"], batch_norm=hp["batch_norm"], dropout=0.1,
@@ -98,6 +105,8 @@ class UspsCnn(Study):
         return model
 
     def extra_callbacks(self, hp, run_dir, tensorboard_dir):
+        from callbacks import StepDecay
+
         return [StepDecay(hp["learning_rate"], factor=0.1, every=10)]
 
 

@@ -1,11 +1,15 @@
 """Runs a Python script as on a machine without TensorFlow: `import tensorflow` (and
-tensorflow-datasets) fail. Usage: python tests/without_tensorflow.py SCRIPT [ARGS...]"""
+tensorflow-datasets) fail; with KERASHP_BLOCK_KERAS=1, `import keras` and `import
+keras_tuner` fail too. Usage: python tests/without_tensorflow.py SCRIPT [ARGS...]
+(SCRIPT may be `-m MODULE`)."""
 
 import importlib.abc
+import os
 import runpy
 import sys
 
-BLOCKED = ("tensorflow", "tensorflow_datasets", "tf_keras")
+BLOCKED = ("tensorflow", "tensorflow_datasets", "tf_keras") + (
+    ("keras", "keras_tuner") if os.environ.get("KERASHP_BLOCK_KERAS") == "1" else ())
 
 
 class NoTensorFlow(importlib.abc.MetaPathFinder):
@@ -17,5 +21,9 @@ class NoTensorFlow(importlib.abc.MetaPathFinder):
 
 if __name__ == "__main__":
     sys.meta_path.insert(0, NoTensorFlow())
-    sys.argv = sys.argv[1:]
-    runpy.run_path(sys.argv[0], run_name="__main__")
+    if sys.argv[1] == "-m":
+        sys.argv = sys.argv[2:]
+        runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+    else:
+        sys.argv = sys.argv[1:]
+        runpy.run_path(sys.argv[0], run_name="__main__")

@@ -6,8 +6,7 @@ from typing import Sequence
 
 import keras
 
-CNN_FILTER_CHOICES = (64, 128, 256)
-CNN_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+from kerashp.names import CNN_ACTIVATIONS, CNN_FILTER_CHOICES  # noqa: F401  (exported)
 
 
 def build_cnn(

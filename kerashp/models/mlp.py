@@ -6,7 +6,7 @@ from typing import Sequence
 
 import keras
 
-OUTPUT_HEADS = ("softmax", "linear", "gaussian")
+from kerashp.names import OUTPUT_HEADS
 
 
 def per_layer(value, count: int, what: str) -> list:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import keras
 
 # Keras' MobileNetV2 hard-codes BatchNormalization(momentum=0.999).
-KERAS_BN_MOMENTUM = 0.999
-DEFAULT_BN_MOMENTUM = 0.9  # PyTorch's BatchNorm default (its momentum=0.1)
+from kerashp.names import DEFAULT_BN_MOMENTUM, KERAS_BN_MOMENTUM  # noqa: F401  (exported)
 
 
 def set_batchnorm_momentum(model: keras.Model, momentum: float) -> int:

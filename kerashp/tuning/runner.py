@@ -360,8 +360,8 @@ def run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame
     study = study_class(settings)
     check_overrides(study)
     configs = selected_configs(study) if settings.search == "configs" else {}
-    check_configs(study, configs)
     check_space(study, configs)
+    check_configs(study, configs)
     if settings.reference is not None and settings.search == "configs" and settings.reference not in configs:
         raise StudyError(f"{option_name('reference')} {settings.reference!r} is not among the configurations run: "
                          f"{', '.join(configs)}")

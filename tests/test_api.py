@@ -1,0 +1,168 @@
+"""The public Python API: kerashp.run, Results, load_results, settings resolved in
+the library, errors that name keyword arguments, no side effects at import."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+import kerashp
+from kerashp import StudyError, StudySettings
+from kerashp.data import from_arrays
+from kerashp.data.splits import apply_shared_options
+from tiny_study import TinyStudy, synthetic_splits
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def test_import_loads_nothing_heavy_and_changes_no_backend():
+    code = """
+import sys, matplotlib
+raw_backend = lambda: dict.__getitem__(matplotlib.rcParams, "backend")  # get_backend() would resolve it
+backend = raw_backend()
+import kerashp, kerashp.report.figures, kerashp.report.search_figures, kerashp.report.pruning
+from kerashp import Study, Experiment, variant, run, load_results, Results, StudySettings, StudyError
+import studies.adam_betas, studies.fashion_grid
+heavy = [m for m in ("tensorflow", "keras", "keras_tuner", "matplotlib.pyplot") if m in sys.modules]
+print(heavy, raw_backend() == backend)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[] True", out.stdout + out.stderr
+
+
+def test_public_names_are_documented():
+    for name in kerashp.__all__:
+        assert getattr(kerashp, name).__doc__, name
+
+
+def test_run_returns_results_equal_to_the_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["ipykernel_launcher", "-f", "/nonexistent/kernel.json"])  # must not matter
+    results = kerashp.run(TinyStudy, configs=["slow", "fast"], seeds=2, out=str(tmp_path), verbose=0)
+    csv = pd.read_csv(tmp_path / "results.csv", dtype={"trial": str}).fillna({"message": ""})
+    pd.testing.assert_frame_equal(results.table.reset_index(drop=True), csv, check_dtype=False)
+    assert list(results.table["name"]) == ["slow", "fast"]
+    assert (results.table["runs"] == 2).all()
+    # every epoch of every run: 2 trials x 2 seeds x 3 epochs
+    assert len(results.epochs) == 12 and set(results.epochs["epoch"]) == {1, 2, 3}
+    assert set(results.seeds["name"]) == {"slow", "fast"} and len(results.seeds) >= 4
+    table = results.table.set_index("name")
+    assert results.best["name"] == table["best_val_accuracy"].idxmax()
+    figures = results.figures()
+    assert {"val_accuracy", "loss", "val_loss", "seeds"} <= set(figures)
+    assert all(isinstance(figure, Figure) for figure in figures.values())
+    again = kerashp.load_results(tmp_path)
+    pd.testing.assert_frame_equal(again.table, results.table)
+    assert "| slow |" in again.markdown and "Across seeds" in again.markdown
+
+
+def test_settings_resolve_the_study_defaults_in_the_library():
+    from studies.adam_betas import AdamBetas
+    from studies.usps_cnn import UspsCnn
+
+    settings = StudySettings.for_study(AdamBetas)
+    assert (settings.epochs, settings.batch_size, settings.data) == (10, 64, "cifar10")
+    assert settings.options == {"weights": "none", "bn_momentum": 0.9}
+    quick = StudySettings.for_study(AdamBetas, quick=True)
+    assert (quick.epochs, quick.data, str(quick.out)) == (2, "sample", "artifacts/adam_betas_quick")
+    usps = StudySettings.for_study(UspsCnn, experiment="width")
+    assert usps.experiment == "width" and usps.val_split == 0.2 and usps.out.name == "width"
+    assert StudySettings.for_study(AdamBetas, out="x", set={"beta_1": 0.5}).overrides == {"beta_1": 0.5}
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"epochs": 0}, "epochs= expected a positive integer, got 0"),
+    ({"epoch": 3}, "unknown option epoch="),
+    ({"search": "grd"}, "search= must be one of"),
+    ({"val_split": 1.5}, "val_split= expected a fraction"),
+    ({"eta": 1}, "eta= must be at least 2"),
+    ({"quick": "yes"}, "quick= must be True or False"),
+])
+def test_bad_options_name_the_keyword_argument(options, words, tmp_path):
+    with pytest.raises(StudyError, match=words.replace("(", r"\(")):
+        kerashp.run(TinyStudy, out=tmp_path, **options)
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_unknown_set_name_is_named_as_a_keyword(tmp_path):
+    with pytest.raises(StudyError, match="set= dropout: tiny has no hyperparameter 'dropout'"):
+        kerashp.run(TinyStudy, out=tmp_path, set={"dropout": 0.1})
+
+
+class ConfigsOnly(kerashp.Study):
+    name = "configs_only"
+    epochs = 1
+    configs = {"a": {"units": 4}, "b": {"units": 8}}
+
+    def load_data(self):
+        return synthetic_splits()
+
+    def preprocessing(self, data):
+        return None
+
+    def build(self, hp):
+        import keras
+
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(hp["units"], activation="relu"),
+                                  keras.layers.Dense(3, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+
+def test_a_study_of_named_configurations_needs_no_search_space(tmp_path):
+    results = kerashp.run(ConfigsOnly, out=tmp_path / "a", verbose=0)
+    assert list(results.table["status"]) == ["COMPLETED", "COMPLETED"]
+    with pytest.raises(StudyError, match="search= random: configs_only declares no search space"):
+        kerashp.run(ConfigsOnly, out=tmp_path / "b", search="random", trials=2)
+
+
+def test_malformed_studies_get_one_line(tmp_path):
+    class NoBuild(kerashp.Study):
+        name = "no_build"
+        configs = {"a": {"x": 1}}
+
+    class Unnamed(ConfigsOnly):
+        name = ""
+
+    class UnknownHyperparameter(TinyStudy):
+        configs = {"typo": {"learnin_rate": 0.1}}
+
+    for study, words in ((NoBuild, "has no build"), (Unnamed, "has no name"),
+                         (UnknownHyperparameter, "'typo' names 'learnin_rate'")):
+        with pytest.raises(StudyError, match=words) as error:
+            kerashp.run(study, out=tmp_path)
+        assert "\n" not in str(error.value)
+
+
+def test_shared_data_options_apply_to_any_load_data():
+    rng = np.random.default_rng(0)
+    data = from_arrays(rng.normal(size=(200, 3)), rng.integers(0, 2, 200), rng.normal(size=(50, 3)),
+                       rng.integers(0, 2, 50))
+    assert (len(data.train), len(data.validation), data.test) == (200, 50, None)
+    limited = apply_shared_options(data, train_limit=100, val_split=0.2, split_seed=0)
+    assert (len(limited.train), len(limited.validation), len(limited.test)) == (80, 20, 50)
+    assert "first 100 training examples" in limited.description
+    np.testing.assert_array_equal(limited.test.features, data.validation.features)
+    again = apply_shared_options(limited, train_limit=10, val_split=0.5, split_seed=0)
+    assert len(again.train) == 80  # applied once only
+
+
+def test_from_arrays_refuses_non_finite_values():
+    x = np.ones((10, 2))
+    x[3, 1] = np.nan
+    with pytest.raises(StudyError, match="training features hold a non-finite value .* first at example 3"):
+        from_arrays(x, np.zeros(10, int), np.ones((4, 2)), np.zeros(4, int))
+
+
+def test_results_of_a_directory_without_a_study():
+    with pytest.raises(StudyError, match="holds no kerashp study"):
+        kerashp.load_results(ROOT / "docs")
+
+
+def test_a_report_spec_round_trips(tmp_path):
+    kerashp.run(TinyStudy, configs=["slow"], out=tmp_path, verbose=0)
+    spec = json.loads((tmp_path / "tuner" / "kerashp_study.json").read_text())
+    assert spec["name"] == "tiny" and spec["hyperparameters"] == ["learning_rate"] and spec["total"] == 1
