@@ -34,6 +34,13 @@ def option_name(dest: str) -> str:
     return dest + "="
 
 
+def option_value(dest: str, value) -> str:
+    """An option with its value as the user would write it: `--search random` or `search='random'`."""
+    if _OPTION_STYLE["style"] == "cli":
+        return f"{option_name(dest)} {value}"
+    return f"{dest}={value!r}"
+
+
 def set_option_style(style: str) -> None:
     """"cli" (the command line) or "python" (`kerashp.run`, the default)."""
     _OPTION_STYLE["style"] = style

@@ -13,10 +13,10 @@ import dataclasses
 import os
 import pathlib
 import sys
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from kerashp import options as options_module
-from kerashp.errors import StudyError, option_name
+from kerashp.errors import StudyError, option_name, option_value
 
 # Settings that change what a trial trains; a project on disk made with other
 # values cannot be resumed with these (it would mix incomparable trials).
@@ -212,8 +212,9 @@ def resolve_runs(study_class, given: Mapping[str, Any]) -> list[StudySettings]:
     values = resolve_options(study_class, given)
     args = argparse.Namespace(**values)
     if args.search == "hyperband" and args.prune not in (None, "hyperband"):
-        raise StudyError(f"{option_name('search')} hyperband prunes with hyperband, not {option_name('prune')} "
-                         f"{args.prune} (for that: search random with prune {args.prune})")
+        raise StudyError(f"{option_value('search', 'hyperband')} prunes with hyperband, not "
+                         f"{option_value('prune', args.prune)} (for that: {option_value('search', 'random')} "
+                         f"{option_value('prune', args.prune)})")
     if args.max_minutes is not None and args.max_minutes < 0:
         raise StudyError(f"{option_name('max_minutes')} must be 0 or more, got {args.max_minutes}")
     if args.eta < 2:

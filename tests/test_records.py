@@ -56,7 +56,7 @@ def test_results_table_means_seeds_and_marks_failures():
     assert table.loc[0, "best_val_accuracy_std"] == pytest.approx(0.1414, abs=1e-4)
     assert table.loc[1, "message"] == "diverged at epoch 1" and math.isnan(table.loc[1, "best_val_accuracy"])
     text = markdown_table(table, ["lr"], [("best_val_accuracy", "best val accuracy")])
-    assert "| A | 0.1 | 0.6 ± 0.1414 | completed |" in text
+    assert "| A | 0.1 | 0.6000 ± 0.1414 | completed |" in text  # one format per metric column
     assert "| B | 1e+09 |  | failed: diverged at epoch 1 |" in text
 
 

@@ -88,6 +88,7 @@ def test_a_lower_is_better_metric_and_a_chosen_reference():
     assert comparison.summary.set_index("name").loc["B", "p_first"] == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_a_study_with_seeds_reports_intervals_comparisons_and_a_figure(tmp_path):
     out = tmp_path / "out"
     assert main(TinyStudy, ["--out", str(out), "--configs", "slow,fast", "--seeds", "3", "--reference", "slow",
