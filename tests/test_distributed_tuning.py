@@ -5,6 +5,7 @@ and the study ends with every configuration trained once and one results table."
 
 import os
 import pathlib
+import re
 import signal
 import socket
 import subprocess
@@ -50,6 +51,11 @@ def test_chief_and_two_workers_survive_a_killed_worker(tmp_path):
                 break
             assert time.time() < deadline, (tmp_path / "chief.log").read_text()
             time.sleep(0.05)
+        # kerashp status, from another process, sees the workers' trials in the shared directory.
+        status = subprocess.run([sys.executable, "-m", "kerashp.cli", "status", str(out)], capture_output=True,
+                                text=True, cwd=ROOT, timeout=120).stdout
+        assert re.search(r"trials: 0 finished, [12] running, [12] pending, 0 failed", status), status
+        assert "running: trial" in status and "(of 3)" in status
         victim_pid = trained[-1][2]
         victim = next(name for name, process in workers.items() if process.pid == victim_pid)
         workers[victim].send_signal(signal.SIGKILL)

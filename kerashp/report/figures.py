@@ -72,7 +72,8 @@ def whole_epochs(axes) -> None:
 
 
 # Lines of trials that end up on top of each other (equal runs, chance-level runs) stay
-# visible: each trial has its own marker, drawn hollow, and later lines are thinner.
+# visible: each trial has its own marker, drawn hollow, later lines are thinner, and the points
+# are dodged a little along the epoch axis (`draw_trials`).
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
 
 
@@ -81,10 +82,13 @@ def draw_trials(axes, trials: Sequence[TrialRecord], metric: str, markers: bool 
     95% confidence interval of the mean where it has several; failed trials dashed).
     Returns the number of lines drawn."""
     drawn = 0
-    for trial in trials:
-        curve = curves_by_epoch(trial, metric)
-        if curve.empty:
-            continue
+    curves = [(trial, curves_by_epoch(trial, metric)) for trial in trials]
+    curves = [(trial, curve) for trial, curve in curves if not curve.empty]
+    # Equal values stay visible side by side: each trial's points are shifted a little along
+    # the epoch axis ("dodged"), by at most 0.1 epoch in all.
+    step = min(0.03, 0.1 / max(len(curves) - 1, 1)) if 1 < len(curves) <= len(MARKERS) else 0.0
+    for position, (trial, curve) in enumerate(curves):
+        curve = curve.set_axis(curve.index + (position - (len(curves) - 1) / 2) * step)
         style = "-" if trial.status in ("COMPLETED", "RUNNING") else "--"
         label = trial.name if trial.status in ("COMPLETED", "RUNNING") else f"{trial.name} ({trial.status.lower()})"
         marker = MARKERS[drawn % len(MARKERS)] if markers or len(curve) <= 30 else None

@@ -436,6 +436,9 @@ def run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame
             f"is in {out / 'results.md'}; rerun the same command to resume",
             getattr(stopped, "exit_status", 130))
     logger.info("results: %s and %s", out / "results.csv", out / "results.md")
+    if settings.quick:
+        logger.info("a --quick demo (%d epochs on a small sample, from scratch): it shows that the study runs and "
+                    "reports, not which configuration is better; results.md says so", settings.epochs)
     return table
 
 
