@@ -26,7 +26,7 @@ import os
 
 from kerashp import backends
 from kerashp.quiet import quietly
-from kerashp.errors import StudyError
+from kerashp.errors import StudyError, option_name, option_value
 from kerashp.options import PRECISIONS, STRATEGIES  # noqa: F401  (distribute's own choices)
 
 logger = logging.getLogger("kerashp")
@@ -77,7 +77,7 @@ def choose_strategy(name: str = "auto"):
     if backends.keras_backend() != "tensorflow":
         if name in ("auto", "default"):
             return SingleDevice()
-        raise StudyError(f"--strategy {name} is a tf.distribute strategy: it needs KERAS_BACKEND=tensorflow")
+        raise StudyError(f"{option_value('strategy', name)} is a tf.distribute strategy: it needs KERAS_BACKEND=tensorflow")
     import tensorflow as tf
 
     if name == "auto":
@@ -94,7 +94,7 @@ def choose_strategy(name: str = "auto"):
         devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices)
     if "TF_CONFIG" not in os.environ:
-        raise StudyError("--strategy multiworker needs TF_CONFIG (cluster and task of this worker)")
+        raise StudyError(f"{option_value('strategy', 'multiworker')} needs TF_CONFIG (cluster and task of this worker)")
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
@@ -112,9 +112,9 @@ def resolve_fast_path(precision: str = "auto", jit: str = "auto", steps_per_exec
     if precision not in PRECISIONS:
         raise StudyError(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
     if jit not in ("auto", "on", "off"):
-        raise StudyError(f"--jit must be auto, on or off, got {jit!r}")
+        raise StudyError(f"{option_name('jit')} must be auto, on or off, got {jit!r}")
     if steps_per_execution < 1:
-        raise StudyError(f"--steps-per-execution must be positive, got {steps_per_execution}")
+        raise StudyError(f"{option_name('steps_per_execution')} must be positive, got {steps_per_execution}")
     on_gpu = gpu_count() > 0
     if precision == "auto":
         precision = "mixed_float16" if on_gpu else "float32"

@@ -14,9 +14,8 @@ import ast
 import os
 import pathlib
 import sys
-from typing import Any, Sequence
+from typing import Any
 
-from kerashp.errors import StudyError
 
 QUICK_EPOCHS = 2
 QUICK_TRIALS = 3  # trials of a search with --quick

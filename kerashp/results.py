@@ -51,7 +51,10 @@ class Results:
             raise StudyError(f"{out} holds no kerashp study (no {layout.PROJECT_NAME}/ with trials)")
         if directories == [out]:
             return cls(out, {None: build_report(out)})
-        return cls(out, {path.name: build_report(path) for path in directories})
+        reports = {path.name: build_report(path) for path in directories}
+        order = next(iter(reports.values())).spec.experiment_names  # the study's own order
+        rank = {name: position for position, name in enumerate(order)}
+        return cls(out, dict(sorted(reports.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0]))))
 
     def _frames(self, attribute: str) -> pd.DataFrame:
         frames = []

@@ -77,7 +77,7 @@ class FashionGrid(Study):
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         import keras
-        
+
         from kerashp.models import build_mlp
         from kerashp.optimizers import make_optimizer
 

@@ -112,7 +112,7 @@ class HousePrices(Study):
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         import keras
-        
+
         from kerashp.losses import gaussian_mean_squared_error, gaussian_nll
         from kerashp.models import build_mlp
         from kerashp.optimizers import make_optimizer

@@ -97,8 +97,6 @@ class MobileNetCifar100(Study):
         return pad_crop_flip(4)
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
-        import keras
-        
         from kerashp.models.mobilenet import block_activations, build_mobilenet
         from kerashp.optimizers import make_sgd
 

@@ -108,7 +108,7 @@ class Regularization(Study):
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         import keras
-        
+
         from kerashp.losses import make_penalty
         from kerashp.models import build_cnn, build_mlp
         from kerashp.optimizers import make_optimizer

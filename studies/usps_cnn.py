@@ -88,7 +88,7 @@ class UspsCnn(Study):
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         import keras
-        
+
         from kerashp.losses import classification_loss
         from kerashp.models import build_cnn
         from kerashp.optimizers import make_optimizer

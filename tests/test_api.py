@@ -166,3 +166,23 @@ def test_a_report_spec_round_trips(tmp_path):
     kerashp.run(TinyStudy, configs=["slow"], out=tmp_path, verbose=0)
     spec = json.loads((tmp_path / "tuner" / "kerashp_study.json").read_text())
     assert spec["name"] == "tiny" and spec["hyperparameters"] == ["learning_rate"] and spec["total"] == 1
+
+
+class TwoExperiments(ConfigsOnly):
+    name = "two_experiments"
+    configs = {}
+    experiments = {
+        "width": kerashp.Experiment({"4 units": {"units": 4}, "8 units": {"units": 8}}, epochs=1),
+        "depth": kerashp.Experiment({"8 units": {"units": 8}}, epochs=2, description="longer"),
+    }
+
+
+def test_a_study_of_experiments_gives_one_results_per_experiment(tmp_path):
+    results = kerashp.run(TwoExperiments, out=tmp_path, verbose=0)
+    assert set(results.experiments) == {"width", "depth"}
+    assert list(results.table["experiment"]) == ["width", "width", "depth"]
+    assert list(results.experiments["depth"].epochs["epoch"]) == [1, 2]
+    assert {"width/val_accuracy", "depth/val_accuracy"} <= set(results.figures())
+    only = kerashp.run(TwoExperiments, out=tmp_path, experiment="depth", verbose=0)  # resumes: trains nothing
+    assert list(only.table["name"]) == ["8 units"] and set(only.experiments) == {"depth"}
+    assert len(kerashp.load_results(tmp_path / "width").table) == 2

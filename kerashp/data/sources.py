@@ -31,7 +31,7 @@ import numpy as np
 
 from kerashp.data import image_folder, local_files, usps
 from kerashp.data.splits import DataSplits, Split, make_splits
-from kerashp.errors import StudyError
+from kerashp.errors import StudyError, option_value
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 def data_options_hint(name: str) -> str:
     """The one-line list of alternatives shown when data cannot be had."""
     return (
-        f"--data {name} needs network access or a prepared tensorflow-datasets copy "
+        f"{option_value('data', name)} needs network access or a prepared tensorflow-datasets copy "
         "in --data-dir; offline, use --data folder:PATH (train/<class>/ and "
         "test/<class>/ image folders, or a .tar.gz of them), --data file:PATH "
         "(an .h5 file or a directory of IDX files) or --data sample "
@@ -58,7 +58,7 @@ def load_tfds(name: str, data_dir: str | None) -> tuple[Split, Split, tuple[str,
     try:
         import tensorflow_datasets as tfds
     except ImportError:
-        raise StudyError(f"--data {name} needs tensorflow-datasets and TensorFlow, not installed here; "
+        raise StudyError(f"{option_value('data', name)} needs tensorflow-datasets and TensorFlow, not installed here; "
                          "use folder:PATH, file:PATH or sample") from None
 
     try:

@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from kerashp.errors import StudyError
+from kerashp.errors import StudyError, option_name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +70,7 @@ def limit_examples(split: Split, limit: int | None) -> Split:
     if limit is None:
         return split
     if limit <= 0:
-        raise StudyError(f"--train-limit must be positive, got {limit}")
+        raise StudyError(f"{option_name('train_limit')} must be positive, got {limit}")
     return split.take(np.arange(min(limit, len(split))))
 
 

@@ -12,7 +12,6 @@ and trial records:
 from __future__ import annotations
 
 import math
-import pathlib
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np

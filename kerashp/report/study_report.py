@@ -36,6 +36,7 @@ class ReportSpec:
     description: str = ""
     experiment: str | None = None
     experiment_description: str = ""
+    experiment_names: tuple[str, ...] = ()  # all the study's experiments, in its order
     hyperparameters: tuple[str, ...] = ()
     metrics: tuple[tuple[str, str], ...] = DEFAULT_METRICS
     curves: tuple[tuple[str, str], ...] = (("val_accuracy", "Validation accuracy"), ("loss", "Training loss"))
@@ -66,7 +67,7 @@ class ReportSpec:
     def from_json(cls, payload: dict[str, Any]) -> "ReportSpec":
         fields = {field.name for field in dataclasses.fields(cls)}
         values = {key: value for key, value in payload.items() if key in fields}
-        for key in ("hyperparameters", "compared_metrics"):
+        for key in ("hyperparameters", "compared_metrics", "experiment_names"):
             if key in values:
                 values[key] = tuple(values[key])
         for key in ("metrics", "curves", "curve_grid"):

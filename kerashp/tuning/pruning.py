@@ -38,7 +38,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import pathlib
 import statistics
 from typing import Any, Callable, Mapping, Sequence
 

@@ -220,7 +220,7 @@ def report_spec(study: Study, data_description: str, total: int | None) -> study
     experiment = study.experiments[settings.experiment] if settings.experiment else None
     return study_report.ReportSpec(
         name=study.name, description=study.description, experiment=settings.experiment,
-        experiment_description=experiment.description if experiment else "",
+        experiment_description=experiment.description if experiment else "", experiment_names=tuple(study.experiments),
         hyperparameters=tuple(study.table_hyperparameters), metrics=tuple(study.table_metrics),
         curves=tuple(study.curves), curve_grid=tuple(study.curve_grid) if study.curve_grid else None,
         objective=study.objective, objective_direction=study.objective_direction,
