@@ -75,6 +75,19 @@ class FashionGrid(Study):
         hp.Choice("learning_rate", [1e-2, 1e-3, 1e-4])
         hp.Choice("momentum", [0.9, 0.95, 0.99])
 
+    def check_hyperparameters(self, values) -> None:
+        from kerashp.optimizers import make_optimizer
+
+        make_optimizer(OPTIMIZERS[values["optimizer"]], values["learning_rate"], values["momentum"])
+        for name in ("dropout_1", "dropout_2"):
+            if not 0.0 <= values[name] < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {values[name]}")
+        if values["hidden"] not in HIDDEN_LAYERS or values["init"] not in INITIALIZERS:
+            raise ValueError(f"hidden must be one of {', '.join(HIDDEN_LAYERS)} and init one of "
+                             f"{', '.join(INITIALIZERS)}")
+        if int(values["epochs"]) <= 0:
+            raise ValueError(f"epochs must be positive, got {values['epochs']}")
+
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         import keras
 

@@ -186,3 +186,34 @@ def test_a_study_of_experiments_gives_one_results_per_experiment(tmp_path):
     only = kerashp.run(TwoExperiments, out=tmp_path, experiment="depth", verbose=0)  # resumes: trains nothing
     assert list(only.table["name"]) == ["8 units"] and set(only.experiments) == {"depth"}
     assert len(kerashp.load_results(tmp_path / "width").table) == 2
+
+
+def test_a_study_changed_under_its_results_is_refused_and_an_added_configuration_runs(tmp_path):
+    kerashp.run(TinyStudy, configs=["slow"], epochs=1, out=tmp_path, verbose=0)
+
+    class Edited(TinyStudy):
+        configs = {**TinyStudy.configs, "slow": {"learning_rate": 3e-3}}
+
+    with pytest.raises(StudyError, match=r"configuration 'slow' \(learning_rate 0.001 there vs 0.003 now\)"):
+        kerashp.run(Edited, configs=["slow"], epochs=1, out=tmp_path, verbose=0)
+
+    class Widened(TinyStudy):
+        configs = {**TinyStudy.configs, "faster": {"learning_rate": 0.1}}
+
+    results = kerashp.run(Widened, configs=["slow", "faster"], epochs=1, out=tmp_path, verbose=0)
+    assert list(results.table["name"]) == ["slow", "faster"]
+
+    class NewSpace(TinyStudy):
+        def declare_hyperparameters(self, hp):
+            hp.Float("learning_rate", 1e-5, 1.0, sampling="log")
+
+    with pytest.raises(StudyError, match=r"the search space \(learning_rate declared otherwise\)"):
+        kerashp.run(NewSpace, configs=["slow"], epochs=1, out=tmp_path, verbose=0)
+
+
+def test_an_impossible_set_value_in_a_search_is_refused_before_anything_runs(tmp_path):
+    from studies.fashion_grid import FashionGrid
+
+    with pytest.raises(StudyError, match="set= learning_rate=-1.*: learning_rate must be positive, got -1"):
+        kerashp.run(FashionGrid, quick=True, set={"learning_rate": -1}, out=tmp_path / "grid")
+    assert not (tmp_path / "grid").exists()

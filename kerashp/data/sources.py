@@ -19,11 +19,13 @@ Specifications understood by `load_image_classification`:
 from __future__ import annotations
 
 import logging
+import os
 import pathlib
 import re
 import shutil
 import socket
 import tarfile
+import tempfile
 import urllib.parse
 import zlib
 
@@ -36,6 +38,7 @@ from kerashp.errors import StudyError, option_value
 logger = logging.getLogger(__name__)
 
 SAMPLES_DIR = pathlib.Path(__file__).parent / "samples"
+EXTRACTED_MARKER = ".extracted"  # written last into an extracted archive's folder
 # Shipped samples (`--data sample:NAME`; plain `sample` is CIFAR-10), with their source.
 SAMPLES = {"cifar10": "CIFAR-10", "fashion_mnist": "FashionMNIST", "usps": "USPS"}
 DEFAULT_CACHE_DIR = pathlib.Path("~/.cache/kerashp").expanduser()
@@ -141,25 +144,58 @@ def load_sample(name: str = "cifar10") -> tuple[Split, Split, tuple[str, ...]]:
     return train, test, class_names
 
 
+def _safe_members(tar: tarfile.TarFile, archive: pathlib.Path) -> list[tarfile.TarInfo]:
+    """The archive's members, refusing any that could write outside the target
+    (absolute paths, `..`, links, devices): for Pythons without tarfile's `data` filter."""
+    members = tar.getmembers()
+    for member in members:
+        parts = pathlib.PurePosixPath(member.name).parts
+        if member.name.startswith(("/", "\\")) or ".." in parts or not (member.isfile() or member.isdir()):
+            raise StudyError(f"{archive}: refusing member {member.name!r} (absolute path, '..', link or device)")
+    return members
+
+
+def _extract(archive: pathlib.Path, destination: pathlib.Path) -> None:
+    with tarfile.open(archive) as tar:
+        if hasattr(tarfile, "data_filter"):  # Python 3.10.12+, 3.11.4+
+            tar.extractall(destination, filter="data")
+        else:
+            tar.extractall(destination, members=_safe_members(tar, archive))
+
+
 def extract_archive(archive: pathlib.Path, cache_dir: pathlib.Path) -> pathlib.Path:
-    """Extracts an image-folder archive once into `cache_dir` and returns the folder."""
+    """Extracts an image-folder archive once into `cache_dir` and returns the folder.
+
+    The archive is extracted into a fresh temporary directory beside the target and
+    renamed into place only when complete, so a failed extraction leaves nothing
+    behind, and nothing kerashp did not create is ever deleted: a target of the
+    same name that kerashp did not make (e.g. a tensorflow-datasets copy) is left
+    alone and the archive goes to `<name>.kerashp` instead.
+    """
     name = archive.name
     for suffix in ARCHIVE_SUFFIXES:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
     target = cache_dir / name
-    done_marker = target / ".extracted"
-    if not done_marker.exists():
+    if target.exists() and not (target / EXTRACTED_MARKER).exists():
+        target = cache_dir / f"{name}.kerashp"  # not ours: never written into, never deleted
+    if not (target / EXTRACTED_MARKER).exists():
+        if target.exists():
+            raise StudyError(f"{target} exists but was not extracted by kerashp; move it away or pass another "
+                             "--data-dir")
         logger.info("extracting %s into %s", archive, target)
-        target.mkdir(parents=True, exist_ok=True)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{name}.extracting-", dir=cache_dir))
         try:
-            with tarfile.open(archive) as tar:
-                tar.extractall(target, filter="data")
+            _extract(archive, staging)
+            (staging / EXTRACTED_MARKER).touch()
+            os.rename(staging, target)  # complete, or not there at all
         except (tarfile.TarError, OSError, EOFError, zlib.error) as error:  # EOFError: a truncated .gz
-            shutil.rmtree(target, ignore_errors=True)  # no half-extracted copy for a later run
             raise StudyError(f"could not extract {archive} ({error or type(error).__name__}); "
                              "is the archive complete?") from None
-        done_marker.touch()
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)  # our own temporary directory only
     children = [p for p in target.iterdir() if p.is_dir()]
     if not (target / "train").is_dir() and len(children) == 1:
         return children[0]  # archive with one top-level folder

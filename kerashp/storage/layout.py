@@ -4,6 +4,7 @@
     <out>/tensorboard/                                             TensorBoard logs
     <out>/tuner/                                                   the KerasTuner project
     <out>/tuner/kerashp_settings.json                              the training fingerprint
+    <out>/tuner/kerashp_definition.json                            the configurations' values and the space
     <out>/tuner/kerashp_study.json                                 what the report needs of the study
     <out>/tuner/kerashp_runs.jsonl                                 one line per invocation
     <out>/tuner/kerashp_progress.json                              the running invocation's progress
@@ -28,6 +29,7 @@ logger = logging.getLogger("kerashp")
 PROJECT_NAME = "tuner"
 TENSORBOARD_DIR = "tensorboard"
 FINGERPRINT_FILE = "kerashp_settings.json"
+DEFINITION_FILE = "kerashp_definition.json"  # the named configurations' values and the search space trained
 STUDY_FILE = "kerashp_study.json"
 RUN_LOG_FILE = "kerashp_runs.jsonl"
 PROGRESS_FILE = "kerashp_progress.json"

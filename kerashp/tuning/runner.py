@@ -75,12 +75,22 @@ def check_overrides(study: Study) -> None:
 
 
 def check_configs(study: Study, configs: dict[str, dict[str, Any]]) -> None:
-    """Rejects impossible hyperparameter values before anything is trained or deleted."""
-    for name, values in configs.items():
+    """Rejects impossible hyperparameter values before anything is trained or deleted:
+    each named configuration's, or for a search, its space's defaults with `--set` applied
+    (so that an impossible `--set learning_rate=-1` is refused before the first trial)."""
+    checks = [(f"configuration {name!r}", values) for name, values in configs.items()]
+    if study.settings.search != "configs":
+        space = keras_tuner.HyperParameters()
+        study.declare_hyperparameters(space)
+        overrides = study.settings.overrides
+        label = (f"{option_name('set')} {', '.join(f'{k}={v!r}' for k, v in overrides.items())}" if overrides
+                 else "the search space's defaults")
+        checks.append((label, {**space.values, **overrides}))
+    for label, values in checks:
         try:
             study.check_hyperparameters(values)
         except (ValueError, TypeError) as error:
-            raise StudyError(f"configuration {name!r}: {error}") from None
+            raise StudyError(f"{label}: {error}") from None
 
 
 def longest_trial_epochs(study: Study, configs: dict[str, dict[str, Any]]) -> int:
@@ -162,6 +172,44 @@ def check_fingerprint(project_dir, settings: StudySettings) -> None:
             f"{settings.out} holds results made with other settings ({'; '.join(differing)}); "
             "pass --overwrite to start afresh or --out for a new directory"
         )
+
+
+def study_definition(study: Study) -> dict[str, Any]:
+    """What the study declares that decides what its trials train: every named
+    configuration's values (of the experiment run) and the search space."""
+    space = keras_tuner.HyperParameters()
+    study.declare_hyperparameters(space)
+    return json.loads(json.dumps({
+        "configs": {name: dict(values) for name, values in study.configs.items()},
+        "space": {hp.name: hp.get_config() for hp in space.space},
+    }, default=str))
+
+
+def check_definition(project_dir, study: Study) -> dict[str, Any]:
+    """Refuses to resume trials whose study has changed under them: a named
+    configuration with other values under the same name, or another search space.
+    A configuration added to the study is fine (it is trained next). Returns the
+    definition to save (what was there, with the current one added)."""
+    current = study_definition(study)
+    path = project_dir / layout.DEFINITION_FILE
+    if not path.exists():
+        return current
+    saved = records.read_json(path)
+    changed = []
+    for name, values in current["configs"].items():
+        before = saved.get("configs", {}).get(name)
+        if before is not None and before != values:
+            keys = sorted(key for key in set(before) | set(values) if before.get(key) != values.get(key))
+            changed.append(f"configuration {name!r} ({', '.join(f'{k} {before.get(k)!r} there vs {values.get(k)!r} now' for k in keys)})")
+    if saved.get("space") and current["space"] != saved["space"]:
+        names = sorted(n for n in set(saved["space"]) | set(current["space"])
+                       if saved["space"].get(n) != current["space"].get(n))
+        changed.append(f"the search space ({', '.join(names)} declared otherwise)")
+    if changed:
+        raise StudyError(f"{study.settings.out} holds trials of another definition of {study.name}: "
+                         f"{'; '.join(changed)}; pass {option_name('overwrite')} to start afresh, "
+                         f"{option_name('out')} for a new directory, or give the changed configuration a new name")
+    return {"configs": {**saved.get("configs", {}), **current["configs"]}, "space": current["space"]}
 
 
 def remove_outputs(study: Study) -> None:
@@ -382,6 +430,7 @@ def run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame
             remove_outputs(study)
         project_dir = out / PROJECT_NAME
         check_fingerprint(project_dir, settings)
+        definition = check_definition(project_dir, study)
         oracle = make_oracle(study, configs)
         tuner = StudyTuner(
             oracle,
@@ -401,6 +450,7 @@ def run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame
         if resumed:
             logger.info("%s: %s", out, resumed)
         records.write_json_atomic(project_dir / FINGERPRINT_FILE, settings.training_fingerprint())
+        records.write_json_atomic(project_dir / layout.DEFINITION_FILE, definition)
         layout.write_study(project_dir, report_spec(study, data.description, total).to_json())
         hparam_names = [CONFIG_KEY, *(hp.name for hp in tuner.oracle.get_space().space), "seed"]
         tensorboard_hparams.write_experiment_config(out / TENSORBOARD_DIR, list(dict.fromkeys(hparam_names)))
