@@ -153,7 +153,7 @@ def test_shared_data_options_apply_to_any_load_data():
 def test_from_arrays_refuses_non_finite_values():
     x = np.ones((10, 2))
     x[3, 1] = np.nan
-    with pytest.raises(StudyError, match="training features hold a non-finite value .* first at example 3"):
+    with pytest.raises(StudyError, match="training features: 1 example\(s\) hold a non-finite value .* first at example 3"):
         from_arrays(x, np.zeros(10, int), np.ones((4, 2)), np.zeros(4, int))
 
 

@@ -16,7 +16,7 @@ import pathlib
 
 import numpy as np
 
-from kerashp.data.splits import Split
+from kerashp.data.splits import Split, check_finite
 from kerashp.errors import StudyError
 
 IDX_FILES = {
@@ -47,6 +47,7 @@ def read_h5_splits(path: pathlib.Path) -> tuple[Split, Split]:
                 if len(features) != len(labels):
                     raise StudyError(f"{path}: {name}/data has {len(features)} rows but {name}/target "
                                      f"{len(labels)} labels")
+                check_finite(features, f"{path} {name}/data")
                 if features.ndim == 2:
                     features = features.reshape((-1, *image_shape_of(features.shape[1])))
                 splits.append(Split(features, labels))

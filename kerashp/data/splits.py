@@ -65,6 +65,24 @@ class DataSplits:
         return tuple(self.train.features.shape[1:])
 
 
+def check_finite(values: np.ndarray, where: str, limit: float | None = None) -> None:
+    """Refuses NaN and inf (and, with `limit`, magnitudes above it) in one line naming
+    `where` and the first example (row) that holds one."""
+    values = np.asarray(values)
+    if not np.issubdtype(values.dtype, np.floating):
+        return
+    flat = values.reshape(len(values), -1) if values.ndim else values.reshape(1, 1)
+    bad = ~np.isfinite(flat)
+    what = "a non-finite value (NaN or inf)"
+    if limit is not None and not bad.any():
+        bad = np.abs(flat) > limit
+        what = f"a value beyond +-{limit:g}"
+    rows = np.flatnonzero(bad.any(axis=1))
+    if len(rows):
+        raise StudyError(f"{where}: {len(rows)} example(s) hold {what}, the first at example {int(rows[0])}; "
+                         "fix or drop them")
+
+
 def limit_examples(split: Split, limit: int | None) -> Split:
     """Returns the first `limit` examples of `split` (all of them when None)."""
     if limit is None:
@@ -208,9 +226,7 @@ def from_arrays(
         if len(features) != len(labels):
             raise StudyError(f"{source}: {len(features)} {name} examples but {len(labels)} labels")
         for what, array in (("features", features), ("labels", labels)):
-            if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
-                first = int(np.flatnonzero(~np.isfinite(array.reshape(len(array), -1)).all(axis=1))[0])
-                raise StudyError(f"{source}: {name} {what} hold a non-finite value (NaN or inf), first at example {first}")
+            check_finite(array, f"{source}: {name} {what}")
         if not regression:
             if not np.issubdtype(labels.dtype, np.integer):
                 if np.issubdtype(labels.dtype, np.floating) and np.all(labels == np.round(labels)):

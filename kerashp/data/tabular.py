@@ -11,6 +11,9 @@ import numpy as np
 from kerashp.data.splits import DataSplits, Split
 from kerashp.errors import StudyError
 
+# Beyond this a value cannot be standardised in float64 without losing the others (1e308 squared is inf).
+MAX_MAGNITUDE = 1e15
+
 
 @dataclasses.dataclass(frozen=True)
 class Standardizer:
@@ -93,6 +96,13 @@ def load_csv_regression(
     if missing:
         raise StudyError(f"{path} has no column {', '.join(missing)}")
     frame = numeric_columns(frame[[*features, target]], path)
+    values = frame.to_numpy(np.float64)
+    infinite = np.isinf(values) | (np.abs(np.nan_to_num(values)) > MAX_MAGNITUDE)
+    if infinite.any():
+        row, column = map(int, np.argwhere(infinite)[0])
+        raise StudyError(f"{path}: {int(infinite.any(axis=1).sum())} row(s) hold values that are infinite or beyond "
+                         f"+-{MAX_MAGNITUDE:g}, the first {frame.iat[row, column]!r} in column {frame.columns[column]} "
+                         f"on line {row + 2}; fix or drop them")
     missing_rows = int(frame.isna().any(axis=1).sum())
     frame = frame.dropna()
     x = frame[list(features)].to_numpy(np.float64)
