@@ -234,3 +234,44 @@ def test_a_finished_runs_lost_summary_or_weights_are_retrained(project, lost, ca
     assert (results["status"] == "COMPLETED").all() and (results["epochs"] == 3).all()
     pd.testing.assert_frame_equal(results[["trial", "name", "best_val_accuracy", "final_val_loss"]],
                                   before[["trial", "name", "best_val_accuracy", "final_val_loss"]])
+
+
+@pytest.mark.parametrize("damage", ["truncated weights", "garbage weights", "history lost its last row"])
+def test_a_damaged_checkpoint_or_history_retrains_to_the_uninterrupted_runs_numbers(tmp_path, damage, caplog):
+    args = ["--configs", "medium", "--epochs", "5", "--verbose", "0"]
+    assert main(TinyStudy, ["--out", str(tmp_path / "whole"), *args]) == 0
+    assert main(interrupting_study(3), ["--out", str(tmp_path / "damaged"), *args]) == 130
+    run_dir = tmp_path / "damaged" / "tuner" / "trial_0000" / "execution_0"
+    weights = next((run_dir / "backup").glob("epoch_*.weights.h5"))
+    if damage == "truncated weights":
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    elif damage == "garbage weights":
+        weights.write_bytes(b"\x00garbage" * 100)
+    else:  # the checkpoint holds epochs 1-2; the CSV loses epoch 2's row (and the repeated epoch 3)
+        lines = (run_dir / "history.csv").read_text().splitlines(keepends=True)
+        (run_dir / "history.csv").write_text("".join(lines[:2]))
+    assert main(TinyStudy, ["--out", str(tmp_path / "damaged"), *args]) == 0
+    assert "training this run again from epoch 1" in caplog.text
+    assert list(run_dir.parent.glob("execution_0/backup.damaged-*"))  # moved aside, not deleted
+    read = lambda out: pd.read_csv(out / "tuner" / "trial_0000" / "execution_0" / "history.csv")  # noqa: E731
+    whole, again = read(tmp_path / "whole"), read(tmp_path / "damaged")
+    assert again["epoch"].tolist() == whole["epoch"].tolist() == [0, 1, 2, 3, 4]
+    columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    np.testing.assert_allclose(again[columns].to_numpy(), whole[columns].to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_finished_run_whose_history_lost_a_row_is_named_and_retrained(tmp_path, caplog):
+    args = ["--out", str(tmp_path), "--configs", "slow,medium", "--epochs", "3", "--verbose", "0"]
+    assert main(TinyStudy, args) == 0
+    history = tmp_path / "tuner" / "trial_0001" / "execution_0" / "history.csv"
+    before = pd.read_csv(history)
+    untouched = (tmp_path / "tuner" / "trial_0000" / "execution_0" / "history.csv").read_bytes()
+    lines = history.read_text().splitlines(keepends=True)
+    history.write_text("".join(lines[:2] + lines[3:]))  # epoch 2's row lost
+    assert main(TinyStudy, args) == 0
+    assert "trial 0001: execution_0/history.csv epoch(s) 2 missing; retraining" in caplog.text
+    after = pd.read_csv(history)
+    columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+    np.testing.assert_allclose(after[columns].to_numpy(), before[columns].to_numpy(), rtol=1e-5, atol=1e-6)
+    assert (tmp_path / "tuner" / "trial_0000" / "execution_0" / "history.csv").read_bytes() == untouched
+    assert pd.read_csv(tmp_path / "epochs.csv").groupby("name").size().to_dict() == {"slow": 3, "medium": 3}

@@ -163,6 +163,14 @@ def summarize_history(history: pd.DataFrame, objective: str, direction: str = "m
     return summary
 
 
+def missing_epochs(execution_dir: pathlib.Path, summary: dict[str, Any]) -> list[int]:
+    """Epochs a finished run's summary counts that its history.csv lacks (a row lost
+    with an unflushed write): empty where the two agree."""
+    history = read_history(pathlib.Path(execution_dir) / HISTORY_FILE)
+    logged = set(history["epoch"]) if "epoch" in history else set()
+    return [epoch for epoch in range(1, int(summary.get("epochs") or 0) + 1) if epoch not in logged]
+
+
 def first_nan_epoch(history: pd.DataFrame, column: str = "loss") -> int | None:
     """The first (1-based) epoch whose `column` is NaN or infinite, if any."""
     if history.empty or column not in history:

@@ -146,6 +146,12 @@ class ResumableOracle(keras_tuner.Oracle):
                 for name in (records.SUMMARY_FILE, records.FINAL_WEIGHTS_FILE)
                 if not (trial_dir / f"execution_{index}" / name).exists()
             ]
+            for index in range(self.runs_per_trial):
+                summary_path = trial_dir / f"execution_{index}" / records.SUMMARY_FILE
+                if summary_path.exists():
+                    lost = records.missing_epochs(summary_path.parent, records.read_json(summary_path))
+                    if lost:
+                        missing.append(f"execution_{index}/{records.HISTORY_FILE} epoch(s) {', '.join(map(str, lost))}")
             if missing:
                 logger.warning("trial %s: %s missing; retraining what is missing", trial_id, ", ".join(missing))
                 self._retry_queue.insert(0, trial_id)  # the queue is taken from its end: after interrupted ones

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import json
+import os
 import logging
 import math
 import pathlib
@@ -411,6 +413,8 @@ class StudyTuner(base_tuner.BaseTuner):
         if not (summary_path.exists() and (directory / FINAL_WEIGHTS_FILE).exists()):
             return False
         summary = records.read_json(summary_path)
+        if records.missing_epochs(directory, summary):  # its history lost a row: retrain it (see _run_execution)
+            return False
         return summary.get("diverged_epoch") is not None or summary.get("stage_epochs", stage) >= stage
 
     def _run_execution(self, trial, index: int, data: DataSplits, stage: int, full: int) -> dict[str, Any]:
@@ -418,6 +422,9 @@ class StudyTuner(base_tuner.BaseTuner):
         if self.run_finished(directory, stage):  # finished before an interruption: keep as is
             summary = records.load_execution(directory, index).summary
         else:
+            summary_path = directory / records.SUMMARY_FILE
+            if summary_path.exists() and records.missing_epochs(directory, records.read_json(summary_path)):
+                records.truncate_history(directory / records.HISTORY_FILE, 0)  # retrained whole, as it first ran
             summary = self._train(trial, index, data, directory, stage, full)
         if summary.get("diverged_epoch") is not None:
             raise keras_tuner.errors.FailedTrialError(
@@ -445,7 +452,11 @@ class StudyTuner(base_tuner.BaseTuner):
         batch_size = self.study.trial_batch_size(hp)
         epochs = stage
         # A resumed run continues its seed's stream of epochs where the checkpoint left it.
-        first_epoch = min(AtomicBackupAndRestore.committed_epoch(directory / "backup"), epochs - 1)
+        committed = AtomicBackupAndRestore.committed_epoch(directory / "backup")
+        if committed and not self._checkpoint_agrees(model, trial.trial_id, index, directory, committed):
+            model = self._model_for(hp, seed)  # a failed load may have changed it: start as a fresh run
+            committed = 0
+        first_epoch = min(committed, epochs - 1)
         train_data = self.study.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size,
                                                   first_epoch=first_epoch, num_epochs=epochs - first_epoch)
         validation_data = self.study.make_dataset(data.validation, training=False, batch_size=batch_size)
@@ -481,6 +492,35 @@ class StudyTuner(base_tuner.BaseTuner):
         del model, train_data, validation_data
         gc.collect()
         return summary
+
+    def _checkpoint_agrees(self, model: keras.Model, trial_id: str, index: int, directory: pathlib.Path,
+                           committed: int) -> bool:
+        """Whether a run's checkpoint loads and its history holds every epoch it has.
+
+        Where not (a truncated or garbage weights file behind an intact manifest, or a
+        history.csv that lost a row the checkpoint holds, as an unflushed write can after a
+        power cut), the checkpoint is moved aside (`backup.damaged-<time>`, nothing
+        deleted), the history emptied, and the run trains again from its first epoch, so
+        that its numbers are the uninterrupted run's."""
+        backup = directory / "backup"
+        history = records.read_history(directory / records.HISTORY_FILE)
+        logged = set(history["epoch"]) if "epoch" in history else set()
+        missing = [epoch for epoch in range(1, committed + 1) if epoch not in logged]
+        problem = f"history.csv lacks epoch(s) {', '.join(map(str, missing))} of its checkpoint's {committed}" \
+            if missing else None
+        if problem is None:
+            try:
+                AtomicBackupAndRestore.load_checkpoint(model, backup)
+            except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
+                problem = f"its checkpoint cannot be read ({last_line(str(error)) or type(error).__name__})"
+        if problem is None:
+            return True
+        aside = backup.with_name(f"backup.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(backup, aside)
+        records.truncate_history(directory / records.HISTORY_FILE, 0)
+        logger.warning("trial %s run %d: %s; moved it to %s and training this run again from epoch 1",
+                       trial_id, index, problem, aside.name)
+        return False
 
     def _finish_run(self, hp, model: keras.Model, directory: pathlib.Path, tensorboard_run: pathlib.Path, seed: int,
                     evaluate: Callable[[], dict[str, float]], **extra: Any) -> dict[str, Any]:
