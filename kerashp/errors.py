@@ -1,5 +1,7 @@
 """Errors that a study reports to its user as one line, without a traceback."""
 
+import errno
+
 
 class StudyError(Exception):
     """A problem with the user's input or environment (bad option, missing data,
@@ -44,3 +46,18 @@ def option_value(dest: str, value) -> str:
 def set_option_style(style: str) -> None:
     """"cli" (the command line) or "python" (`kerashp.run`, the default)."""
     _OPTION_STYLE["style"] = style
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) is a full disk or an exhausted quota,
+    as Python, h5py or TensorFlow report it."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(error)
+        if "No space left on device" in text or "errno = 28" in text or "Disk quota exceeded" in text:
+            return True
+        error = error.__cause__ or error.__context__
+    return False

@@ -1,5 +1,7 @@
 """Files a kill (or a user) damaged between runs: recovered, or refused in one line naming the file."""
 
+import json
+import pathlib
 import shutil
 
 import numpy as np
@@ -275,3 +277,66 @@ def test_a_finished_run_whose_history_lost_a_row_is_named_and_retrained(tmp_path
     np.testing.assert_allclose(after[columns].to_numpy(), before[columns].to_numpy(), rtol=1e-5, atol=1e-6)
     assert (tmp_path / "tuner" / "trial_0000" / "execution_0" / "history.csv").read_bytes() == untouched
     assert pd.read_csv(tmp_path / "epochs.csv").groupby("name").size().to_dict() == {"slow": 3, "medium": 3}
+
+
+def test_a_full_disk_stops_in_one_line_and_the_rerun_resumes_to_the_same_numbers(tmp_path, capfd, monkeypatch):
+    import errno
+
+    from kerashp.tuning.backup import AtomicBackupAndRestore
+
+    args = ["--configs", "slow,medium", "--epochs", "4", "--verbose", "0"]
+    assert main(TinyStudy, ["--out", str(tmp_path / "whole"), *args]) == 0
+    write = AtomicBackupAndRestore.write_checkpoint.__func__
+
+    def full_at_third_epoch(cls, model, backup_dir, epoch, batch=0):
+        if "trial_0001" in str(backup_dir) and epoch == 3:
+            def save_weights(path, overwrite=True):  # the disk fills half way through the file
+                pathlib.Path(path).write_bytes(b"partial")
+                raise OSError(errno.ENOSPC, "No space left on device", path)
+            model.save_weights = save_weights
+            try:
+                return write(cls, model, backup_dir, epoch, batch)
+            finally:
+                del model.save_weights
+        return write(cls, model, backup_dir, epoch, batch)
+
+    monkeypatch.setattr(AtomicBackupAndRestore, "write_checkpoint", classmethod(full_at_third_epoch))
+    capfd.readouterr()
+    assert main(TinyStudy, ["--out", str(tmp_path / "full"), *args]) == 2
+    err = [line for line in capfd.readouterr().err.splitlines() if not line.startswith("[kerashp]")]
+    assert len(err) == 1 and "no space left on device while writing trial 0001" in err[0], err
+    assert "Free some space and rerun the same command" in err[0] and "Traceback" not in err[0]
+    trial = json.loads((tmp_path / "full" / "tuner" / "trial_0001" / "trial.json").read_text())
+    assert trial["status"] == "RUNNING"  # not FAILED: it resumes
+    assert not list((tmp_path / "full" / "tuner").rglob("saving.weights.h5"))  # no partial file
+    monkeypatch.undo()
+    assert main(TinyStudy, ["--out", str(tmp_path / "full"), *args]) == 0
+    whole = pd.read_csv(tmp_path / "whole" / "results.csv")
+    full = pd.read_csv(tmp_path / "full" / "results.csv")
+    assert list(full["status"]) == ["COMPLETED", "COMPLETED"]
+    np.testing.assert_allclose(full["best_val_accuracy"], whole["best_val_accuracy"], atol=1e-6)
+
+
+def test_a_real_full_file_system_stops_in_one_line_and_the_rerun_finishes(tmp_path):
+    import subprocess
+    import sys
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        filler = mount / "filler"
+        filler.write_bytes(b"\0" * (shutil.disk_usage(mount).free - 120 * 1024))  # ~120 KiB left
+        command = [sys.executable, "-m", "kerashp.cli", "run", str(pathlib.Path(__file__).parent / "tiny_study.py"),
+                   "--out", str(mount / "run"), "--configs", "slow,medium,fast", "--epochs", "3", "--verbose", "0"]
+        full = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        lines = [line for line in full.stderr.splitlines() if not line.startswith("[kerashp]")]
+        assert full.returncode == 2 and len(lines) == 1 and "no space left on device" in lines[0], full.stderr
+        assert "Traceback" not in full.stderr
+        filler.unlink()
+        again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr
+        assert list(pd.read_csv(mount / "run" / "results.csv")["status"]) == ["COMPLETED"] * 3
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)

@@ -79,8 +79,12 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         directory.mkdir(parents=True, exist_ok=True)
         weights_name = cls.WEIGHTS_PATTERN.format(epoch)
         temporary_weights = directory / "saving.weights.h5"
-        model.save_weights(str(temporary_weights), overwrite=True)
-        os.replace(temporary_weights, directory / weights_name)
+        try:
+            model.save_weights(str(temporary_weights), overwrite=True)
+            os.replace(temporary_weights, directory / weights_name)
+        except BaseException:
+            temporary_weights.unlink(missing_ok=True)  # no partial file (a full disk, a kill is not caught)
+            raise
         states = [keras.ops.convert_to_numpy(variable).tolist() for variable in seed_states(model)]
         records.write_json_atomic(  # the commit point
             directory / "training_metadata.json",

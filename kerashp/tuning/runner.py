@@ -16,9 +16,10 @@ import keras_tuner
 import pandas as pd
 
 from kerashp import tensorboard_hparams
-from kerashp.errors import Interrupted, StudyError, option_name
+from kerashp.errors import Interrupted, StudyError, is_disk_full, option_name
 from kerashp.report import study_report
 from kerashp.settings import StudySettings
+from kerashp.report.tables import last_line
 from kerashp.storage import layout, records
 from kerashp.storage.layout import FINGERPRINT_FILE, PROJECT_NAME, REPORT_FILES, TENSORBOARD_DIR
 from kerashp.study import Study
@@ -33,7 +34,7 @@ from kerashp.tuning.oracle import (
 )
 from kerashp.tuning.progress import Progress
 from kerashp.tuning.pruning import Rungs, with_pruning
-from kerashp.tuning.tuner import StudyTuner
+from kerashp.tuning.tuner import DiskFull, StudyTuner
 
 logger = logging.getLogger("kerashp")
 
@@ -394,6 +395,17 @@ class RunInterrupted(StudyError):
 
 
 def run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame:
+    """Runs (or resumes) a study and returns its results table (see `_run_study`);
+    a full disk anywhere ends it with one line (StudyError), nothing recorded as failed."""
+    try:
+        return _run_study(study_class, settings)
+    except OSError as error:
+        if is_disk_full(error):
+            raise StudyError(disk_full_message(settings.out, f"no space left on device ({last_line(str(error))})")) from None
+        raise
+
+
+def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame:
     """Runs (or resumes) a study and returns its results table.
 
     Every check that can fail on bad input runs before anything on disk is
@@ -466,6 +478,8 @@ def run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame
                 tuner.search(data=data)
         except (KeyboardInterrupt, Interrupted) as error:
             stopped = error
+        except DiskFull as error:
+            stopped = error
         finally:
             run = {
                 "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
@@ -475,10 +489,21 @@ def run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame
                 **({"interrupted": getattr(stopped, "signal_name", "SIGINT")} if stopped is not None else {}),
             }
             with ignoring_signals():
-                layout.append_run(project_dir, run)
-                progress.close("interrupted" if stopped is not None else "finished")
+                try:
+                    layout.append_run(project_dir, run)
+                    progress.close("interrupted" if stopped is not None else "finished")
+                except OSError as error:
+                    if not is_disk_full(error):
+                        raise
         with ignoring_signals():
-            table = write_report(study, data.description, total)
+            try:
+                table = write_report(study, data.description, total)
+            except OSError as error:
+                if not is_disk_full(error):
+                    raise
+                stopped = stopped if isinstance(stopped, DiskFull) else DiskFull("the report")
+    if isinstance(stopped, DiskFull):
+        raise StudyError(disk_full_message(out, stopped)) from None
     if stopped is not None:
         where = progress.where()
         raise RunInterrupted(
@@ -492,11 +517,23 @@ def run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame
     return table
 
 
+def disk_full_message(out, error) -> str:
+    """One line: where the disk filled, how much is free there, what a checkpoint needs."""
+    free = shutil.disk_usage(out).free if out.exists() else 0
+    sizes = [path.stat().st_size for path in (out / PROJECT_NAME).glob("trial_*/execution_*/*.weights.h5")]
+    sizes += [path.stat().st_size for path in (out / PROJECT_NAME).glob("trial_*/execution_*/backup/*.weights.h5")]
+    need = max(sizes, default=0)
+    size = lambda n: f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"  # noqa: E731
+    needed = f"; a checkpoint of this model takes about {size(need)}" if need else ""
+    return (f"{error}: the file system of {out} is full ({size(free)} free){needed}. Free some space and rerun "
+            "the same command: finished trials are kept, a trial in flight resumes from its last checkpoint")
+
+
 def live_table(study: Study, data_description: str, total: int | None) -> None:
     """results.csv and results.md rewritten after a trial (figures at the end)."""
     try:
         write_report(study, data_description, total, figures=False)
-    except (OSError, StudyError) as error:  # a live table is a convenience: the run goes on
+    except (OSError, StudyError) as error:  # a live table is a convenience: the run goes on (a full disk stops it later)
         logger.warning("results table not updated: %s", error)
 
 

@@ -28,6 +28,7 @@ from callbacks.timing import Timing
 from kerashp import distribute, tensorboard_hparams
 from kerashp.data import DataSplits
 from kerashp.data.pipeline import steps_per_epoch
+from kerashp.errors import is_disk_full
 from kerashp.report.tables import last_line
 from kerashp.tuning.backup import AtomicBackupAndRestore
 from kerashp.storage import records
@@ -62,6 +63,26 @@ class PatientOracleClient(oracle_client.OracleClient):
         if trial.status == trial_module.TrialStatus.IDLE:
             time.sleep(IDLE_WAIT_S)
         return trial
+
+
+def written_file(error: BaseException) -> str:
+    """The file a failed write names (OSError's filename, or h5py's "filename = '...'")."""
+    import re
+
+    if isinstance(error, OSError) and error.filename:
+        return str(error.filename)
+    match = re.search(r"filename = '([^']+)'", str(error))
+    return match.group(1) if match else last_line(str(error))
+
+
+class DiskFull(keras_tuner.errors.FatalError):
+    """The disk (or quota) of the study directory filled while a trial was written.
+    A FatalError: KerasTuner stops the search without recording the trial as
+    failed, so it resumes from its last checkpoint when the study is rerun."""
+
+    def __init__(self, what: str, detail: str = ""):
+        super().__init__(f"no space left on device while writing {what}" + (f" ({detail})" if detail else ""))
+        self.what = what
 
 
 class EpochProgress(keras.callbacks.Callback):
@@ -389,9 +410,14 @@ class StudyTuner(base_tuner.BaseTuner):
 
     def run_trial(self, trial, data: DataSplits) -> dict[str, float]:
         stage, full = self.stage_epochs(trial)
-        summaries = [
-            self._run_execution(trial, index, data, stage, full) for index in range(self.settings.seeds)
-        ]
+        try:
+            summaries = [
+                self._run_execution(trial, index, data, stage, full) for index in range(self.settings.seeds)
+            ]
+        except Exception as error:
+            if is_disk_full(error):  # the environment's failure, not the trial's: stop, resume on rerun
+                raise DiskFull(f"trial {trial.trial_id}", written_file(error)) from None
+            raise
         objective = self.study.objective
         best_values = [s.get(f"best_{objective}", math.nan) for s in summaries]
         return {objective: statistics.fmean(best_values)}
