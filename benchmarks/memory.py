@@ -1,0 +1,74 @@
+"""Resident memory of one process across many trials (prints, never asserts).
+
+    python benchmarks/memory.py --trials 500                    # the FashionMNIST grid, tiny budget
+    python benchmarks/memory.py --trials 60 --study tiny        # the test suite's tiny study
+
+Runs a random search of `--trials` trials (1 epoch each, `--train-limit` images) in
+this process and prints the resident set size (RSS, from /proc/self/statm) after
+every `--every` trials, and the growth per trial after warm-up (the first
+`--warmup` trials) as a slope fitted by least squares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--study", choices=("fashion_grid", "tiny"), default="fashion_grid")
+    parser.add_argument("--trials", type=int, default=500)
+    parser.add_argument("--train-limit", type=int, default=256)
+    parser.add_argument("--every", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=20)
+    args = parser.parse_args()
+
+    import numpy as np
+
+    import kerashp
+    from kerashp.tuning import tuner as tuner_module
+
+    if args.study == "tiny":
+        from tiny_study import TinyStudy as study
+        options = {}
+    else:
+        from studies.fashion_grid import FashionGrid as study
+        options = {"data": "sample:fashion_mnist", "train_limit": args.train_limit, "set": {"epochs": 1}}
+    samples: list[tuple[int, float]] = []
+    original = tuner_module.StudyTuner.on_trial_end
+
+    def on_trial_end(self, trial):
+        original(self, trial)
+        done = len(samples) + 1
+        samples.append((done, rss_mib()))
+        if done % args.every == 0:
+            print(f"trial {done:5d}: RSS {samples[-1][1]:8.1f} MiB", flush=True)
+
+    tuner_module.StudyTuner.on_trial_end = on_trial_end
+    started = time.time()
+    with tempfile.TemporaryDirectory() as out:
+        kerashp.run(study, search="random", trials=args.trials, epochs=1, out=out, verbose=0, **options)
+    after = [(n, rss) for n, rss in samples if n > args.warmup]
+    if len(after) >= 2:
+        slope = np.polyfit([n for n, _ in after], [rss for _, rss in after], 1)[0]
+        print(f"{args.study}: {len(samples)} trials in {time.time() - started:.0f} s; RSS {samples[0][1]:.0f} MiB "
+              f"after trial 1, {after[0][1]:.0f} after trial {after[0][0]}, {after[-1][1]:.0f} after trial "
+              f"{after[-1][0]}; growth after warm-up {slope * 1024:.0f} KiB per trial")
+
+
+if __name__ == "__main__":
+    main()
