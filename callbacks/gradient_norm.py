@@ -10,6 +10,7 @@ import re
 import keras
 
 from callbacks.tensorboard_events import EventWriter
+from kerashp import compat
 
 
 class GradientNorm(keras.callbacks.Callback):
@@ -87,7 +88,7 @@ class GradientNorm(keras.callbacks.Callback):
 
         def apply(grads, trainable_variables=None):
             grads = list(grads)
-            variables = optimizer._trainable_variables if trainable_variables is None else trainable_variables
+            variables = compat.optimizer_variables_of(optimizer) if trainable_variables is None else trainable_variables
             for gradient, variable in zip(grads, variables):
                 if variable.path in slots and gradient is not None:
                     if replicas > 1:

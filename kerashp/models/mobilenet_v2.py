@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from kerashp import compat
+
 # Keras' MobileNetV2 hard-codes BatchNormalization(momentum=0.999).
 from kerashp.names import DEFAULT_BN_MOMENTUM, KERAS_BN_MOMENTUM  # noqa: F401  (exported)
 
@@ -17,7 +19,7 @@ def set_batchnorm_momentum(model: keras.Model, momentum: float) -> int:
     if not 0.0 <= momentum < 1.0:
         raise ValueError(f"batch-norm momentum must be in [0, 1), got {momentum}")
     count = 0
-    for layer in model._flatten_layers(include_self=False):
+    for layer in compat.flatten_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = momentum
             count += 1

@@ -11,6 +11,7 @@ import time
 
 import keras
 
+from kerashp import compat
 from kerashp.storage import records
 
 logger = logging.getLogger("kerashp")
@@ -134,8 +135,9 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
                                "checkpoint was complete); training this run from scratch", self.backup_dir)
                 shutil.rmtree(self.backup_dir, ignore_errors=True)
             return
-        self.model._initial_epoch = self.load_checkpoint(self.model, self.backup_dir)
-        self._current_epoch = self.model._initial_epoch
+        epoch = self.load_checkpoint(self.model, self.backup_dir)
+        compat.set_initial_epoch(self.model, epoch)
+        self._current_epoch = epoch
 
     def on_train_begin(self, logs=None):
         if not self.model.built:  # a usage error, not an unreadable checkpoint: raise it
@@ -146,4 +148,4 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             logger.warning("unreadable checkpoint in %s (%s); training this run from scratch",
                            self.backup_dir, str(error).splitlines()[0] if str(error) else type(error).__name__)
             shutil.rmtree(self.backup_dir, ignore_errors=True)
-            self.model._initial_epoch = None
+            compat.set_initial_epoch(self.model, None)

@@ -10,7 +10,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import keras_tuner
 from keras_tuner.engine import trial as trial_module
-from keras_tuner.src.distribute import utils as dist_utils
+from kerashp import compat
 
 from kerashp.errors import StudyError
 from kerashp.storage import records
@@ -65,7 +65,7 @@ class ResumableOracle(keras_tuner.Oracle):
                 del self.ongoing_trials[tuner_id]
                 self.tuner_ids.discard(tuner_id)
                 self._last_seen.pop(tuner_id, None)
-                self._retry_queue.append(trial.trial_id)
+                compat.retry_queue(self).append(trial.trial_id)
                 self.save()
 
     def past_deadline(self) -> bool:
@@ -79,7 +79,7 @@ class ResumableOracle(keras_tuner.Oracle):
         self._touch(tuner_id)
         self._release_silent_workers()
         trial = super().create_trial(tuner_id)
-        serving_workers = dist_utils.has_chief_oracle()
+        serving_workers = compat.has_chief_oracle()
         if trial.status == trial_module.TrialStatus.STOPPED and self.ongoing_trials and serving_workers:
             # Others still hold trials that may come back to the queue: wait, don't leave.
             self.tuner_ids.add(tuner_id)
@@ -104,29 +104,29 @@ class ResumableOracle(keras_tuner.Oracle):
         self.save()
 
     def save(self):
-        records.write_json_atomic(pathlib.Path(self._get_oracle_fname()), self.get_state())
+        records.write_json_atomic(pathlib.Path(compat.oracle_file(self)), self.get_state())
 
     def _save_trial(self, trial):
-        records.write_json_atomic(pathlib.Path(self._get_trial_dir(trial.trial_id)) / "trial.json", trial.get_state())
+        records.write_json_atomic(pathlib.Path(compat.trial_dir(self, trial.trial_id)) / "trial.json", trial.get_state())
 
     def reload(self):
         # KerasTuner reads these with a bare json.loads: name a damaged trial file instead
         # (its hyperparameters are nowhere else), and rebuild a damaged oracle.json from the trials.
-        trial_files = sorted(pathlib.Path(self._project_dir).glob("trial_*/trial.json"))
+        trial_files = sorted(pathlib.Path(compat.project_dir(self)).glob("trial_*/trial.json"))
         for path in trial_files:
             records.read_json(path)
         try:
-            records.read_json(pathlib.Path(self._get_oracle_fname()))
+            records.read_json(pathlib.Path(compat.oracle_file(self)))
         except StudyError:
             logger.warning("%s is missing or unreadable: rebuilt from the %d trials on disk",
-                           self._get_oracle_fname(), len(trial_files))
+                           compat.oracle_file(self), len(trial_files))
             self._rebuild_from_trials(trial_files)
         else:
             super().reload()
         finished = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
-        self._retry_queue = [
-            trial_id for trial_id in self._retry_queue if self.trials[trial_id].status not in finished
-        ]
+        compat.set_retry_queue(self, [
+            trial_id for trial_id in compat.retry_queue(self) if self.trials[trial_id].status not in finished
+        ])
         self._reopen_incomplete_trials()
 
     def _reopen_incomplete_trials(self) -> None:
@@ -137,9 +137,9 @@ class ResumableOracle(keras_tuner.Oracle):
             return
         for trial_id in sorted(self.trials):
             trial = self.trials[trial_id]
-            if trial.status != trial_module.TrialStatus.COMPLETED or trial_id in self._retry_queue:
+            if trial.status != trial_module.TrialStatus.COMPLETED or trial_id in compat.retry_queue(self):
                 continue
-            trial_dir = pathlib.Path(self._get_trial_dir(trial_id))
+            trial_dir = pathlib.Path(compat.trial_dir(self, trial_id))
             missing = [
                 f"execution_{index}/{name}"
                 for index in range(self.runs_per_trial)
@@ -154,7 +154,7 @@ class ResumableOracle(keras_tuner.Oracle):
                         missing.append(f"execution_{index}/{records.HISTORY_FILE} epoch(s) {', '.join(map(str, lost))}")
             if missing:
                 logger.warning("trial %s: %s missing; retraining what is missing", trial_id, ", ".join(missing))
-                self._retry_queue.insert(0, trial_id)  # the queue is taken from its end: after interrupted ones
+                compat.retry_queue(self).insert(0, trial_id)  # the queue is taken from its end: after interrupted ones
 
     def _rebuild_from_trials(self, trial_files) -> None:
         """The oracle's state as the trials on disk imply it: every trial known and
@@ -165,7 +165,7 @@ class ResumableOracle(keras_tuner.Oracle):
         finished = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED,
                     trial_module.TrialStatus.INVALID)
         ids = sorted(self.trials)
-        hashes = {trial_id: self._compute_values_hash(self.trials[trial_id].hyperparameters.values) for trial_id in ids}
+        hashes = {trial_id: compat.values_hash(self, self.trials[trial_id].hyperparameters.values) for trial_id in ids}
         state = self.get_state()  # this oracle's own keys, at their fresh values
         state.update(
             ongoing_trials={}, start_order=ids, end_order=[i for i in ids if self.trials[i].status in finished],
@@ -225,8 +225,7 @@ class NamedConfigOracle(ResumableOracle):
 
     def _record_values(self, trial):
         # The configuration name is part of the values; hash them as they are.
-        self._tried_so_far.add(self._compute_values_hash(trial.hyperparameters.values))
-        self._id_to_hash[trial.trial_id] = self._compute_values_hash(trial.hyperparameters.values)
+        compat.mark_tried(self, trial)
 
 
 def grid_values(hp: keras_tuner.engine.hyperparameters.HyperParameter) -> list[Any]:

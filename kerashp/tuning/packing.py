@@ -25,6 +25,8 @@ from typing import Any, Mapping, Sequence
 
 import keras
 
+from kerashp import compat
+
 REPLICA_PREFIX = "replica_"
 
 
@@ -120,7 +122,7 @@ def compiled_arguments(model: keras.Model) -> dict[str, Any]:
     not their serialized form, which custom losses may not survive)."""
     if not model.compiled:
         raise ValueError(f"model {model.name!r} is not compiled")
-    config = model._compile_config.config  # the raw compile() arguments
+    config = compat.compile_arguments(model)  # the raw compile() arguments
     optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # under a LossScaleOptimizer
     metrics = config.get("metrics")
     if isinstance(metrics, Mapping) or (metrics and isinstance(metrics[0], (list, tuple, Mapping))):

@@ -44,6 +44,7 @@ from typing import Any, Callable, Mapping, Sequence
 import keras_tuner
 from keras_tuner.engine import trial as trial_module
 
+from kerashp import compat
 from kerashp.storage import records
 from kerashp.storage.layout import read_rung_state, rung_path
 
@@ -143,11 +144,11 @@ class PruningMixin:
 
     def rung_state(self, trial_id: str) -> dict[str, Any] | None:
         if trial_id not in self._rung_states:
-            self._rung_states[trial_id] = read_rung_state(self._get_trial_dir(trial_id))
+            self._rung_states[trial_id] = read_rung_state(compat.trial_dir(self, trial_id))
         return self._rung_states[trial_id]
 
     def _write_rung_state(self, trial_id: str, state: dict[str, Any]) -> None:
-        path = rung_path(self._get_trial_dir(trial_id))
+        path = rung_path(compat.trial_dir(self, trial_id))
         path.parent.mkdir(parents=True, exist_ok=True)
         records.write_json_atomic(path, state)
         self._rung_states[trial_id] = state
@@ -260,13 +261,13 @@ class PruningMixin:
         if tuner_id not in self.ongoing_trials and not self.past_deadline():
             self._touch(tuner_id)
             self._release_silent_workers()
-            if not self._retry_queue:
+            if not compat.retry_queue(self):
                 trial = self._promotion()
                 if trial is not None:
                     trial.status = trial_module.TrialStatus.RUNNING
                     self.ongoing_trials[tuner_id] = trial
                     self.tuner_ids.add(tuner_id)
-                    self._save_trial(trial)
+                    compat.save_trial(self, trial)
                     self.save()
                     return trial
         trial = super().create_trial(tuner_id)

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import keras_tuner
 import pandas as pd
 
-from kerashp import tensorboard_hparams
+from kerashp import compat, tensorboard_hparams
 from kerashp.errors import Interrupted, StudyError, is_disk_full, option_name
 from kerashp.report import study_report
 from kerashp.settings import StudySettings
@@ -254,11 +254,9 @@ def epochs_text(study: Study) -> str:
 
 def distributed_role() -> str | None:
     """"chief" or "worker" in KerasTuner's distributed mode (`KERASTUNER_*` variables), else None."""
-    from keras_tuner.src.distribute import utils as dist_utils
-
-    if not dist_utils.has_chief_oracle():
+    if not compat.has_chief_oracle():
         return None
-    return "chief" if dist_utils.is_chief_oracle() else "worker"
+    return "chief" if compat.is_chief_oracle() else "worker"
 
 
 

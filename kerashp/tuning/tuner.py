@@ -19,13 +19,10 @@ import keras
 import keras_tuner
 from keras_tuner.engine import base_tuner
 from keras_tuner.engine import trial as trial_module
-from keras_tuner.src.distribute import oracle_client
-from keras_tuner.src.distribute import utils as dist_utils
-from keras_tuner.src import config as keras_tuner_config  # its DEBUG flag prints tracebacks
 
 from callbacks.tensorboard_events import EpochScalars
 from callbacks.timing import Timing
-from kerashp import distribute, tensorboard_hparams
+from kerashp import compat, distribute, tensorboard_hparams
 from kerashp.data import DataSplits
 from kerashp.data.pipeline import steps_per_epoch
 from kerashp.errors import is_disk_full
@@ -54,7 +51,7 @@ def tensorboard_callbacks(run_dir: pathlib.Path) -> list[keras.callbacks.Callbac
     return [EpochScalars(run_dir)]
 
 
-class PatientOracleClient(oracle_client.OracleClient):
+class PatientOracleClient(compat.oracle_client_class()):
     """A worker's link to the chief that waits `IDLE_WAIT_S` after an IDLE answer
     (KerasTuner asks again at once, which would keep the chief busy answering)."""
 
@@ -147,7 +144,7 @@ class ReusableModel:
         for variable in model.optimizer.variables:
             value = self.initial_optimizer_state.get(id(variable))
             variable.assign(value if value is not None else keras.ops.zeros(variable.shape, variable.dtype))
-        model._initial_epoch = None  # set by BackupAndRestore when a resumed run restored an epoch
+        compat.set_initial_epoch(model, None)  # set by BackupAndRestore when a resumed run restored an epoch
         return model
 
 
@@ -189,7 +186,7 @@ class StudyTuner(base_tuner.BaseTuner):
         self.study = study
         super().__init__(oracle, StudyHyperModel(study), directory=directory, project_name=project_name,
                          overwrite=overwrite)
-        if isinstance(self.oracle, oracle_client.OracleClient):  # a worker: talk to the chief gently
+        if compat.is_oracle_client(self.oracle):  # a worker: talk to the chief gently
             self.oracle = PatientOracleClient(oracle)
         self.tensorboard_dir = pathlib.Path(tensorboard_dir)
         self.progress: Progress | None = None  # set by the runner: trial k of n, the record `kerashp status` reads
@@ -221,12 +218,12 @@ class StudyTuner(base_tuner.BaseTuner):
         super().on_search_begin()
         # Failures are reported by `on_trial_end`, once, without KerasTuner's
         # traceback for expected ones (a diverged run).
-        self._debug_before = keras_tuner_config.DEBUG
-        keras_tuner_config.DEBUG = False
+        self._quiet_failures = compat.keras_tuner_debug(False)
+        self._quiet_failures.__enter__()
 
     def on_search_end(self):
         super().on_search_end()
-        keras_tuner_config.DEBUG = self._debug_before
+        self._quiet_failures.__exit__(None, None, None)
 
     # ---- packed trials (--pack K) ----------------------------------------------
 
@@ -236,7 +233,7 @@ class StudyTuner(base_tuner.BaseTuner):
         (see `kerashp.tuning.packing`). Each trial is then reported, resumed or
         retrained one by one exactly as without packing: a packed run leaves
         the same files as a run of its own."""
-        if self.settings.pack <= 1 or dist_utils.is_chief_oracle():
+        if self.settings.pack <= 1 or compat.is_chief_oracle():
             return super().search(*fit_args, **fit_kwargs)
         self.on_search_begin()
         while True:
@@ -344,7 +341,7 @@ class StudyTuner(base_tuner.BaseTuner):
             Timing(samples_per_epoch=len(data.train)),  # first: its figures reach every replica's logs
             ReplicaCallbacks(models, per_replica),
             *([Heartbeat(self.oracle, *(t.trial_id for t in trials))]
-              if isinstance(self.oracle, oracle_client.OracleClient) else []),
+              if compat.is_oracle_client(self.oracle) else []),
             AtomicBackupAndRestore(str(pack_dir / "backup"), min_interval_s=self.study.backup_interval_s),
         ]
         packed.fit(train_data, validation_data=validation_data, epochs=epochs, initial_epoch=initial_epoch,
@@ -505,7 +502,7 @@ class StudyTuner(base_tuner.BaseTuner):
             *self._run_callbacks(hp, directory, tensorboard_run),
             keras.callbacks.TerminateOnNaN(),
             *self._early_stopping(),
-            *([Heartbeat(self.oracle, trial.trial_id)] if isinstance(self.oracle, oracle_client.OracleClient) else []),
+            *([Heartbeat(self.oracle, trial.trial_id)] if compat.is_oracle_client(self.oracle) else []),
             *([EpochProgress(self.progress)] if self.progress is not None else []),
             # last: saves what the others did
             AtomicBackupAndRestore(str(directory / "backup"), min_interval_s=self.study.backup_interval_s,

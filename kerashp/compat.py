@@ -1,0 +1,164 @@
+"""The private parts of KerasTuner and Keras that kerashp relies on, in one place.
+
+Resumption, pruning, packing and distributed tuning need a few things neither
+library exposes publicly (the oracle's retry queue, the hash of a trial's values,
+the epoch `BackupAndRestore` restored, ...). Every such name is reached through
+this module or listed in `CONTRACT` (methods kerashp overrides or attributes its
+subclasses use), and `tests/test_compat.py` checks each against the installed
+versions, failing with the symbol and the version when a release changes it.
+pyproject.toml pins the ranges tested (`TESTED`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from typing import Any, Iterator
+
+TESTED = {"keras_tuner": "1.4.8", "keras": "3.15.1"}
+
+# (module, object path, attribute): private names kerashp's subclasses override,
+# call on themselves or read (see the module docstring).
+CONTRACT: tuple[tuple[str, str, str], ...] = (
+    ("keras_tuner.src.distribute.oracle_client", "OracleClient", "create_trial"),
+    ("keras_tuner.src.distribute.utils", "", "has_chief_oracle"),
+    ("keras_tuner.src.distribute.utils", "", "is_chief_oracle"),
+    ("keras_tuner.src.config", "", "DEBUG"),
+    ("keras_tuner.src.engine.base_tuner", "BaseTuner", "_populate_initial_space"),
+    ("keras_tuner.src.engine.base_tuner", "BaseTuner", "_run_and_update_trial"),
+    ("keras_tuner.src.engine.base_tuner", "BaseTuner", "_try_run_and_update_trial"),
+    ("keras_tuner.src.engine.oracle", "Oracle", "_save_trial"),
+    ("keras_tuner.src.engine.oracle", "Oracle", "_get_trial_dir"),
+    ("keras_tuner.src.engine.oracle", "Oracle", "_get_oracle_fname"),
+    ("keras_tuner.src.engine.oracle", "Oracle", "_compute_values_hash"),
+    ("keras.src.callbacks.backup_and_restore", "BackupAndRestore", "_save_model"),
+    ("keras.src.callbacks.backup_and_restore", "BackupAndRestore", "_load_model"),
+    ("keras.src.models.model", "Model", "_flatten_layers"),
+)
+
+# Attributes that exist only on instances: (how to make one, attribute).
+INSTANCE_CONTRACT: tuple[tuple[str, str], ...] = (
+    ("oracle", "_retry_queue"),
+    ("oracle", "_tried_so_far"),
+    ("oracle", "_id_to_hash"),
+    ("oracle", "_project_dir"),
+    ("backup", "_current_epoch"),
+    ("backup", "_last_batch_seen"),
+    ("backup", "_training_metadata_path"),
+    ("compiled model", "_compile_config"),
+    ("compiled model", "_initial_epoch"),
+    ("optimizer", "_trainable_variables"),
+    ("optimizer", "_var_key"),
+    ("optimizer", "_variables"),
+    ("optimizer", "_iterations"),
+)
+
+
+def resolve(module: str, path: str, attribute: str) -> Any:
+    """The object `module.path.attribute`; AttributeError/ImportError where it is gone."""
+    target: Any = importlib.import_module(module)
+    for part in filter(None, path.split(".")):
+        target = getattr(target, part)
+    return getattr(target, attribute)
+
+
+# ---- KerasTuner's distributed mode -----------------------------------------------
+
+
+def oracle_client_class() -> type:
+    """KerasTuner's worker-side link to the chief's oracle."""
+    from keras_tuner.src.distribute import oracle_client
+
+    return oracle_client.OracleClient
+
+
+def is_oracle_client(oracle: Any) -> bool:
+    return isinstance(oracle, oracle_client_class())
+
+
+def has_chief_oracle() -> bool:
+    """Whether this process takes part in KerasTuner's chief/worker mode (KERASTUNER_* variables)."""
+    from keras_tuner.src.distribute import utils
+
+    return utils.has_chief_oracle()
+
+
+def is_chief_oracle() -> bool:
+    from keras_tuner.src.distribute import utils
+
+    return utils.is_chief_oracle()
+
+
+@contextlib.contextmanager
+def keras_tuner_debug(enabled: bool) -> Iterator[None]:
+    """KerasTuner's DEBUG flag (it prints every failed trial's traceback) set for a block, then restored."""
+    from keras_tuner.src import config
+
+    before = config.DEBUG
+    config.DEBUG = enabled
+    try:
+        yield
+    finally:
+        config.DEBUG = before
+
+
+# ---- the oracle's state ----------------------------------------------------------
+
+
+def retry_queue(oracle: Any) -> list:
+    """Trial ids the oracle hands out again before new ones (taken from the end)."""
+    return oracle._retry_queue
+
+
+def set_retry_queue(oracle: Any, trial_ids: list) -> None:
+    oracle._retry_queue = list(trial_ids)
+
+
+def mark_tried(oracle: Any, trial: Any) -> None:
+    """Records a trial's values as proposed, so the oracle never proposes them again."""
+    values_hash = oracle._compute_values_hash(trial.hyperparameters.values)
+    oracle._tried_so_far.add(values_hash)
+    oracle._id_to_hash[trial.trial_id] = values_hash
+
+
+def values_hash(oracle: Any, values: dict) -> str:
+    return oracle._compute_values_hash(values)
+
+
+def trial_dir(oracle: Any, trial_id: str) -> str:
+    return oracle._get_trial_dir(trial_id)
+
+
+def oracle_file(oracle: Any) -> str:
+    return oracle._get_oracle_fname()
+
+
+def project_dir(oracle: Any) -> str:
+    return oracle._project_dir
+
+
+def save_trial(oracle: Any, trial: Any) -> None:
+    oracle._save_trial(trial)
+
+
+# ---- Keras ------------------------------------------------------------------------
+
+
+def set_initial_epoch(model: Any, epoch: int | None) -> None:
+    """The epoch `fit` starts at, as `BackupAndRestore` sets it after restoring (None: from its argument)."""
+    model._initial_epoch = epoch
+
+
+def compile_arguments(model: Any) -> dict:
+    """The raw arguments `model.compile` was called with."""
+    return model._compile_config.config
+
+
+def optimizer_variables_of(optimizer: Any) -> list:
+    """The trainable variables an optimizer was built for."""
+    return optimizer._trainable_variables
+
+
+def flatten_layers(model: Any, include_self: bool = False):
+    """Every layer of a model, nested ones included."""
+    return model._flatten_layers(include_self=include_self)

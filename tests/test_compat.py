@@ -1,0 +1,69 @@
+"""Contract tests of the private KerasTuner and Keras names kerashp relies on
+(kerashp/compat.py): each fails naming the symbol and the installed version."""
+
+import pathlib
+import re
+
+import keras
+import keras_tuner
+import pytest
+
+from kerashp import compat
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+VERSIONS = f"KerasTuner {keras_tuner.__version__}, Keras {keras.__version__} (tested: {compat.TESTED})"
+
+
+@pytest.mark.parametrize("module, path, attribute", compat.CONTRACT,
+                         ids=[f"{m}.{p}.{a}".replace("..", ".") for m, p, a in compat.CONTRACT])
+def test_private_name_exists(module, path, attribute):
+    try:
+        compat.resolve(module, path, attribute)
+    except (ImportError, AttributeError) as error:
+        pytest.fail(f"{module}.{path}.{attribute} is gone in {VERSIONS}: {error}; update kerashp/compat.py")
+
+
+def instances(tmp_path):
+    oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_accuracy", max_trials=1)
+    oracle._set_project_dir(str(tmp_path), "project")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(), "mse")
+    model.optimizer.build(model.trainable_variables)
+    return {"oracle": oracle, "backup": keras.callbacks.BackupAndRestore(str(tmp_path / "backup")),
+            "compiled model": model, "optimizer": model.optimizer}
+
+
+def test_private_instance_attributes_exist(tmp_path):
+    made = instances(tmp_path)
+    model = made["compiled model"]
+    import numpy as np
+
+    model.fit(np.ones((2, 2)), np.ones((2, 1)), epochs=1, verbose=0)  # _initial_epoch exists once fit ran
+    missing = [f"{kind}.{attribute}" for kind, attribute in compat.INSTANCE_CONTRACT
+               if not hasattr(made[kind], attribute)]
+    assert not missing, f"gone in {VERSIONS}: {', '.join(missing)}; update kerashp/compat.py"
+
+
+def test_the_accessors_do_what_kerashp_needs(tmp_path):
+    made = instances(tmp_path)
+    oracle, model = made["oracle"], made["compiled model"]
+    assert compat.retry_queue(oracle) == [] and compat.project_dir(oracle).endswith("project")
+    assert compat.trial_dir(oracle, "7").endswith("trial_7")
+    assert compat.values_hash(oracle, {"a": 1}) == compat.values_hash(oracle, {"a": 1}) != \
+        compat.values_hash(oracle, {"a": 2})
+    assert compat.compile_arguments(model)["loss"] == "mse"
+    assert len(compat.optimizer_variables_of(model.optimizer)) == 2
+    assert [type(layer).__name__ for layer in compat.flatten_layers(model)][-1] == "Dense"
+    from keras_tuner.src import config
+
+    before = config.DEBUG
+    with compat.keras_tuner_debug(not before):
+        assert config.DEBUG is (not before)
+    assert config.DEBUG is before  # restored
+
+
+def test_no_other_module_imports_keras_tuner_internals():
+    offenders = [str(path.relative_to(ROOT)) for folder in ("kerashp", "callbacks", "studies")
+                 for path in (ROOT / folder).rglob("*.py")
+                 if path.name != "compat.py" and re.search(r"keras_tuner\.src|keras\.src", path.read_text())]
+    assert not offenders, offenders
