@@ -256,6 +256,11 @@ class GridOracle(ResumableOracle):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_consecutive_failed_trials", 10**6)
         super().__init__(**kwargs)
+        self._cursor: tuple[list[str], set[tuple], Iterator[dict[str, Any]]] | None = None
+
+    def reload(self):
+        super().reload()
+        self._cursor = None  # the trials on disk decide again where the grid stands
 
     def grid(self) -> Iterator[dict[str, Any]]:
         """All grid points, in order."""
@@ -275,10 +280,18 @@ class GridOracle(ResumableOracle):
         return tuple(repr(values.get(name)) for name in names)
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
+        """The first grid point no trial holds, in O(1) amortised: the points taken are
+        read from the trials once (per process, and again after a reload), then a
+        cursor walks the grid, never back (a point passed was taken then and stays so)."""
         names = [hp.name for hp in self.get_space().space]
-        taken = {self.point_key(trial.hyperparameters.values, names) for trial in self.trials.values()}
-        for values in self.grid():
-            if self.point_key(values, names) not in taken:
+        if self._cursor is None or self._cursor[0] != names:
+            taken = {self.point_key(trial.hyperparameters.values, names) for trial in self.trials.values()}
+            self._cursor = (names, taken, self.grid())
+        _, taken, points = self._cursor
+        for values in points:
+            key = self.point_key(values, names)
+            if key not in taken:
+                taken.add(key)
                 return {"status": trial_module.TrialStatus.RUNNING, "values": values}
         return {"status": trial_module.TrialStatus.STOPPED}
 
