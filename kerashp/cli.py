@@ -177,7 +177,15 @@ def _report(out: str) -> int:
 
 
 def console(argv: Sequence[str] | None = None) -> int:
-    """The `kerashp` command."""
+    """The `kerashp` command (its output piped into `head` ends quietly)."""
+    try:
+        return _console(argv)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
+
+
+def _console(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="kerashp", description="Resumable hyperparameter studies with Keras 3.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
