@@ -24,6 +24,7 @@ CONTRACT: tuple[tuple[str, str, str], ...] = (
     ("keras_tuner.src.distribute.utils", "", "has_chief_oracle"),
     ("keras_tuner.src.distribute.utils", "", "is_chief_oracle"),
     ("keras_tuner.src.config", "", "DEBUG"),
+    ("keras_tuner.src.distribute.oracle_client", "", "TIMEOUT"),
     ("keras_tuner.src.engine.base_tuner", "BaseTuner", "_populate_initial_space"),
     ("keras_tuner.src.engine.base_tuner", "BaseTuner", "_run_and_update_trial"),
     ("keras_tuner.src.engine.base_tuner", "BaseTuner", "_try_run_and_update_trial"),
@@ -87,6 +88,24 @@ def is_chief_oracle() -> bool:
     from keras_tuner.src.distribute import utils
 
     return utils.is_chief_oracle()
+
+
+def set_oracle_client_timeout(seconds: float) -> None:
+    """How long a worker waits for the chief to answer (KerasTuner: 60 minutes, then a traceback)."""
+    from keras_tuner.src.distribute import oracle_client
+
+    oracle_client.TIMEOUT = seconds
+
+
+def is_unanswered_call(error: BaseException) -> bool:
+    """Whether `error` is a call to the chief that got no answer (gone, or never started)."""
+    try:
+        import grpc
+    except ImportError:
+        return False
+    if not isinstance(error, grpc.RpcError) or not hasattr(error, "code"):
+        return False
+    return error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
 @contextlib.contextmanager

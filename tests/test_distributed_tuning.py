@@ -114,3 +114,15 @@ def test_workers_share_a_pruned_search_and_take_any_rungs_job(tmp_path):
         history = pd.read_csv(out / "tuner" / f"trial_{trial}" / "execution_0" / "history.csv")
         assert list(history["epoch"]) == list(range(epochs))
     assert "promoted to rung" in (tmp_path / "chief.log").read_text()
+
+
+def test_a_worker_without_its_chief_stops_in_one_line_after_the_worker_timeout(tmp_path):
+    with open(tmp_path / "worker.log", "w") as log:
+        worker = start(tmp_path / "out", "worker0", free_port(), log, args=("--configs", "slow", "--epochs", "1"))
+        started = time.monotonic()
+        assert worker.wait(timeout=240) == 2
+    waited = time.monotonic() - started
+    lines = [line for line in (tmp_path / "worker.log").read_text().splitlines()
+             if not line.startswith(("[kerashp]", "I0000", "E0000", "W0000", "WARNING: All"))]
+    assert any("did not answer for 8 s (--worker-timeout)" in line for line in lines), lines
+    assert "Traceback" not in (tmp_path / "worker.log").read_text() and waited < 200

@@ -395,11 +395,21 @@ class RunInterrupted(StudyError):
 def run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame:
     """Runs (or resumes) a study and returns its results table (see `_run_study`);
     a full disk anywhere ends it with one line (StudyError), nothing recorded as failed."""
+    worker = distributed_role() == "worker"
+    if worker:  # a chief that is gone (or never came) ends this worker after --worker-timeout, in one line
+        compat.set_oracle_client_timeout(settings.worker_timeout_s)
     try:
         return _run_study(study_class, settings)
     except OSError as error:
         if is_disk_full(error):
             raise StudyError(disk_full_message(settings.out, f"no space left on device ({last_line(str(error))})")) from None
+        raise
+    except Exception as error:
+        if worker and compat.is_unanswered_call(error):
+            address = f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
+            raise StudyError(f"the chief at {address} did not answer for {settings.worker_timeout_s:g} s "
+                             f"({option_name('worker_timeout')}); this worker stops, what it finished is in "
+                             f"{settings.out}, and a worker started again takes up where it left") from None
         raise
 
 
