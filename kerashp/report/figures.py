@@ -137,7 +137,7 @@ def plot_learning_curve_grid(
     for axes, (metric, panel_title) in zip(axes_grid.flat, panels):
         drawn += draw_trials(axes, trials, metric)
         axes.set_title(panel_title)
-    if not drawn:
+    if drawn == 0:
         return None
     return finish_figure(figure, title)
 

@@ -150,7 +150,7 @@ def plot_pruned_curves(trials: Sequence[PrunedTrial], metric: str, title: str,
             full.append((trial, curve))
         else:
             axes.plot(curve.index, curve["mean"], color="0.6", alpha=0.35, linewidth=0.8, marker="o", markersize=2)
-    if not drawn:
+    if drawn == 0:
         return None
     best = lambda item: item[1]["mean"].max() if higher_is_better else -item[1]["mean"].min()  # noqa: E731
     full.sort(key=best, reverse=True)
