@@ -58,21 +58,8 @@ class Study:
     resumption, callbacks, TensorBoard, tables, figures). Import Keras inside
     the methods that use it, so that `--help` answers before TensorFlow loads.
 
-    Example:
-
-        class MyStudy(kerashp.Study):
-            name = "my_study"
-            epochs = 5
-            configs = {"small": {"units": 32}, "large": {"units": 256}}
-
-            def build(self, hp):
-                import keras
-                model = keras.Sequential([
-                    keras.Input(self.data.input_shape), keras.layers.Flatten(),
-                    keras.layers.Dense(hp["units"], activation="relu"),
-                    keras.layers.Dense(self.data.num_classes, activation="softmax")])
-                model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-                return model
+    A complete example is in the `kerashp` package docstring (and README.md);
+    docs/writing-a-study.md grows it into a multi-experiment study.
 
     Class attributes:
         name: the study's name; outputs go to `artifacts/<name>/`.
