@@ -35,6 +35,7 @@ CONTRACT: tuple[tuple[str, str, str], ...] = (
     ("keras.src.callbacks.backup_and_restore", "BackupAndRestore", "_save_model"),
     ("keras.src.callbacks.backup_and_restore", "BackupAndRestore", "_load_model"),
     ("keras.src.models.model", "Model", "_flatten_layers"),
+    ("keras.src.optimizers.base_optimizer", "BaseOptimizer", "_get_variable_index"),
 )
 
 # Attributes that exist only on instances: (how to make one, attribute).
@@ -181,3 +182,9 @@ def optimizer_variables_of(optimizer: Any) -> list:
 def flatten_layers(model: Any, include_self: bool = False):
     """Every layer of a model, nested ones included."""
     return model._flatten_layers(include_self=include_self)
+
+
+def optimizer_variable_index(optimizer: Any, variable: Any) -> int:
+    """The position of a model variable among those an optimizer was built for
+    (the index of its slot variables, as Keras' own optimizers look them up)."""
+    return optimizer._get_variable_index(variable)

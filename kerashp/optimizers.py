@@ -1,4 +1,5 @@
-"""Optimizer factories that check their hyperparameters before any training."""
+"""Optimizer factories that check their hyperparameters before any training, and
+PyTorch's SGD, Adam and RMSprop updates for studies mirrored from PyTorch."""
 
 from __future__ import annotations
 
@@ -6,19 +7,19 @@ import math
 
 import keras
 
+from kerashp import compat, frameworks
+from kerashp.frameworks import Framework
+from kerashp.names import ADAM_HYPERPARAMETERS, OPTIMIZER_NAMES
+
 
 def check_adam_hyperparameters(learning_rate: float, beta_1: float, beta_2: float, epsilon: float) -> None:
     """Raises ValueError, naming the offending value, for impossible Adam settings."""
-    if not (math.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    check_learning_rate(learning_rate)
     for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"{name} must be in [0, 1), got {beta}")
     if not (math.isfinite(epsilon) and epsilon > 0):
         raise ValueError(f"epsilon must be positive, got {epsilon}")
-
-
-from kerashp.names import ADAM_HYPERPARAMETERS, OPTIMIZER_NAMES
 
 
 def make_adam(
@@ -32,8 +33,9 @@ def make_adam(
 ) -> keras.optimizers.Adam:
     """Builds `keras.optimizers.Adam` after checking its hyperparameters.
 
-    `epsilon` is Keras' "epsilon hat" of Kingma & Ba (added to the square root
-    of the second-moment estimate), as in PyTorch's Adam. With `in_variables`,
+    This is Keras' Adam: `epsilon` is the "epsilon hat" of Kingma & Ba, added
+    to the square root of the second-moment estimate before its bias
+    correction (PyTorch adds its epsilon after it: `TorchAdam`). With `in_variables`,
     beta_1, beta_2 and epsilon are held in variables that the traced train step
     reads, so `set_hyperparameters` changes them without retracing.
     """
@@ -58,77 +60,200 @@ def set_hyperparameters(optimizer: keras.optimizers.Optimizer, **values: float) 
         variable.assign(value)
 
 
-class CoupledWeightDecaySGD(keras.optimizers.SGD):
-    """SGD with the classic, coupled L2 weight decay (PyTorch's `SGD(weight_decay=...)`).
+class TorchSGD(keras.optimizers.SGD):
+    """SGD exactly as PyTorch's `torch.optim.SGD` (dampening 0).
 
-    Each step first adds `coupled_weight_decay * w` to the gradient, then applies
-    SGD with momentum to that sum: the decay goes through the momentum buffer, as
-    an L2 penalty `lambda/2 * ||w||^2` in the loss would. It applies to every
-    trainable variable (biases and batch-norm scales too, as in PyTorch when
-    no parameter groups are given).
+    Each step adds the coupled weight decay to the gradient (`g += wd * w`, as
+    an L2 penalty `wd/2 * ||w||^2` in the loss would, and through the momentum
+    buffer), then `b = momentum * b + g` and `w -= lr * b` (Nesterov:
+    `w -= lr * (g + momentum * b)`). The buffer holds gradients, not steps, so
+    when the learning rate changes (a schedule) the whole buffer moves at the
+    new rate; Keras' SGD (`v = momentum * v - lr * g; w += v`) keeps the old
+    steps in `v`. With a constant rate the two coincide. The decay applies to
+    every trainable variable (biases and batch-norm scales too, as in PyTorch
+    when no parameter groups are given).
 
     Keras' own `weight_decay=` argument (on SGD, Adam, AdamW, ...) is the
     *decoupled* form of Loshchilov & Hutter: after the update, `w -= lr * wd * w`,
-    outside the momentum/adaptive statistics. For plain SGD without momentum the
-    two coincide; with momentum (or Adam) they differ, and AdamW's decoupled form
-    is what makes weight decay work as intended with adaptive optimizers.
-    Use `keras.optimizers.SGD(weight_decay=...)` or `keras.optimizers.AdamW`
-    for the decoupled form; both stay available.
+    outside the momentum/adaptive statistics.
     """
 
-    def __init__(self, learning_rate=0.01, momentum: float = 0.0, coupled_weight_decay: float = 0.0, **kwargs):
-        super().__init__(learning_rate=learning_rate, momentum=momentum, **kwargs)
+    def __init__(self, learning_rate=0.01, momentum: float = 0.0, coupled_weight_decay: float = 0.0,
+                 nesterov: bool = False, **kwargs):
+        super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov, **kwargs)
         if coupled_weight_decay < 0:
             raise ValueError(f"coupled_weight_decay must be >= 0, got {coupled_weight_decay}")
         self.coupled_weight_decay = coupled_weight_decay
 
+    def build(self, variables):
+        if self.built:
+            return
+        keras.optimizers.Optimizer.build(self, variables)
+        self.buffers = [self.add_variable_from_reference(v, "momentum") for v in variables] if self.momentum else []
+
     def update_step(self, gradient, variable, learning_rate):
+        ops = keras.ops
+        lr = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
         if self.coupled_weight_decay:
-            gradient = keras.ops.add(
-                gradient, keras.ops.multiply(keras.ops.cast(self.coupled_weight_decay, variable.dtype), variable)
-            )
-        super().update_step(gradient, variable, learning_rate)
+            gradient = ops.add(gradient, ops.multiply(ops.cast(self.coupled_weight_decay, variable.dtype), variable))
+        if not self.momentum:
+            self.assign_sub(variable, ops.multiply(gradient, lr))
+            return
+        momentum = ops.cast(self.momentum, variable.dtype)
+        buffer = self.buffers[compat.optimizer_variable_index(self, variable)]
+        self.assign(buffer, ops.add(ops.multiply(buffer, momentum), gradient))
+        step = ops.add(gradient, ops.multiply(buffer, momentum)) if self.nesterov else buffer
+        self.assign_sub(variable, ops.multiply(step, lr))
 
     def get_config(self):
         return {**super().get_config(), "coupled_weight_decay": self.coupled_weight_decay}
 
 
+class TorchAdam(keras.optimizers.Adam):
+    """Adam exactly as PyTorch's `torch.optim.Adam`: epsilon added after the bias
+    correction, `w -= lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)`.
+
+    Keras' Adam adds its epsilon ("epsilon hat" of Kingma & Ba) before the
+    correction, `w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)`,
+    which is PyTorch's update with `eps * sqrt(1 - b2^t)`: a smaller epsilon in
+    the first steps. PyTorch's default epsilon is 1e-8 (Keras: 1e-7).
+    """
+
+    def __init__(self, learning_rate=1e-3, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
+                 **kwargs):
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
+
+    def build(self, var_list):
+        if self.built:
+            return
+        keras.optimizers.Optimizer.build(self, var_list)
+        self.first_moments = [self.add_variable_from_reference(v, "momentum") for v in var_list]
+        self.second_moments = [self.add_variable_from_reference(v, "velocity") for v in var_list]
+
+    def update_step(self, gradient, variable, learning_rate):
+        ops = keras.ops
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        gradient = ops.cast(gradient, dtype)
+        step = ops.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        index = compat.optimizer_variable_index(self, variable)
+        m, v = self.first_moments[index], self.second_moments[index]
+        self.assign(m, ops.add(ops.multiply(m, beta_1), ops.multiply(gradient, 1 - beta_1)))
+        self.assign(v, ops.add(ops.multiply(v, beta_2), ops.multiply(ops.square(gradient), 1 - beta_2)))
+        correction_1 = 1 - ops.power(beta_1, step)
+        correction_2 = 1 - ops.power(beta_2, step)
+        denominator = ops.add(ops.sqrt(ops.divide(v, correction_2)), ops.cast(self.epsilon, dtype))
+        self.assign_sub(variable, ops.divide(ops.multiply(m, ops.divide(lr, correction_1)), denominator))
+
+
+class TorchRMSprop(keras.optimizers.RMSprop):
+    """RMSprop exactly as PyTorch's `torch.optim.RMSprop` (not centered):
+    `s = alpha * s + (1 - alpha) * g^2`, then `w -= lr * g / (sqrt(s) + eps)`,
+    or with momentum `b = momentum * b + g / (sqrt(s) + eps)`, `w -= lr * b`.
+
+    Keras' RMSprop puts epsilon inside the square root (`sqrt(s + eps)`) and its
+    defaults are rho 0.9, epsilon 1e-7; PyTorch's are alpha 0.99, eps 1e-8.
+    """
+
+    def __init__(self, learning_rate=1e-2, rho: float = 0.99, momentum: float = 0.0, epsilon: float = 1e-8,
+                 **kwargs):
+        super().__init__(learning_rate=learning_rate, rho=rho, momentum=momentum, epsilon=epsilon, **kwargs)
+
+    def build(self, var_list):
+        if self.built:
+            return
+        keras.optimizers.Optimizer.build(self, var_list)
+        self.square_averages = [self.add_variable_from_reference(v, "velocity") for v in var_list]
+        self.buffers = [self.add_variable_from_reference(v, "momentum") for v in var_list] if self.momentum else []
+
+    def update_step(self, gradient, variable, learning_rate):
+        ops = keras.ops
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        gradient = ops.cast(gradient, dtype)
+        rho = ops.cast(self.rho, dtype)
+        index = compat.optimizer_variable_index(self, variable)
+        square = self.square_averages[index]
+        self.assign(square, ops.add(ops.multiply(square, rho), ops.multiply(ops.square(gradient), 1 - rho)))
+        scaled = ops.divide(gradient, ops.add(ops.sqrt(square), ops.cast(self.epsilon, dtype)))
+        if self.momentum:
+            buffer = self.buffers[index]
+            self.assign(buffer, ops.add(ops.multiply(buffer, ops.cast(self.momentum, dtype)), scaled))
+            scaled = buffer
+        self.assign_sub(variable, ops.multiply(scaled, lr))
+
+
 def make_sgd(learning_rate: float, momentum: float = 0.9, weight_decay: float = 0.0,
-             decoupled: bool = False) -> keras.optimizers.Optimizer:
-    """SGD with momentum and weight decay, coupled (default, PyTorch's form) or decoupled (Keras')."""
-    if not (math.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-    if not 0.0 <= momentum < 1.0:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+             decoupled: bool | None = None, *, framework: str | Framework = "keras") -> keras.optimizers.Optimizer:
+    """SGD with momentum and weight decay after checking them.
+
+    Args:
+        framework: "keras" (the default): `keras.optimizers.SGD` with Keras'
+            decoupled `weight_decay`; "pytorch": `TorchSGD`, PyTorch's
+            momentum form with coupled weight decay.
+        decoupled: override the framework's weight-decay form (True: Keras'
+            decoupled decay; False: coupled, in PyTorch's SGD).
+    """
+    check_learning_rate(learning_rate)
+    check_momentum(momentum)
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    framework = frameworks.get(framework)
+    if decoupled is None:
+        decoupled = framework.name == "keras"
     if decoupled:
         return keras.optimizers.SGD(learning_rate, momentum=momentum, weight_decay=weight_decay or None)
-    return CoupledWeightDecaySGD(learning_rate, momentum=momentum, coupled_weight_decay=weight_decay)
+    return TorchSGD(learning_rate, momentum=momentum, coupled_weight_decay=weight_decay)
 
 
+def check_learning_rate(learning_rate: float) -> None:
+    """Raises ValueError unless the learning rate is positive and finite."""
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
 
 
-def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9) -> keras.optimizers.Optimizer:
-    """Builds an optimizer by name, checking the learning rate and momentum first.
+def check_momentum(momentum: float) -> None:
+    """Raises ValueError unless 0 <= momentum < 1."""
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+
+
+def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9, *,
+                   framework: str | Framework = "keras") -> keras.optimizers.Optimizer:
+    """Builds an optimizer by name with a framework's constants, checking the
+    learning rate and momentum first.
 
     - "sgd": plain SGD (momentum ignored);
     - "sgd_momentum": SGD with heavy-ball `momentum`;
-    - "rmsprop": RMSprop with `momentum` (Keras' and PyTorch's momentum on the
-      scaled step; rho stays 0.9);
+    - "rmsprop": RMSprop with `momentum` on the scaled step; Keras: rho 0.9,
+      epsilon 1e-7 inside the square root; PyTorch (`TorchRMSprop`): alpha
+      0.99, epsilon 1e-8 outside it;
     - "adam": Adam with beta_1 = `momentum` (the first-moment decay plays the
-      role of momentum), beta_2 0.999.
+      role of momentum), beta_2 0.999; Keras: epsilon 1e-7 before the bias
+      correction; PyTorch (`TorchAdam`): 1e-8 after it.
+
+    Args:
+        framework: "keras" or "pytorch" (see `kerashp.frameworks`).
     """
     if name not in OPTIMIZER_NAMES:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_NAMES)}, got {name!r}")
-    if not (math.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-    if not 0.0 <= momentum < 1.0:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    check_learning_rate(learning_rate)
+    check_momentum(momentum)
+    framework = frameworks.get(framework)
+    torch = framework.name == "pytorch"
     if name == "sgd":
-        return keras.optimizers.SGD(learning_rate)
+        return TorchSGD(learning_rate) if torch else keras.optimizers.SGD(learning_rate)
     if name == "sgd_momentum":
-        return keras.optimizers.SGD(learning_rate, momentum=momentum)
+        return TorchSGD(learning_rate, momentum=momentum) if torch else keras.optimizers.SGD(learning_rate,
+                                                                                           momentum=momentum)
     if name == "rmsprop":
+        if torch:
+            return TorchRMSprop(learning_rate, rho=framework.rmsprop_rho, momentum=momentum,
+                                epsilon=framework.rmsprop_epsilon)
         return keras.optimizers.RMSprop(learning_rate, momentum=momentum)
+    if torch:
+        check_adam_hyperparameters(learning_rate, momentum, 0.999, framework.adam_epsilon)
+        return TorchAdam(learning_rate, beta_1=momentum, beta_2=0.999, epsilon=framework.adam_epsilon)
     return make_adam(learning_rate, beta_1=momentum)

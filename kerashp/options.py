@@ -23,6 +23,7 @@ STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 SEARCHES = ("configs", "grid", "random", "bayesian", "hyperband")
 PRUNERS = ("none", "asha", "median", "hyperband")
+FRAMEWORKS = ("keras", "pytorch")  # kerashp.frameworks.FRAMEWORKS, without importing Keras
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -174,6 +175,10 @@ def build_parser(study_class, prog: str | None = None) -> argparse.ArgumentParse
         help="train up to K trials that share an architecture at once, in one compiled model (see kerashp.tuning.packing)")
     add("--worker-timeout", type=float, default=1800.0, metavar="SECONDS",
         help="distributed tuning: a worker that finishes no epoch for this long loses its trial to another worker")
+    add("--defaults", choices=FRAMEWORKS, default=None,
+        help="whose defaults the model builders and optimizers use where the study names none: initial weights and "
+             "biases, batch-norm momentum and epsilon, Adam/RMSprop constants, SGD's momentum and weight-decay form "
+             f"(default: {study_class.original_framework}, the framework of the original)")
     add("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras progress: 0 none, 1 bar, 2 a line per epoch (default: bar on a terminal)")
     before = {action.dest for action in parser._actions}
     group = parser.add_argument_group(f"{study_class.name} options")

@@ -22,7 +22,7 @@ from kerashp.errors import StudyError, option_name, option_value
 # values cannot be resumed with these (it would mix incomparable trials).
 TRAINING_KEYS = (
     "experiment", "data", "train_limit", "val_split", "epochs", "batch_size", "seeds", "seed", "search", "options",
-    "precision", "early_stopping", "prune", "min_epochs", "eta",
+    "precision", "early_stopping", "prune", "min_epochs", "eta", "defaults",
 )
 
 
@@ -72,6 +72,10 @@ class StudySettings:
         reference: the configuration the across-seeds report compares the
             others with (None: the first); reporting only, so not part of the
             training fingerprint.
+        defaults: whose defaults the builders and optimizer factories use,
+            "keras" or "pytorch" (see `kerashp.frameworks`; by default the
+            study's `original_framework`). Projects made before this setting
+            existed used Keras'.
     """
 
     study: str
@@ -105,6 +109,7 @@ class StudySettings:
     min_epochs: int = 1
     eta: int = 3
     max_minutes: float | None = None
+    defaults: str = "keras"
 
     @classmethod
     def default_of(cls, key: str) -> Any:
@@ -276,4 +281,5 @@ def _settings(study_class, args: argparse.Namespace, experiment: str | None) -> 
         min_epochs=args.min_epochs,
         eta=args.eta,
         max_minutes=args.max_minutes,
+        defaults=args.defaults or study_class.original_framework,
     )

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import keras_tuner
 
     from kerashp.data import DataSplits, Split
+    from kerashp.frameworks import Framework
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +95,10 @@ class Study:
             run resumes from its last finished epoch; for studies of thousands
             of sub-second epochs, a checkpoint at most every this many seconds
             (a resumed run repeats at most that much training).
+        original_framework: the framework the original study was run in,
+            "keras" (the default) or "pytorch": kerashp's builders and optimizer
+            factories then use its defaults (`self.framework`; see
+            `kerashp.frameworks`; `--defaults` overrides it).
     """
 
     name: ClassVar[str] = ""
@@ -121,12 +126,21 @@ class Study:
     isolation_hyperparameter: ClassVar[str | None] = None
     backup_interval_s: ClassVar[float] = 0.0
     split_seed: ClassVar[int | None] = 0
+    original_framework: ClassVar[str] = "keras"
 
     def __init__(self, settings: StudySettings, data: DataSplits | None = None):
         self.settings = settings
         self.data = data
         if settings.experiment is not None:
             self.configs = self.experiments[settings.experiment].configs
+
+    @property
+    def framework(self) -> Framework:
+        """The framework defaults of this run (`--defaults`, else `original_framework`):
+        pass it to the builders and optimizer factories as `framework=`."""
+        from kerashp import frameworks
+
+        return frameworks.get(self.settings.defaults)
 
     # ---- what a study declares -------------------------------------------------
 

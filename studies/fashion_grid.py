@@ -12,10 +12,16 @@ from {0.5, 0.3, 0.2, 0.1}; ReLU; SGD, Adam or RMSprop; learning rate
 Adam's beta_1). 23,328 grid points. Batch 128; 10% of the training images
 held out for validation (fixed seed); test accuracy of every run.
 
+The original ran in PyTorch, so the networks use PyTorch's defaults
+(`--defaults keras` for Keras'): "random normal" is `torch.nn.init.normal_`,
+N(0, 1); biases and the output layer are uniform in +-1/sqrt(fan_in); Adam's
+epsilon is 1e-8, RMSprop's alpha 0.99; batch norm has momentum 0.1 (PyTorch's
+convention) and epsilon 1e-5 (see kerashp.frameworks).
+
 The named configurations (`--search configs`) are the original's initialisation
-tables: Xavier uniform, random normal and Kaiming uniform initialisation, each
-without and with batch norm, on [1024, 256] with Adam 1e-3 for 30 epochs
-(dropout 0.2 after each hidden layer, a point of the grid):
+tables: the six grid points it reports, Xavier uniform, random normal and
+Kaiming uniform initialisation, each with and without batch norm and each with
+its own dropout pair, on [1024, 256] with Adam 1e-3 for 30 epochs:
 
     python -m studies.fashion_grid --search configs --seeds 3 --out artifacts/fashion_grid/init_bn
 """
@@ -33,12 +39,20 @@ from kerashp.cli import main
 from kerashp import Study, variant
 
 HIDDEN_LAYERS = {"1024-256": [1024, 256], "1024-512": [1024, 512], "1024-128": [1024, 128]}
-INITIALIZERS = {"xavier_uniform": "glorot_uniform", "random_normal": "random_normal", "kaiming_uniform": "he_uniform"}
+INITIALIZERS = ("xavier_uniform", "random_normal", "kaiming_uniform")  # kerashp.frameworks' names
 OPTIMIZERS = {"sgd": "sgd_momentum", "adam": "adam", "rmsprop": "rmsprop"}
 DROPOUTS = [0.5, 0.3, 0.2, 0.1]
 INIT_BASE = {"epochs": 30, "hidden": "1024-256", "init": "xavier_uniform", "batch_norm": False,
              "dropout_1": 0.2, "dropout_2": 0.2, "optimizer": "adam", "learning_rate": 1e-3, "momentum": 0.9}
-INIT_NAMES = {"xavier_uniform": "Xavier", "random_normal": "Random normal", "kaiming_uniform": "Kaiming"}
+# The original's initialisation tables: (name, init, batch norm, dropout after each hidden layer).
+INIT_TABLES = (
+    ("Xavier + BN", "xavier_uniform", True, (0.3, 0.5)),
+    ("Random normal + BN", "random_normal", True, (0.3, 0.2)),
+    ("Kaiming + BN", "kaiming_uniform", True, (0.1, 0.1)),
+    ("Xavier", "xavier_uniform", False, (0.1, 0.1)),
+    ("Random normal", "random_normal", False, (0.5, 0.3)),
+    ("Kaiming", "kaiming_uniform", False, (0.2, 0.5)),
+)
 
 
 class FashionGrid(Study):
@@ -61,8 +75,9 @@ class FashionGrid(Study):
     curve_grid = (("loss", "train loss"), ("val_loss", "validation loss"),
                   ("accuracy", "train accuracy"), ("val_accuracy", "validation accuracy"))
     isolation_hyperparameter = "optimizer"
-    configs = {f"{label}{' + BN' if batch_norm else ''}": variant(INIT_BASE, init=init, batch_norm=batch_norm)
-               for init, label in INIT_NAMES.items() for batch_norm in (False, True)}
+    original_framework = "pytorch"
+    configs = {name: variant(INIT_BASE, init=init, batch_norm=batch_norm, dropout_1=first, dropout_2=second)
+               for name, init, batch_norm, (first, second) in INIT_TABLES}
 
     def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
         hp.Choice("epochs", [20, 30, 40])
@@ -78,7 +93,8 @@ class FashionGrid(Study):
     def check_hyperparameters(self, values) -> None:
         from kerashp.optimizers import make_optimizer
 
-        make_optimizer(OPTIMIZERS[values["optimizer"]], values["learning_rate"], values["momentum"])
+        make_optimizer(OPTIMIZERS[values["optimizer"]], values["learning_rate"], values["momentum"],
+                       framework=self.framework)
         for name in ("dropout_1", "dropout_2"):
             if not 0.0 <= values[name] < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {values[name]}")
@@ -97,10 +113,11 @@ class FashionGrid(Study):
         model = build_mlp(
             self.data.input_shape, HIDDEN_LAYERS[hp["hidden"]], outputs=self.data.num_classes,
             activation="relu", dropout=[hp["dropout_1"], hp["dropout_2"]], batch_norm=hp["batch_norm"],
-            kernel_initializer=INITIALIZERS[hp["init"]],
+            kernel_initializer=hp["init"], framework=self.framework,
         )
         model.compile(
-            optimizer=make_optimizer(OPTIMIZERS[hp["optimizer"]], hp["learning_rate"], hp["momentum"]),
+            optimizer=make_optimizer(OPTIMIZERS[hp["optimizer"]], hp["learning_rate"], hp["momentum"],
+                                     framework=self.framework),
             loss="sparse_categorical_crossentropy",
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )

@@ -11,7 +11,9 @@ standardised with training statistics (errors are reported back in dollars).
 Adam, learning rate 3e-4, batch 100, 2000 epochs (`--early-stopping PATIENCE` stops
 earlier; off by default, as in the original); the base MLP has two hidden
 layers of 128 ReLU units. The Gaussian head predicts a mean and a
-log-variance and trains on `kerashp.losses.gaussian_nll`.
+log-variance and trains on `kerashp.losses.gaussian_nll`. The original ran in
+PyTorch, so the layers and optimizers use PyTorch's defaults (`--defaults keras`
+for Keras'; see kerashp.frameworks).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class HousePrices(Study):
     quick_data = "sample"  # the 400-row sample of the CSV shipped with kerashp
     epochs = 2000
     batch_size = 100
+    original_framework = "pytorch"
     experiments = {
         "depth": Experiment({f"{n} hidden layer{'s' if n > 1 else ''}": vary(num_layers=n) for n in (1, 2, 3)},
                             epochs=2000, description="1-3 hidden layers of 128 units"),
@@ -90,7 +93,7 @@ class HousePrices(Study):
             raise ValueError(f"num_layers and units must be positive, got {values['num_layers']}, {values['units']}")
         if values["loss"] not in HEADS:
             raise ValueError(f"loss must be one of {', '.join(HEADS)}, got {values['loss']!r}")
-        make_optimizer(values["optimizer"], values["learning_rate"], momentum=0.0)
+        make_optimizer(values["optimizer"], values["learning_rate"], momentum=0.0, framework=self.framework)
 
     def load_data(self):
         from kerashp.data.tabular import load_csv_regression
@@ -118,12 +121,14 @@ class HousePrices(Study):
         from kerashp.optimizers import make_optimizer
 
         head = HEADS[hp["loss"]]
-        model = build_mlp(self.data.input_shape, [hp["units"]] * hp["num_layers"], outputs=1, head=head)
+        model = build_mlp(self.data.input_shape, [hp["units"]] * hp["num_layers"], outputs=1, head=head,
+                          framework=self.framework)
         if head == "gaussian":
             loss, mse = gaussian_nll, keras.metrics.MeanMetricWrapper(gaussian_mean_squared_error, name="mse")
         else:
             loss, mse = "mean_squared_error", keras.metrics.MeanSquaredError(name="mse")
-        model.compile(optimizer=make_optimizer(hp["optimizer"], hp["learning_rate"], momentum=0.0),
+        model.compile(optimizer=make_optimizer(hp["optimizer"], hp["learning_rate"], momentum=0.0,
+                                               framework=self.framework),
                       loss=loss, metrics=[mse])
         return model
 

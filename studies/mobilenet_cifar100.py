@@ -8,6 +8,10 @@ Data: 40,000 train / 10,000 validation (fixed seed) from the training split, the
 10,000 test images for the final evaluation only; random 32x32 crops of the
 4-pixel-padded image and horizontal flips on training batches; per-channel
 normalisation with training-split statistics. SGD, momentum 0.9, batch 128.
+The original ran in PyTorch, so the network and SGD use PyTorch's defaults
+(weights uniform in +-1/sqrt(fan_in), batch norm momentum 0.1 in PyTorch's
+convention and epsilon 1e-5, SGD's momentum buffer of gradients and coupled
+weight decay; `--defaults keras` for Keras'; see kerashp.frameworks).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class MobileNetCifar100(Study):
     description = "MobileNet v1 on CIFAR-100: learning rate, cosine schedule, weight decay, activation"
     default_data = "cifar100"
     default_val_split = 0.2
+    original_framework = "pytorch"
     quick_experiments = ("learning_rate",)  # three short runs; the others are 300-epoch schedules
     batch_size = 128
     experiments = {
@@ -79,7 +84,7 @@ class MobileNetCifar100(Study):
     def check_hyperparameters(self, values) -> None:
         from kerashp.optimizers import make_sgd
 
-        make_sgd(values["learning_rate"], 0.9, values["weight_decay"])
+        make_sgd(values["learning_rate"], 0.9, values["weight_decay"], framework=self.framework)
         if values["schedule"] not in ("constant", "cosine"):
             raise ValueError(f"schedule must be constant or cosine, got {values['schedule']!r}")
         if values["activation"] not in ("relu", "sigmoid_4_10"):
@@ -104,9 +109,11 @@ class MobileNetCifar100(Study):
             block_activations("relu", {i: "sigmoid" for i in SIGMOID_BLOCKS})
             if hp["activation"] == "sigmoid_4_10" else "relu"
         )
-        model = build_mobilenet(self.data.input_shape, self.data.num_classes, activations=activations)
+        model = build_mobilenet(self.data.input_shape, self.data.num_classes, activations=activations,
+                                framework=self.framework)
         model.compile(
-            optimizer=make_sgd(hp["learning_rate"], momentum=0.9, weight_decay=hp["weight_decay"]),
+            optimizer=make_sgd(hp["learning_rate"], momentum=0.9, weight_decay=hp["weight_decay"],
+                               framework=self.framework),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )

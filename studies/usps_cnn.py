@@ -6,8 +6,11 @@
 Data: USPS 16x16 grayscale digits, 7,291 train (20% held out for validation,
 fixed seed) and 2,007 test. Defaults of the original: Adam, learning rate 0.01
 divided by 10 every 10 epochs, batch 50, 30 epochs, mean squared error on
-one-hot targets; a CNN of 2 layers of 64 ReLU filters with dropout 0.1 is the
-base each experiment varies one setting of.
+one-hot targets; the original's final network, 2 layers of 64 ReLU filters
+with batch normalisation after each convolution and dropout 0.1, is the base
+each experiment varies one setting of. The original ran in PyTorch, so the
+layers and optimizers use PyTorch's defaults (`--defaults keras` for Keras'; see
+kerashp.frameworks).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from kerashp.names import CLASSIFICATION_LOSSES, CNN_ACTIVATIONS, CNN_FILTER_CHO
 from kerashp import Experiment, Study, variant
 
 BASE = {
-    "num_layers": 2, "filters": 64, "activation": "relu", "batch_norm": False, "batch_size": 50,
+    "num_layers": 2, "filters": 64, "activation": "relu", "batch_norm": True, "batch_size": 50,
     "optimizer": "adam", "learning_rate": 0.01, "loss": "mse",
 }
 OPTIMIZERS = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam"}
@@ -40,6 +43,7 @@ class UspsCnn(Study):
     quick_data = "sample:usps"
     default_val_split = 0.2
     batch_size = 50
+    original_framework = "pytorch"
     experiments = {
         "depth": Experiment({f"{n} conv layer{'s' if n > 1 else ''}": vary(num_layers=n) for n in (1, 2, 3, 4)},
                             epochs=30, description="1-4 convolutional layers of 64 filters"),
@@ -83,7 +87,7 @@ class UspsCnn(Study):
             raise ValueError(f"filters and batch_size must be positive, got {values['filters']}, {values['batch_size']}")
         if values["activation"] not in CNN_ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(CNN_ACTIVATIONS)}, got {values['activation']!r}")
-        make_optimizer(values["optimizer"], values["learning_rate"], momentum=0.0)
+        make_optimizer(values["optimizer"], values["learning_rate"], momentum=0.0, framework=self.framework)
         classification_loss(values["loss"])
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
@@ -95,10 +99,10 @@ class UspsCnn(Study):
 
         model = build_cnn(
             self.data.input_shape, self.data.num_classes, filters=hp["filters"], num_layers=hp["num_layers"],
-            activation=hp["activation"], batch_norm=hp["batch_norm"], dropout=0.1,
+            activation=hp["activation"], batch_norm=hp["batch_norm"], dropout=0.1, framework=self.framework,
         )
         model.compile(
-            optimizer=make_optimizer(hp["optimizer"], hp["learning_rate"], momentum=0.0),
+            optimizer=make_optimizer(hp["optimizer"], hp["learning_rate"], momentum=0.0, framework=self.framework),
             loss=classification_loss(hp["loss"]),
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerashp.optimizers import CoupledWeightDecaySGD, make_adam, make_sgd
+from kerashp.optimizers import TorchSGD, make_adam, make_sgd
 
 
 def test_adam_carries_its_hyperparameters_and_rejects_impossible_ones():
@@ -31,14 +31,15 @@ def test_coupled_weight_decay_goes_through_momentum_like_pytorch():
         d = g + wd * w
         buffer = momentum * buffer - lr * d
         w += buffer
-    assert run_steps(CoupledWeightDecaySGD(lr, momentum, coupled_weight_decay=wd), grads) == pytest.approx(w, rel=1e-5)
+    assert run_steps(TorchSGD(lr, momentum, coupled_weight_decay=wd), grads) == pytest.approx(w, rel=1e-5)
 
 
 def test_coupled_and_decoupled_differ_with_momentum():
     grads = [0.5, -0.2, 0.3]
-    coupled = run_steps(make_sgd(0.1, 0.9, 0.05), grads)
-    decoupled = run_steps(make_sgd(0.1, 0.9, 0.05, decoupled=True), grads)
-    assert isinstance(make_sgd(0.1, 0.9, 0.05, decoupled=True), keras.optimizers.SGD)
+    coupled = run_steps(make_sgd(0.1, 0.9, 0.05, framework="pytorch"), grads)
+    decoupled = run_steps(make_sgd(0.1, 0.9, 0.05), grads)  # Keras' form, the default
+    assert run_steps(make_sgd(0.1, 0.9, 0.05, decoupled=False), grads) == coupled
+    assert type(make_sgd(0.1, 0.9, 0.05)) is keras.optimizers.SGD
     assert abs(coupled - decoupled) > 1e-3
     with pytest.raises(ValueError, match="momentum"):
         make_sgd(0.1, 1.5)

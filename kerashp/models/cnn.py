@@ -6,6 +6,8 @@ from typing import Sequence
 
 import keras
 
+from kerashp import frameworks
+from kerashp.frameworks import Framework
 from kerashp.names import CNN_ACTIVATIONS, CNN_FILTER_CHOICES  # noqa: F401  (exported)
 
 
@@ -20,6 +22,7 @@ def build_cnn(
     dropout: float = 0.1,
     kernel_size: int = 3,
     kernel_regularizer: keras.regularizers.Regularizer | None = None,
+    framework: str | Framework = "keras",
     name: str = "cnn",
 ) -> keras.Model:
     """Builds `num_layers` conv blocks and a softmax Dense head.
@@ -39,7 +42,11 @@ def build_cnn(
         batch_norm: batch normalisation after each convolution.
         dropout: dropout rate after each block (0 for none).
         kernel_regularizer: penalty on every convolution and Dense kernel.
+        framework: whose defaults the layers use, "keras" or "pytorch"
+            (weights and biases of every layer, batch-norm momentum and
+            epsilon; see `kerashp.frameworks`).
     """
+    framework = frameworks.get(framework)
     if num_layers < 1:
         raise ValueError(f"num_layers must be at least 1, got {num_layers}")
     per_layer = [filters] * num_layers if isinstance(filters, int) else list(filters)
@@ -53,10 +60,13 @@ def build_cnn(
     x = inputs
     size = min(input_shape[0], input_shape[1])
     for i, count in enumerate(per_layer):
+        fan_in = kernel_size * kernel_size * int(x.shape[-1])
         x = keras.layers.Conv2D(count, kernel_size, padding="same", use_bias=not batch_norm,
+                                kernel_initializer=framework.kernel_initializer(fan_in=fan_in),
+                                bias_initializer=framework.bias_initializer(fan_in=fan_in),
                                 kernel_regularizer=kernel_regularizer, name=f"conv_{i}")(x)
         if batch_norm:
-            x = keras.layers.BatchNormalization(name=f"bn_{i}")(x)
+            x = keras.layers.BatchNormalization(**framework.batch_norm(), name=f"bn_{i}")(x)
         x = keras.layers.Activation(activation, name=f"act_{i}")(x)
         if size >= 2:
             x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
@@ -64,6 +74,9 @@ def build_cnn(
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
+    fan_in = int(x.shape[-1])
     outputs = keras.layers.Dense(num_classes, activation="softmax", kernel_regularizer=kernel_regularizer,
+                                 kernel_initializer=framework.kernel_initializer(fan_in=fan_in),
+                                 bias_initializer=framework.bias_initializer(fan_in=fan_in),
                                  dtype="float32", name="predictions")(x)  # float32 under mixed precision
     return keras.Model(inputs, outputs, name=name)

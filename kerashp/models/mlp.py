@@ -6,6 +6,8 @@ from typing import Sequence
 
 import keras
 
+from kerashp import frameworks
+from kerashp.frameworks import Framework
 from kerashp.names import OUTPUT_HEADS
 
 
@@ -27,8 +29,9 @@ def build_mlp(
     activation: str = "relu",
     dropout: float | Sequence[float] = 0.0,
     batch_norm: bool = False,
-    kernel_initializer: str = "glorot_uniform",
+    kernel_initializer: str = "default",
     kernel_regularizer: keras.regularizers.Regularizer | None = None,
+    framework: str | Framework = "keras",
     name: str = "mlp",
 ) -> keras.Model:
     """Builds a multilayer perceptron.
@@ -48,9 +51,15 @@ def build_mlp(
     Args:
         hidden_units: units of each hidden layer (may be empty).
         dropout: one rate for every hidden layer, or one per layer.
-        kernel_initializer: a Keras initializer name, e.g. "glorot_uniform"
-            (Xavier), "he_uniform" (Kaiming), "random_normal".
+        kernel_initializer: the hidden layers' weights: "default" (the
+            framework's), "xavier_uniform" (Keras' "glorot_uniform"),
+            "kaiming_uniform" ("he_uniform"), "xavier_normal", "kaiming_normal"
+            or "random_normal" (see `kerashp.frameworks`).
+        framework: whose defaults the layers use where nothing is named:
+            "keras" or "pytorch" (weights and biases of every Dense layer,
+            batch-norm momentum and epsilon, "random_normal"'s deviation).
     """
+    framework = frameworks.get(framework)
     if head not in OUTPUT_HEADS:
         raise ValueError(f"head must be one of {OUTPUT_HEADS}, got {head!r}")
     if any(units <= 0 for units in hidden_units):
@@ -61,18 +70,25 @@ def build_mlp(
     inputs = keras.Input(tuple(input_shape), name="features")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
     for i, (units, rate) in enumerate(zip(hidden_units, rates)):
+        fan_in = int(x.shape[-1])
         x = keras.layers.Dense(
-            units, use_bias=not batch_norm, kernel_initializer=kernel_initializer,
+            units, use_bias=not batch_norm,
+            kernel_initializer=framework.kernel_initializer(kernel_initializer, fan_in=fan_in),
+            bias_initializer=framework.bias_initializer(fan_in=fan_in),
             kernel_regularizer=kernel_regularizer, name=f"hidden_{i}",
         )(x)
         if batch_norm:
-            x = keras.layers.BatchNormalization(name=f"bn_{i}")(x)
+            x = keras.layers.BatchNormalization(**framework.batch_norm(), name=f"bn_{i}")(x)
         x = keras.layers.Activation(activation, name=f"act_{i}")(x)
         if rate:
             x = keras.layers.Dropout(rate, name=f"dropout_{i}")(x)
+    fan_in = int(x.shape[-1])
+    head_initializers = {"kernel_initializer": framework.kernel_initializer(fan_in=fan_in),
+                         "bias_initializer": framework.bias_initializer(fan_in=fan_in)}
     if head == "softmax":
         predictions = keras.layers.Dense(outputs, activation="softmax", kernel_regularizer=kernel_regularizer,
-                                         dtype="float32", name="predictions")(x)
+                                         dtype="float32", name="predictions", **head_initializers)(x)
     else:
-        predictions = keras.layers.Dense(2 if head == "gaussian" else outputs, dtype="float32", name="predictions")(x)
+        predictions = keras.layers.Dense(2 if head == "gaussian" else outputs, dtype="float32", name="predictions",
+                                         **head_initializers)(x)
     return keras.Model(inputs, predictions, name=name)

@@ -11,6 +11,9 @@ from typing import Mapping, Sequence
 
 import keras
 
+from kerashp import frameworks
+from kerashp.frameworks import Framework
+
 # (pointwise filters, stride of the depthwise convolution) of blocks 0-12.
 BLOCKS: tuple[tuple[int, int], ...] = (
     (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
@@ -40,7 +43,8 @@ def build_mobilenet(
     *,
     activations: Sequence[str] | str = "relu",
     stem_activation: str = "relu",
-    bn_momentum: float = 0.9,
+    bn_momentum: float | None = None,
+    framework: str | Framework = "keras",
     name: str = "mobilenet_cifar",
 ) -> keras.Model:
     """Builds the CIFAR MobileNet v1.
@@ -58,26 +62,40 @@ def build_mobilenet(
         num_classes: softmax units.
         activations: one activation name for all blocks, or one per block (13).
         stem_activation: activation of the stem.
-        bn_momentum: batch-norm moving-average momentum (PyTorch's default 0.9).
+        bn_momentum: batch-norm moving-average momentum in Keras' convention
+            (default: the framework's, Keras 0.99, PyTorch 0.9).
+        framework: whose defaults the layers use, "keras" or "pytorch"
+            (initial weights, batch-norm momentum and epsilon; see
+            `kerashp.frameworks`).
         name: model name.
     """
+    framework = frameworks.get(framework)
+    norm = framework.batch_norm(**({} if bn_momentum is None else {"momentum": bn_momentum}))
+
+    def init(fan_in):
+        return {"kernel_initializer": framework.kernel_initializer(fan_in=fan_in)}
+
     if isinstance(activations, str):
         activations = [activations] * len(BLOCKS)
     if len(activations) != len(BLOCKS):
         raise ValueError(f"need {len(BLOCKS)} block activations, got {len(activations)}")
     layers = keras.layers
     inputs = keras.Input(input_shape)
-    x = layers.Conv2D(32, 3, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = layers.BatchNormalization(momentum=bn_momentum, name="stem_bn")(x)
+    x = layers.Conv2D(32, 3, padding="same", use_bias=False, name="stem_conv", **init(9 * input_shape[-1]))(inputs)
+    x = layers.BatchNormalization(**norm, name="stem_bn")(x)
     x = layers.Activation(stem_activation, name="stem_act")(x)
     for index, ((filters, stride), activation) in enumerate(zip(BLOCKS, activations)):
         prefix = f"block_{index}"
-        x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{prefix}_depthwise")(x)
-        x = layers.BatchNormalization(momentum=bn_momentum, name=f"{prefix}_depthwise_bn")(x)
+        channels = int(x.shape[-1])
+        x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{prefix}_depthwise",
+                                   depthwise_initializer=framework.kernel_initializer(fan_in=9))(x)
+        x = layers.BatchNormalization(**norm, name=f"{prefix}_depthwise_bn")(x)
         x = layers.Activation(activation, name=f"{prefix}_depthwise_act")(x)
-        x = layers.Conv2D(filters, 1, use_bias=False, name=f"{prefix}_pointwise")(x)
-        x = layers.BatchNormalization(momentum=bn_momentum, name=f"{prefix}_pointwise_bn")(x)
+        x = layers.Conv2D(filters, 1, use_bias=False, name=f"{prefix}_pointwise", **init(channels))(x)
+        x = layers.BatchNormalization(**norm, name=f"{prefix}_pointwise_bn")(x)
         x = layers.Activation(activation, name=f"{prefix}_pointwise_act")(x)
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions",
+                           bias_initializer=framework.bias_initializer(fan_in=int(x.shape[-1])),
+                           **init(int(x.shape[-1])))(x)
     return keras.Model(inputs, outputs, name=name)

@@ -16,7 +16,7 @@ import keras_tuner
 import pandas as pd
 
 from kerashp import compat, tensorboard_hparams
-from kerashp.errors import Interrupted, StudyError, is_disk_full, option_name
+from kerashp.errors import Interrupted, StudyError, is_disk_full, option_name, option_value
 from kerashp.report import study_report
 from kerashp.settings import StudySettings
 from kerashp.report.tables import last_line
@@ -169,9 +169,11 @@ def check_fingerprint(project_dir, settings: StudySettings) -> None:
         if saved.get(key) != current.get(key)
     ]
     if differing:
+        keep = (f"{option_value('defaults', saved['defaults'])} to go on with its framework defaults, "
+                if saved.get("defaults") != current.get("defaults") else "")
         raise StudyError(
             f"{settings.out} holds results made with other settings ({'; '.join(differing)}); "
-            "pass --overwrite to start afresh or --out for a new directory"
+            f"pass {keep}{option_name('overwrite')} to start afresh or {option_name('out')} for a new directory"
         )
 
 
