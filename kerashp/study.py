@@ -13,6 +13,7 @@ import dataclasses
 import pathlib
 from typing import TYPE_CHECKING, Any, ClassVar, Hashable, Mapping, Sequence
 
+from kerashp.original import Original
 from kerashp.report.tables import DEFAULT_METRICS
 from kerashp.settings import StudySettings
 
@@ -32,11 +33,15 @@ class Experiment:
         configs: its named configurations, run in order.
         epochs: its training length (`--epochs` overrides it).
         description: one line for the results note.
+        original: what the original reported for this experiment (its
+            numbers and claims; `kerashp.original`), for results.md's
+            "Original vs here" section.
     """
 
     configs: Mapping[str, Mapping[str, Any]]
     epochs: int
     description: str = ""
+    original: Original | None = None
 
 
 def variant(base: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
@@ -99,6 +104,10 @@ class Study:
             "keras" (the default) or "pytorch": kerashp's builders and optimizer
             factories then use its defaults (`self.framework`; see
             `kerashp.frameworks`; `--defaults` overrides it).
+        original: what the original reported (`kerashp.original.Original`:
+            its numbers, where it gave them, its claims); results.md then has
+            an "Original vs here" section. Studies made of experiments
+            declare it per `Experiment`.
     """
 
     name: ClassVar[str] = ""
@@ -127,6 +136,7 @@ class Study:
     backup_interval_s: ClassVar[float] = 0.0
     split_seed: ClassVar[int | None] = 0
     original_framework: ClassVar[str] = "keras"
+    original: ClassVar[Original | None] = None
 
     def __init__(self, settings: StudySettings, data: DataSplits | None = None):
         self.settings = settings

@@ -39,7 +39,10 @@ def test_usps_cnn_loss_experiment(tmp_path):
     history = pd.read_csv(out / "loss" / "tuner" / "trial_0000" / "execution_0" / "history.csv")
     np.testing.assert_allclose(history["learning_rate"], [0.01, 0.01])  # step decay starts at Adam's 0.01
     assert (out / "loss" / "learning_curves.png").stat().st_size > 0
-    assert "test accuracy" in (out / "loss" / "results.md").read_text()
+    text = (out / "loss" / "results.md").read_text()
+    assert "test accuracy" in text
+    # the replication section, with the framework defaults the run used (the original's: PyTorch)
+    assert "## Original vs here" in text and "pytorch framework defaults; 1 seed(s)" in text
 
 
 def test_house_prices_reports_dollars_and_gaussian_coverage(tmp_path):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import pandas as pd
 
 from kerashp.report import pruning as pruning_report
-from kerashp.report import uncertainty
+from kerashp.report import replication, uncertainty
 from kerashp.report.tables import DEFAULT_METRICS, epochs_table, results_markdown, results_table, write_results
 from kerashp.storage import layout, records
 
@@ -62,6 +62,8 @@ class ReportSpec:
     quick: bool = False
     data: str = ""
     total: int | None = None  # trials this run will have when done (None: unknown)
+    defaults: str = "keras"  # the framework defaults the run used
+    original: dict[str, Any] | None = None  # kerashp.original.Original.to_json() of the study or experiment
 
     @classmethod
     def from_json(cls, payload: dict[str, Any]) -> "ReportSpec":
@@ -221,11 +223,22 @@ def build_report(out: str | os.PathLike, spec: ReportSpec | None = None, machine
                                                            spec.prune), on="trial", how="left")
         metrics += (("rung_epochs", "epochs (rung reached)"),)
         footer = pruning_report.pruning_markdown(pruned, spec.prune, spec.min_epochs, spec.eta) + footer
+    if spec.original:
+        footer += replication.replication_markdown(spec.original, trials, here=budget_here(spec),
+                                                   metric_titles=dict(metrics), seed=spec.seed)
     if spec.total and len(trials) < spec.total:
         footer = (f"\n{len(trials)} of {spec.total} trials begun so far; this table is rewritten after each "
                   "trial.\n") + footer
     header = results_header(spec, runs, machine, data_description or spec.data)
     return Report(out, spec, trials, runs, table, metrics, comparisons, pruned, header, footer)
+
+
+def budget_here(spec: ReportSpec) -> str:
+    """kerashp's budget in words, for the "Original vs here" section."""
+    return (f"{spec.data}; {spec.epochs_text or f'{spec.epochs} epochs'}, batch size {spec.batch_size}; "
+            f"{spec.defaults} framework defaults; {spec.seeds} seed(s) from {spec.seed}"
+            + (f"; overrides {json.dumps(spec.overrides, sort_keys=True)}" if spec.overrides else "")
+            + ("; a --quick demo, so nothing here tests the claims" if spec.quick else ""))
 
 
 def compare_seeds(spec: ReportSpec, trials) -> list[uncertainty.MetricComparison]:

@@ -267,6 +267,7 @@ def report_spec(study: Study, data_description: str, total: int | None) -> study
     """What the report needs of the study, saved beside its trials."""
     settings = study.settings
     experiment = study.experiments[settings.experiment] if settings.experiment else None
+    original = experiment.original if experiment else study.original
     return study_report.ReportSpec(
         name=study.name, description=study.description, experiment=settings.experiment,
         experiment_description=experiment.description if experiment else "", experiment_names=tuple(study.experiments),
@@ -279,7 +280,8 @@ def report_spec(study: Study, data_description: str, total: int | None) -> study
         pack=settings.pack, batch_size=settings.batch_size, epochs=settings.epochs, epochs_text=epochs_text(study),
         options=json.loads(json.dumps(settings.options, default=str)),
         overrides=json.loads(json.dumps(settings.overrides, default=str)), quick=settings.quick,
-        data=data_description, total=total,
+        data=data_description, total=total, defaults=settings.defaults,
+        original=original.to_json() if original is not None else None,
     )
 
 

@@ -1,0 +1,131 @@
+"""The "Original vs here" section of results.md: the original's numbers next to
+kerashp's across seeds, and one verdict per claim (see `kerashp.original`).
+
+A claim says that every configuration of one group beats every one of another
+on a metric. Each such pair is compared seed by seed (runs with equal seeds are
+paired, as in `kerashp.report.uncertainty`): separated when the paired t-test's
+p is below 0.05 and the 95% bootstrap interval of the mean difference excludes
+0. The claim is *reproduced* when every pair is separated in its direction,
+*contradicted* when any pair is separated against it, and otherwise *not
+separated with n seeds* (with the direction the means take).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from kerashp.original import Claim, Original
+from kerashp.report import uncertainty
+
+if TYPE_CHECKING:
+    from kerashp.storage.records import TrialRecord
+
+REPRODUCED, CONTRADICTED, NOT_SEPARATED, NOT_RUN = "reproduced", "contradicted", "not separated", "not run"
+
+
+def _format(value: float, fraction: bool) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value * 100:.2f}%" if fraction else f"{value:.4g}"
+
+
+def _is_fraction(metric: str) -> bool:
+    return "accuracy" in metric or metric.startswith("test_within")
+
+
+def claim_verdict(claim: Claim, values: pd.DataFrame, seed: int = 0) -> tuple[str, str]:
+    """(verdict, detail) of one claim on `values` (`uncertainty.seed_values` of its metric)."""
+    names = list(values.index)
+    better = list(claim.better) or [n for n in names if n not in claim.worse]
+    worse = list(claim.worse) or [n for n in names if n not in claim.better]
+    missing = [n for n in dict.fromkeys(better + worse) if n not in names]
+    if missing:
+        return NOT_RUN, f"{', '.join(missing)} not run here"
+    fraction = _is_fraction(claim.metric)
+    sign = 1.0 if claim.higher_is_better else -1.0
+    rng = np.random.default_rng(seed)
+    against, separated, details, counts, agreeing = False, 0, [], [], 0
+    pairs = [(a, b) for a in better for b in worse if a != b]
+    for a, b in pairs:
+        paired = pd.DataFrame({"a": values.loc[a], "b": values.loc[b]}).dropna()
+        differences = (paired["a"] - paired["b"]) * sign  # > 0: as claimed
+        n = len(differences)
+        counts.append(n)
+        mean = float(differences.mean()) if n else math.nan
+        agreeing += mean > 0
+        shown = f"{mean * 100:+.1f} points" if fraction else f"{mean:+.4g}"
+        if n >= 2:
+            p = uncertainty.paired_t_p_value(differences)
+            low, high = uncertainty.bootstrap_mean_interval(differences, rng)
+            if p < 1 - uncertainty.CONFIDENCE and (low > 0 or high < 0):
+                if mean > 0:
+                    separated += 1
+                else:
+                    against = True
+            details.append(f"{a} vs {b} {shown} (p = {p:.2g})")
+        else:
+            details.append(f"{a} vs {b} {shown}")
+    seeds = min(counts) if counts else 0
+    detail = "; ".join(details)
+    if against:
+        return CONTRADICTED, detail
+    if pairs and separated == len(pairs):
+        return REPRODUCED, detail
+    direction = ("the means agree with it" if agreeing == len(pairs)
+                 else "the means go against it" if agreeing == 0 else "the means agree in part")
+    return f"{NOT_SEPARATED} with {seeds} seed{'s' if seeds != 1 else ''}", f"{direction}: {detail}"
+
+
+def replication_markdown(original: Original | dict[str, Any], trials: Sequence[TrialRecord], *,
+                         here: str, metric_titles: dict[str, str] | None = None, seed: int = 0) -> str:
+    """The "Original vs here" section.
+
+    Args:
+        original: the declaration (or its JSON form).
+        trials: the study directory's trial records.
+        here: kerashp's budget in words (data, epochs, batch, defaults, seeds).
+        metric_titles: column titles of the metrics, for the table.
+        seed: seed of the bootstrap.
+    """
+    if isinstance(original, dict):
+        original = Original.from_json(original)
+    titles = metric_titles or {}
+    lines = ["", "## Original vs here", "",
+             f"- original: {original.source}; its budget: {original.budget}",
+             f"- here: {here}"]
+    if original.notes:
+        lines.append(f"- note: {original.notes}")
+    cache: dict[str, pd.DataFrame] = {}
+
+    def values_of(metric: str) -> pd.DataFrame:
+        if metric not in cache:
+            cache[metric] = uncertainty.seed_values(trials, metric)
+        return cache[metric]
+
+    if original.results:
+        lines += ["", "| configuration | metric | original | here: mean [95% CI] | runs |", "|---|---|---|---|---|"]
+        for name, metrics in original.results.items():
+            for metric, published in metrics.items():
+                fraction = _is_fraction(metric)
+                values = values_of(metric)
+                if name in values.index:
+                    row = values.loc[name].dropna()
+                    mean, _, low, high = uncertainty.mean_interval(row)
+                    interval = (f" [{_format(low, fraction)}, {_format(high, fraction)}]"
+                                if math.isfinite(low) else "")
+                    shown, runs = f"{_format(mean, fraction)}{interval}", str(len(row))
+                else:
+                    shown, runs = "not run", "0"
+                lines.append(f"| {name} | {titles.get(metric, metric)} | {_format(published, fraction)} | "
+                             f"{shown} | {runs} |")
+    if original.claims:
+        lines += ["", "Claims of the original, tested across seeds (a pair is separated when the paired t-test's "
+                      "p < 0.05 and the 95% bootstrap interval of the difference excludes 0):", ""]
+        for claim in original.claims:
+            verdict, detail = claim_verdict(claim, values_of(claim.metric), seed)
+            lines.append(f"- \"{claim.text}\" ({titles.get(claim.metric, claim.metric)}): **{verdict}**; {detail}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,77 @@
+"""The "Original vs here" section: published numbers beside the means over seeds,
+and each claim's verdict (reproduced / not separated / contradicted) from paired seeds."""
+
+import json
+import pathlib
+
+import pandas as pd
+import pytest
+
+from kerashp.original import Claim, Original
+from kerashp.report import replication, uncertainty
+from kerashp.storage.records import ExecutionRecord, TrialRecord
+
+pytestmark = pytest.mark.fast
+
+
+def trial(name, values, metric="test_accuracy"):
+    executions = [ExecutionRecord(i, pathlib.Path("."), pd.DataFrame(), {metric: v}) for i, v in enumerate(values)]
+    return TrialRecord(name, "COMPLETED", {"config": name}, None, executions)
+
+
+TRIALS = [trial("Baseline", [0.80, 0.82, 0.81]), trial("Low", [0.70, 0.73, 0.71]),
+          trial("Close", [0.805, 0.815, 0.815])]
+
+
+def verdict(claim, trials=TRIALS):
+    return replication.claim_verdict(claim, uncertainty.seed_values(trials, claim.metric))
+
+
+def test_a_claim_separated_by_every_pair_is_reproduced():
+    result, detail = verdict(Claim("Baseline beats Low", "test_accuracy", better=("Baseline",), worse=("Low",)))
+    # differences 0.10, 0.09, 0.10: mean +9.7 points
+    assert result == "reproduced" and "Baseline vs Low +9.7 points" in detail
+
+
+def test_a_claim_against_a_separated_pair_is_contradicted():
+    result, _ = verdict(Claim("Low is best", "test_accuracy", better=("Low",)))
+    assert result == "contradicted"
+
+
+def test_a_pair_within_noise_is_not_separated_with_the_seed_count():
+    # Baseline - Close: -0.005, +0.005, -0.005: no separation; Baseline - Low is separated.
+    result, detail = verdict(Claim("Baseline is best", "test_accuracy", better=("Baseline",)))
+    assert result == "not separated with 3 seeds"
+    assert detail.startswith("the means agree in part") and "Baseline vs Close -0.2 points" in detail
+
+
+def test_one_seed_cannot_separate_and_says_so():
+    one = [trial("a", [0.9]), trial("b", [0.5])]
+    result, detail = verdict(Claim("a beats b", "test_accuracy", better=("a",)), one)
+    assert result == "not separated with 1 seed" and detail.startswith("the means agree with it")
+
+
+def test_lower_is_better_metrics_and_missing_configurations():
+    losses = [trial("a", [1.0, 1.1, 1.05], "final_loss"), trial("b", [2.0, 2.1, 2.2], "final_loss")]
+    claim = Claim("a has the lower loss", "final_loss", better=("a",), higher_is_better=False)
+    assert verdict(claim, losses)[0] == "reproduced"
+    assert verdict(Claim("c beats a", "final_loss", better=("c",), worse=("a",)), losses) == ("not run", "c not run here")
+    with pytest.raises(ValueError, match="names no configuration"):
+        Claim("nothing", "final_loss")
+
+
+def test_section_shows_published_numbers_beside_the_interval():
+    original = Original(source="Table 1", budget="50,000 images, 10 epochs",
+                        results={"Baseline": {"test_accuracy": 0.8152}, "Missing": {"test_accuracy": 0.5}},
+                        claims=(Claim("Baseline beats Low", "test_accuracy", better=("Baseline",), worse=("Low",)),),
+                        notes="trained from scratch here")
+    payload = json.loads(json.dumps(original.to_json()))
+    assert Original.from_json(payload) == Original.from_json(original.to_json())
+    text = replication.replication_markdown(payload, TRIALS, here="sample; 2 epochs", metric_titles={
+        "test_accuracy": "test accuracy"})
+    # mean 0.81, t interval 0.81 +- 4.3027 * 0.01 / sqrt(3) = [0.7852, 0.8348]
+    assert "| Baseline | test accuracy | 81.52% | 81.00% [78.52%, 83.48%] | 3 |" in text
+    assert "| Missing | test accuracy | 50.00% | not run | 0 |" in text
+    assert "- original: Table 1; its budget: 50,000 images, 10 epochs" in text
+    assert "- here: sample; 2 epochs" in text and "- note: trained from scratch here" in text
+    assert '"Baseline beats Low" (test accuracy): **reproduced**' in text
