@@ -24,7 +24,7 @@ the defaults that kerashp's model builders and optimizer factories use;
 | SGD momentum                    | v = mu v - lr g             | b = mu b + g, w -= lr b            |
 | SGD weight decay                | decoupled (w -= lr wd w)    | coupled (g += wd w)                |
 
-docs/frameworks.md gives the source of each entry. PyTorch's batch norm updates
+docs/replication.md gives the source of each entry. PyTorch's batch norm updates
 its running variance with the unbiased batch variance and Keras' with the
 biased one; that difference (a factor n/(n-1) on a batch of n) is not mirrored.
 """
