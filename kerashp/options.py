@@ -23,7 +23,8 @@ STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 SEARCHES = ("configs", "grid", "random", "bayesian", "hyperband")
 PRUNERS = ("none", "asha", "median", "hyperband")
-FRAMEWORKS = ("keras", "pytorch")  # kerashp.frameworks.FRAMEWORKS, without importing Keras
+FRAMEWORKS = ("keras", "pytorch")
+KEEP_WEIGHTS = ("all", "best", "none")  # kerashp.storage.weights.KEEP_WEIGHTS  # kerashp.frameworks.FRAMEWORKS, without importing Keras
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -163,6 +164,10 @@ def build_parser(study_class, prog: str | None = None) -> argparse.ArgumentParse
     add("--set", type=assignment, action="append", default=[], metavar="NAME=VALUE",
         help="override a hyperparameter in every configuration (repeatable)"
              + (f"; names: {', '.join(names)}" if names else "") + " and those of the search space")
+    add("--keep-weights", choices=KEEP_WEIGHTS, default=None,
+        help="what a finished trial keeps on disk: all (every run's final weights; the default of --search configs), "
+             "best (only the best fully trained trial's; the default of a search), none; with best and none, the "
+             "checkpoints of pruned trials go when the search is done")
     add("--overwrite", action="store_true", help="delete this study's earlier results in --out and start afresh")
     add("--quick", action="store_true", help=f"demo and smoke test: {study_class.quick_data or 'the default data'}, {QUICK_EPOCHS} epochs, output in artifacts/{study_class.name}_quick (runs offline)")
     add("--strategy", choices=STRATEGIES, default="auto",

@@ -76,6 +76,9 @@ class StudySettings:
             "keras" or "pytorch" (see `kerashp.frameworks`; by default the
             study's `original_framework`). Projects made before this setting
             existed used Keras'.
+        keep_weights: what a finished trial keeps on disk, "all", "best" or
+            "none" (see `kerashp.storage.weights`); not part of the training
+            fingerprint (it changes no number).
     """
 
     study: str
@@ -110,6 +113,7 @@ class StudySettings:
     eta: int = 3
     max_minutes: float | None = None
     defaults: str = "keras"
+    keep_weights: str = "all"
 
     @classmethod
     def default_of(cls, key: str) -> Any:
@@ -282,4 +286,5 @@ def _settings(study_class, args: argparse.Namespace, experiment: str | None) -> 
         eta=args.eta,
         max_minutes=args.max_minutes,
         defaults=args.defaults or study_class.original_framework,
+        keep_weights=args.keep_weights or ("all" if args.search == "configs" else "best"),
     )

@@ -14,6 +14,7 @@ from kerashp import compat
 
 from kerashp.errors import StudyError
 from kerashp.storage import records
+from kerashp.storage.weights import weights_expected
 
 logger = logging.getLogger("kerashp")
 
@@ -145,6 +146,8 @@ class ResumableOracle(keras_tuner.Oracle):
                 for index in range(self.runs_per_trial)
                 for name in (records.SUMMARY_FILE, records.FINAL_WEIGHTS_FILE)
                 if not (trial_dir / f"execution_{index}" / name).exists()
+                and not (name == records.FINAL_WEIGHTS_FILE and not weights_expected(
+                    _summary_or_none(trial_dir / f"execution_{index}")))
             ]
             for index in range(self.runs_per_trial):
                 summary_path = trial_dir / f"execution_{index}" / records.SUMMARY_FILE
@@ -302,3 +305,9 @@ class ResumableRandomSearchOracle(ResumableOracle, keras_tuner.oracles.RandomSea
 
 class ResumableBayesianOracle(ResumableOracle, keras_tuner.oracles.BayesianOptimizationOracle):
     """KerasTuner's Bayesian optimisation with `ResumableOracle`'s restart and dead-worker handling."""
+
+
+def _summary_or_none(directory: pathlib.Path):
+    """A run's summary, or None where it has none."""
+    path = directory / records.SUMMARY_FILE
+    return records.read_json(path) if path.exists() else None

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import pathlib
 import platform
 import shutil
 import signal
@@ -346,6 +347,17 @@ def check_study_class(study_class: type[Study]) -> None:
                          "(declare_hyperparameters): it has nothing to train")
 
 
+def finished_scores(oracle) -> list[tuple[str, float]]:
+    """(trial id, score) of the completed trials that trained to their full length
+    (none of their runs holds a rung checkpoint)."""
+    scores = []
+    for trial_id, trial in sorted(oracle.trials.items()):
+        trial_dir = pathlib.Path(compat.trial_dir(oracle, trial_id))
+        if trial.status == "COMPLETED" and trial.score is not None and not any(trial_dir.glob("execution_*/backup")):
+            scores.append((trial_id, trial.score))
+    return scores
+
+
 def resume_summary(project_dir, total: int | None) -> tuple[int, str | None]:
     """(trials finished on disk, a line saying what is done and what resumes, or None for a new study)."""
     trials = records.load_trials(project_dir) if project_dir.exists() else []
@@ -483,6 +495,7 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
                         os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"])
         progress = Progress(project_dir, total, done)
         tuner.progress = progress
+        tuner.weights.start(finished_scores(tuner.oracle))
         tuner.on_trial_done = lambda: live_table(study, data.description, total)
         stopped: BaseException | None = None
         try:
@@ -507,6 +520,8 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
                 except OSError as error:
                     if not is_disk_full(error):
                         raise
+        if stopped is None and total is not None and resume_summary(project_dir, total)[0] >= total:
+            tuner.weights.search_finished()  # no trial can be promoted any more
         with ignoring_signals():
             try:
                 table = write_report(study, data.description, total)

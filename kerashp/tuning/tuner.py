@@ -25,10 +25,11 @@ from callbacks.timing import Timing
 from kerashp import compat, distribute, tensorboard_hparams
 from kerashp.data import DataSplits
 from kerashp.data.pipeline import steps_per_epoch
-from kerashp.errors import is_disk_full
+from kerashp.errors import StudyError, is_disk_full
 from kerashp.report.tables import last_line
 from kerashp.tuning.backup import AtomicBackupAndRestore
 from kerashp.storage import records
+from kerashp.storage.weights import WEIGHTS_KEPT, WeightsPolicy, weights_expected
 from kerashp.study import Study
 from kerashp.tuning.hypermodel import StudyHyperModel
 from kerashp.tuning.packing import ReplicaCallbacks, pack_models, replica_logs, replicas, repeat_targets
@@ -196,6 +197,8 @@ class StudyTuner(base_tuner.BaseTuner):
         # promoted at once (as ASHA often does), it trains on without being built and traced again.
         self._stopped_at_rung: tuple[str, int, keras.Model] | None = None
         settings = study.settings
+        self.weights = WeightsPolicy(settings.keep_weights, pathlib.Path(self.project_dir),
+                                     study.objective_direction == "max")
         self.strategy = distribute.choose_strategy(settings.strategy)
         self.fast_path = distribute.resolve_fast_path(settings.precision, settings.jit, settings.steps_per_execution)
         logger.info("training with Keras' %s backend on %d replica(s) with %s, precision %s, jit %s, "
@@ -444,9 +447,11 @@ class StudyTuner(base_tuner.BaseTuner):
         """Whether a run holds its summary and final weights for `stage` epochs
         (a summary without its weights, or of an earlier rung, is trained on)."""
         summary_path = directory / records.SUMMARY_FILE
-        if not (summary_path.exists() and (directory / FINAL_WEIGHTS_FILE).exists()):
+        if not summary_path.exists():
             return False
         summary = records.read_json(summary_path)
+        if weights_expected(summary) and not (directory / FINAL_WEIGHTS_FILE).exists():
+            return False
         if records.missing_epochs(directory, summary):  # its history lost a row: retrain it (see _run_execution)
             return False
         return summary.get("diverged_epoch") is not None or summary.get("stage_epochs", stage) >= stage
@@ -490,6 +495,8 @@ class StudyTuner(base_tuner.BaseTuner):
         if committed and not self._checkpoint_agrees(model, trial.trial_id, index, directory, committed):
             model = self._model_for(hp, seed)  # a failed load may have changed it: start as a fresh run
             committed = 0
+        if not committed:  # a run from its first epoch: epochs logged before (a checkpoint removed) are redone
+            records.truncate_history(directory / records.HISTORY_FILE, 0)
         first_epoch = min(committed, epochs - 1)
         train_data = self.study.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size,
                                                   first_epoch=first_epoch, num_epochs=epochs - first_epoch)
@@ -565,7 +572,10 @@ class StudyTuner(base_tuner.BaseTuner):
         summary.update(seed=seed, diverged_epoch=records.first_nan_epoch(history), **extra)
         if summary["diverged_epoch"] is None:
             summary.update(evaluate())
-        model.save_weights(str(directory / FINAL_WEIGHTS_FILE))
+        if self.weights.saves_final_weights:
+            model.save_weights(str(directory / FINAL_WEIGHTS_FILE))
+        else:
+            summary[WEIGHTS_KEPT] = False
         tensorboard_hparams.write_run_summary(tensorboard_run, {**hp.values, "seed": seed}, summary)
         records.write_json_atomic(directory / records.SUMMARY_FILE, summary)
         return summary
@@ -612,6 +622,9 @@ class StudyTuner(base_tuner.BaseTuner):
         label = f"trial {ended.trial_id} {ended.hyperparameters.values.get('config', '')}".rstrip()
         objective = self.study.objective
         if ended.status == "COMPLETED":
+            stage, full = self.stage_epochs(ended)
+            if stage >= full:
+                self.weights.trial_finished(ended.trial_id, ended.score)
             outcome = (f"completed, best {objective} {ended.score:.4f} (mean of {self.settings.seeds} run"
                        f"{'' if self.settings.seeds == 1 else 's'})")
             if self.progress is None:
@@ -629,8 +642,12 @@ class StudyTuner(base_tuner.BaseTuner):
 
     def load_model(self, trial) -> keras.Model:
         """The model of the trial's first run, with its final weights."""
+        path = self.execution_dir(trial.trial_id, 0) / FINAL_WEIGHTS_FILE
+        if not path.exists():
+            raise StudyError(f"trial {trial.trial_id} kept no weights ({path} is absent; --keep-weights "
+                             f"{self.settings.keep_weights}: rerun it with --keep-weights all to keep them)")
         model = self.study.build(trial.hyperparameters)
-        model.load_weights(str(self.execution_dir(trial.trial_id, 0) / FINAL_WEIGHTS_FILE))
+        model.load_weights(str(path))
         return model
 
     def save_model(self, trial_id, model, step=0):
