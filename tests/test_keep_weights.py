@@ -2,7 +2,6 @@
 and the resumption unchanged."""
 
 import json
-import pathlib
 
 import pandas as pd
 import pytest
