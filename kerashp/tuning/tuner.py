@@ -196,6 +196,7 @@ class StudyTuner(base_tuner.BaseTuner):
         # The model of a run that stopped at a rung, kept while nothing else is built:
         # promoted at once (as ASHA often does), it trains on without being built and traced again.
         self._stopped_at_rung: tuple[str, int, keras.Model] | None = None
+        self._custom_gradients_before = compat.custom_gradient_names()  # those of the user's own graphs stay
         settings = study.settings
         self.weights = WeightsPolicy(settings.keep_weights, pathlib.Path(self.project_dir),
                                      study.objective_direction == "max")
@@ -394,6 +395,7 @@ class StudyTuner(base_tuner.BaseTuner):
         self._reusable = None
         self._stopped_at_rung = None
         keras.backend.clear_session()
+        compat.forget_custom_gradients(self._custom_gradients_before)  # they keep released graphs alive
         gc.collect()
         policy_before = keras.config.dtype_policy()
         keras.config.set_dtype_policy(self.fast_path.precision)
