@@ -93,3 +93,25 @@ def test_a_search_leaves_no_custom_gradients_of_released_trials_behind(tmp_path)
                             "--epochs", "1"]) == 0
     # only the last trial's model (still in memory when the search ended) has any left
     assert len(compat.custom_gradient_names() - keep) <= 2
+
+
+def test_set_random_seed_seeds_like_keras_and_keeps_tensorflows_caches_when_unchanged():
+    import random
+
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+
+    cleared = []
+    original = context.Context._set_global_seed
+    context.Context._set_global_seed = lambda self, seed: (cleared.append(seed), original(self, seed))
+    try:
+        compat.set_random_seed(5)
+        first = (random.random(), np.random.rand(), float(keras.random.uniform(())), tf.random.uniform(()).numpy())
+        compat.set_random_seed(5)  # same seed: TensorFlow's global seed (and its caches) left alone
+        again = (random.random(), np.random.rand(), float(keras.random.uniform(())))
+        compat.set_random_seed(6)
+    finally:
+        context.Context._set_global_seed = original
+    assert cleared == [6] or cleared == [5, 6]
+    assert again == first[:3]

@@ -597,7 +597,7 @@ class StudyTuner(base_tuner.BaseTuner):
         key = self.study.architecture_key(hp)
         cached = self._reusable
         if key is not None and cached is not None and (cached.key, cached.seed) == (key, seed):
-            keras.utils.set_random_seed(seed)
+            compat.set_random_seed(seed)  # without clearing TensorFlow's caches: no re-instantiated train step
             model = cached.reset()
             self.study.reconfigure(model, hp)
             logger.info("reusing the compiled model of the previous trial (same architecture and seed)")
