@@ -32,6 +32,7 @@ CONTRACT: tuple[tuple[str, str, str], ...] = (
     ("keras_tuner.src.engine.oracle", "Oracle", "_get_trial_dir"),
     ("keras_tuner.src.engine.oracle", "Oracle", "_get_oracle_fname"),
     ("keras_tuner.src.engine.oracle", "Oracle", "_compute_values_hash"),
+    ("keras_tuner.src.engine.oracle", "Oracle", "_check_consecutive_failures"),
     ("keras.src.callbacks.backup_and_restore", "BackupAndRestore", "_save_model"),
     ("keras.src.callbacks.backup_and_restore", "BackupAndRestore", "_load_model"),
     ("keras.src.models.model", "Model", "_flatten_layers"),

@@ -175,6 +175,6 @@ def test_studies_mirrored_from_pytorch_use_its_defaults_unless_told(tmp_path):
     old = {key: value for key, value in settings.training_fingerprint().items() if key != "defaults"}
     (tmp_path / FINGERPRINT_FILE).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / FINGERPRINT_FILE).write_text(__import__("json").dumps(old))
-    with pytest.raises(StudyError, match=r"defaults 'keras' there vs 'pytorch' now.*defaults='keras' to go on"):
+    with pytest.raises(StudyError, match=r"defaults 'keras' there vs 'pytorch' now.*(defaults='keras'|--defaults keras) to go on"):
         check_fingerprint(tmp_path, settings)
     check_fingerprint(tmp_path, StudySettings.for_study(UspsCnn, out=tmp_path, defaults="keras"))

@@ -62,3 +62,33 @@ def test_subset_then_full_set_adds_only_the_missing(tmp_path):
         order.append(trial.hyperparameters.values["config"])
         finish(full, trial)
     assert order == ["a", "b"]
+
+
+def test_trials_load_as_keras_tuner_loads_them(tmp_path):
+    """The reload's trial loader (one deserialised space shared by all trials) gives
+    the trials KerasTuner's own `Trial.load` gives."""
+    import json
+
+    import keras_tuner
+    from keras_tuner.engine import trial as trial_module
+
+    from kerashp.tuning.oracle import trial_from_state
+
+    space = keras_tuner.HyperParameters()
+    space.Choice("units", [8, 16])
+    space.Float("lr", 1e-4, 1e-1, sampling="log")
+    spaces = {}
+    for index, (units, lr) in enumerate([(8, 1e-3), (16, 3e-2)]):
+        hp = space.copy()
+        hp.values.update(units=units, lr=lr)
+        trial = trial_module.Trial(hp, trial_id=str(index), status="COMPLETED")
+        trial.metrics.register("val_accuracy", "max")
+        trial.metrics.update("val_accuracy", 0.5 + index / 10, step=2)
+        trial.score, trial.best_step, trial.message = 0.5 + index / 10, 2, None
+        path = tmp_path / f"trial_{index}.json"
+        path.write_text(json.dumps(trial.get_state()))
+        state = json.loads(path.read_text())
+        fast = trial_from_state(state, spaces)
+        assert fast.get_state() == trial_module.Trial.load(str(path)).get_state()
+        assert fast.hyperparameters.get("units") == units and fast.hyperparameters.get("lr") == lr
+    assert len(spaces) == 1  # the space was deserialised once

@@ -72,3 +72,14 @@ def test_a_history_line_cut_by_a_kill_is_left_out_and_cut_before_appending(tmp_p
         csv.writer(handle).writerow([2, 0.95, 0.55])
     history = read_history(path)
     assert history["epoch"].tolist() == [1, 2, 3] and history["loss"].tolist() == [1.5, 1.2, 0.95]
+
+
+def test_logged_epochs_agrees_with_read_history(tmp_path):
+    from kerashp.storage.records import logged_epochs, read_history
+
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,accuracy,loss\n0,0.1,2.0\n1,0.2,1.5\n1,0.25,1.4\n3,0.3,1.0\n4,0.4")  # repeat, gap, torn
+    assert logged_epochs(path) == set(read_history(path)["epoch"]) == {1, 2, 4}
+    assert logged_epochs(tmp_path / "absent.csv") == set()
+    (tmp_path / "empty.csv").write_text("")
+    assert logged_epochs(tmp_path / "empty.csv") == set()

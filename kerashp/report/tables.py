@@ -174,16 +174,16 @@ def write_results(table: pd.DataFrame, out_dir: pathlib.Path, hyperparameters: S
 def epochs_table(trials: Sequence[TrialRecord], hyperparameters: Sequence[str]) -> pd.DataFrame:
     """Every epoch of every run in one long table: trial, name, status, the
     hyperparameters, run (seed index), epoch and the logged metrics."""
-    frames = []
+    rows = []
     for trial in trials:
         for execution in trial.executions:
-            if execution.history.empty:
+            history = execution.history_rows()
+            if not history:
                 continue
-            frame = execution.history.copy()
-            frame.insert(0, "run", execution.index)
-            for position, name in enumerate(["trial", "name", "status", *hyperparameters]):
-                value = {"trial": trial.trial_id, "name": trial.name, "status": trial.status}.get(
-                    name, trial.values.get(name))
-                frame.insert(position, name if name not in frame else f"hp_{name}", value)
-            frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            logged = set(history[0])
+            labels = {"trial": trial.trial_id, "name": trial.name, "status": trial.status}
+            prefix = {(name if name not in logged else f"hp_{name}"): labels.get(name, trial.values.get(name))
+                      for name in ["trial", "name", "status", *hyperparameters]}
+            prefix["run"] = execution.index
+            rows.extend({**prefix, **row} for row in history)
+    return pd.DataFrame(rows) if rows else pd.DataFrame()

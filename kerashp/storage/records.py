@@ -13,6 +13,7 @@ Layout inside the KerasTuner project directory (`<out>/tuner/`):
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import io
 import json
@@ -54,9 +55,9 @@ def write_text_atomic(path: pathlib.Path, text: str | bytes) -> None:
         os.close(directory)
 
 
-def write_json_atomic(path: pathlib.Path, payload: Any) -> None:
+def write_json_atomic(path: pathlib.Path, payload: Any, indent: int | None = 2) -> None:
     """Writes JSON atomically (see `write_text_atomic`)."""
-    write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True, default=float))
+    write_text_atomic(path, json.dumps(payload, indent=indent, sort_keys=True, default=float))
 
 
 def write_csv_atomic(path: pathlib.Path, frame: pd.DataFrame) -> None:
@@ -83,17 +84,42 @@ def read_history(path: pathlib.Path) -> pd.DataFrame:
     A run killed after an epoch was logged but before its backup was saved
     repeats that epoch when resumed; the repeat is the row that counts.
     """
-    if not path.exists() or path.stat().st_size == 0:
-        return pd.DataFrame()
-    text = path.read_text()
+    rows = history_rows(path)
+    return pd.DataFrame(rows) if rows else pd.DataFrame()
+
+
+def history_rows(path: pathlib.Path) -> list[dict[str, Any]]:
+    """`read_history` as a list of rows (dicts), read without pandas: a report of
+    thousands of trials reads thousands of short files, and a DataFrame each cost
+    more than the rest of the report."""
+    try:
+        text = pathlib.Path(path).read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return []
     complete = text[: text.rfind("\n") + 1]  # a last line without its newline was cut by a kill
-    if not complete.strip():
-        return pd.DataFrame()
-    history = pd.read_csv(io.StringIO(complete))
-    if "epoch" in history:
-        history = history.drop_duplicates("epoch", keep="last").sort_values("epoch")
-        history["epoch"] = history["epoch"].astype(int) + 1  # 1-based, as people count
-    return history.reset_index(drop=True)
+    lines = list(csv.reader(io.StringIO(complete)))
+    if len(lines) < 2:
+        return []
+    header = lines[0]
+    rows = [{key: _cell(value) for key, value in zip(header, fields)} for fields in lines[1:] if fields]
+    if "epoch" in header:
+        by_epoch = {}
+        for row in rows:
+            by_epoch[int(row["epoch"])] = row  # the last of a repeated epoch counts
+        rows = [{**by_epoch[epoch], "epoch": epoch + 1} for epoch in sorted(by_epoch)]  # 1-based, as people count
+    return rows
+
+
+def _cell(text: str) -> Any:
+    """A CSV cell as pandas' reader would type it: int, float (NaN where empty) or text."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text) if text else math.nan
+    except ValueError:
+        return text
 
 
 def drop_torn_last_line(path: pathlib.Path) -> bool:
@@ -166,9 +192,32 @@ def summarize_history(history: pd.DataFrame, objective: str, direction: str = "m
 def missing_epochs(execution_dir: pathlib.Path, summary: dict[str, Any]) -> list[int]:
     """Epochs a finished run's summary counts that its history.csv lacks (a row lost
     with an unflushed write): empty where the two agree."""
-    history = read_history(pathlib.Path(execution_dir) / HISTORY_FILE)
-    logged = set(history["epoch"]) if "epoch" in history else set()
+    logged = logged_epochs(pathlib.Path(execution_dir) / HISTORY_FILE)
     return [epoch for epoch in range(1, int(summary.get("epochs") or 0) + 1) if epoch not in logged]
+
+
+def logged_epochs(path: pathlib.Path) -> set[int]:
+    """The (1-based) epochs a history CSV holds, as `read_history` counts them, read
+    without pandas (a resume checks every finished run's history)."""
+    try:
+        text = path.read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
+    lines = text[: text.rfind("\n") + 1].splitlines()
+    if not lines:
+        return set()
+    header = lines[0].split(",")
+    if "epoch" not in header:
+        return set()
+    column = header.index("epoch")
+    epochs = set()
+    for line in lines[1:]:
+        fields = line.split(",")
+        try:
+            epochs.add(int(float(fields[column])) + 1)
+        except (IndexError, ValueError):
+            continue
+    return epochs
 
 
 def first_nan_epoch(history: pd.DataFrame, column: str = "loss") -> int | None:
@@ -181,18 +230,39 @@ def first_nan_epoch(history: pd.DataFrame, column: str = "loss") -> int | None:
     return None
 
 
-@dataclasses.dataclass
 class ExecutionRecord:
-    """One training run (one seed) of a trial."""
+    """One training run (one seed) of a trial.
 
-    index: int
-    directory: pathlib.Path
-    history: pd.DataFrame
-    summary: dict[str, Any] | None  # None while unfinished
+    Attributes:
+        index: the run's index (its seed is the study's seed + index).
+        directory: the run's directory.
+        history: its per-epoch history, read from history.csv when first used
+            (most of a report needs the summaries only).
+        summary: its summary.json; None while unfinished.
+    """
+
+    def __init__(self, index: int, directory: pathlib.Path | None, history: pd.DataFrame | None = None,
+                 summary: dict[str, Any] | None = None):
+        self.index, self.directory, self._history, self.summary = index, directory, history, summary
+
+    @property
+    def history(self) -> pd.DataFrame:
+        if self._history is None:
+            self._history = read_history(pathlib.Path(self.directory) / HISTORY_FILE)
+        return self._history
 
     @property
     def finished(self) -> bool:
         return self.summary is not None
+
+    def history_rows(self) -> list[dict[str, Any]]:
+        """The history as rows (dicts); read from disk without pandas when not loaded yet."""
+        if self._history is not None:
+            return self._history.to_dict("records")
+        return history_rows(pathlib.Path(self.directory) / HISTORY_FILE)
+
+    def __repr__(self) -> str:
+        return f"ExecutionRecord({self.index}, {self.directory}, finished={self.finished})"
 
 
 @dataclasses.dataclass
@@ -221,7 +291,7 @@ def trial_order(path: pathlib.Path) -> tuple[int, str]:
 def load_execution(directory: pathlib.Path, index: int) -> ExecutionRecord:
     summary_path = directory / SUMMARY_FILE
     summary = read_json(summary_path) if summary_path.exists() else None
-    return ExecutionRecord(index, directory, read_history(directory / HISTORY_FILE), summary)
+    return ExecutionRecord(index, directory, None, summary)
 
 
 def load_trials(project_dir: pathlib.Path) -> list[TrialRecord]:

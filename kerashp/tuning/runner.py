@@ -11,7 +11,7 @@ import platform
 import shutil
 import signal
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import keras_tuner
 import pandas as pd
@@ -496,7 +496,7 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
         progress = Progress(project_dir, total, done)
         tuner.progress = progress
         tuner.weights.start(finished_scores(tuner.oracle))
-        tuner.on_trial_done = lambda: live_table(study, data.description, total)
+        tuner.on_trial_done = LiveTable(lambda: write_report(study, data.description, total, figures=False))
         stopped: BaseException | None = None
         try:
             with sigterm_as_interrupt():
@@ -556,12 +556,31 @@ def disk_full_message(out, error) -> str:
             "the same command: finished trials are kept, a trial in flight resumes from its last checkpoint")
 
 
-def live_table(study: Study, data_description: str, total: int | None) -> None:
-    """results.csv and results.md rewritten after a trial (figures at the end)."""
-    try:
-        write_report(study, data_description, total, figures=False)
-    except (OSError, StudyError) as error:  # a live table is a convenience: the run goes on (a full disk stops it later)
-        logger.warning("results table not updated: %s", error)
+class LiveTable:
+    """results.csv and results.md rewritten after a trial (figures at the end), at most
+    `SHARE` of the time: rebuilding them reads every trial, so after each of 20,000 trials
+    it would cost more than the trials. A rewrite under `CHEAP_S` is done after every
+    trial; after a longer one the next waits `1 / SHARE` times as long (the final report
+    is always written)."""
+
+    SHARE = 0.05
+    CHEAP_S = 0.05
+
+    def __init__(self, write: Callable[[], Any]):
+        self.write = write
+        self.next_at = 0.0
+
+    def __call__(self) -> None:
+        started = time.monotonic()
+        if started < self.next_at:
+            return
+        try:
+            self.write()
+        except (OSError, StudyError) as error:  # a convenience: the run goes on (a full disk stops it later)
+            logger.warning("results table not updated: %s", error)
+        ended = time.monotonic()
+        took = ended - started
+        self.next_at = 0.0 if took < self.CHEAP_S else ended + took / self.SHARE
 
 
 @contextlib.contextmanager
