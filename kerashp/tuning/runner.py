@@ -96,22 +96,29 @@ def check_configs(study: Study, configs: dict[str, dict[str, Any]]) -> None:
 
 
 def longest_trial_epochs(study: Study, configs: dict[str, dict[str, Any]]) -> int:
-    """The epochs of the study's longest trial: of the configurations run, or the
-    largest value of a searched `epochs` hyperparameter, else `--epochs`."""
+    """The epochs of the study's longest trial, from `Study.trial_epochs` (the one
+    place a trial's length is decided): over the configurations run, or at the largest
+    value of a searched `epochs` hyperparameter (`--set epochs=N` fixes it)."""
     settings = study.settings
-    if settings.search == "configs":
-        return max(int(values.get("epochs", settings.epochs)) for values in configs.values())
-    if "epochs" in settings.overrides:
-        return int(settings.overrides["epochs"])
     space = keras_tuner.HyperParameters()
     study.declare_hyperparameters(space)
-    for hp in space.space:
-        if hp.name == "epochs":
-            try:
-                return int(max(grid_values(hp)))
-            except ValueError:
-                return int(hp.max_value)
-    return settings.epochs
+    if settings.search == "configs":
+        candidates = [dict(values) for values in configs.values()]
+    else:
+        values = {hp.name: hp.default for hp in space.space}
+        for hp in space.space:
+            if hp.name == "epochs":
+                try:
+                    values["epochs"] = max(grid_values(hp))
+                except ValueError:
+                    values["epochs"] = hp.max_value
+        candidates = [{**values, **settings.overrides}]
+    lengths = []
+    for values in candidates:
+        hp = keras_tuner.HyperParameters()
+        hp.values.update(values)
+        lengths.append(int(study.trial_epochs(hp)))
+    return max(lengths)
 
 
 def pruning_rungs(study: Study, configs: dict[str, dict[str, Any]]) -> Rungs | None:
