@@ -28,6 +28,8 @@ Public API:
     Study: the base class of a study.
     Experiment: one experiment of a study made of several.
     variant: a configuration that is a base configuration with some changes.
+    Original, Claim: what a mirrored study's original reported (its numbers
+        and claims), for results.md's "Original vs here" (`kerashp.original`).
     run: runs (or resumes) a study; returns its `Results`.
     load_results: the `Results` of any study directory, also one still running.
     Results: tables, per-epoch records, statistics across seeds and figures.
@@ -44,12 +46,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _EXPORTS = {
     "Study": "kerashp.study",
     "Experiment": "kerashp.study",
     "variant": "kerashp.study",
+    "Original": "kerashp.original",
+    "Claim": "kerashp.original",
     "run": "kerashp.api",
     "load_results": "kerashp.api",
     "Results": "kerashp.results",
@@ -64,6 +68,7 @@ if TYPE_CHECKING:
     from kerashp.api import load_results, run
     from kerashp.cli import main
     from kerashp.errors import StudyError
+    from kerashp.original import Claim, Original
     from kerashp.results import Results
     from kerashp.settings import StudySettings
     from kerashp.study import Experiment, Study, variant
