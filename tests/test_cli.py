@@ -78,8 +78,10 @@ def wait_for(predicate, timeout=120.0):
 @pytest.mark.parametrize("sig, status, word", [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C")])
 def test_an_interrupted_run_says_where_writes_what_finished_and_resumes(tmp_path, sig, status, word):
     out = tmp_path / "run"
+    # Epochs of 1.5 s: the signal must arrive while trial 0001 trains, after a `kerashp status`
+    # subprocess has answered, even on a loaded machine (at 0.4 s the run could end first).
     command = [sys.executable, "-m", "kerashp.cli", "run", str(TINY), "--out", str(out), "--configs", "slow,medium,fast", "--epochs", "3",
-               "--epoch-sleep", "0.4", "--verbose", "0"]
+               "--epoch-sleep", "1.5", "--verbose", "0"]
     environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=environment)
     try:
