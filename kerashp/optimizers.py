@@ -60,7 +60,23 @@ def set_hyperparameters(optimizer: keras.optimizers.Optimizer, **values: float) 
         variable.assign(value)
 
 
-class TorchSGD(keras.optimizers.SGD):
+class _OwnSlots:
+    """Builds only Keras' base optimizer state plus the slot variables `slot_names`
+    lists as (attribute, name) pairs: one list per pair, a slot per model variable
+    (the PyTorch updates below keep their own, not the Keras class's)."""
+
+    def slot_names(self) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def build(self, variables):
+        if self.built:
+            return
+        keras.optimizers.Optimizer.build(self, variables)
+        for attribute, name in self.slot_names():
+            setattr(self, attribute, [self.add_variable_from_reference(v, name) for v in variables])
+
+
+class TorchSGD(_OwnSlots, keras.optimizers.SGD):
     """SGD exactly as PyTorch's `torch.optim.SGD` (dampening 0).
 
     Each step adds the coupled weight decay to the gradient (`g += wd * w`, as
@@ -85,11 +101,8 @@ class TorchSGD(keras.optimizers.SGD):
             raise ValueError(f"coupled_weight_decay must be >= 0, got {coupled_weight_decay}")
         self.coupled_weight_decay = coupled_weight_decay
 
-    def build(self, variables):
-        if self.built:
-            return
-        keras.optimizers.Optimizer.build(self, variables)
-        self.buffers = [self.add_variable_from_reference(v, "momentum") for v in variables] if self.momentum else []
+    def slot_names(self):
+        return [("buffers", "momentum")] if self.momentum else []
 
     def update_step(self, gradient, variable, learning_rate):
         ops = keras.ops
@@ -110,7 +123,7 @@ class TorchSGD(keras.optimizers.SGD):
         return {**super().get_config(), "coupled_weight_decay": self.coupled_weight_decay}
 
 
-class TorchAdam(keras.optimizers.Adam):
+class TorchAdam(_OwnSlots, keras.optimizers.Adam):
     """Adam exactly as PyTorch's `torch.optim.Adam`: epsilon added after the bias
     correction, `w -= lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)`.
 
@@ -124,12 +137,8 @@ class TorchAdam(keras.optimizers.Adam):
                  **kwargs):
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
 
-    def build(self, var_list):
-        if self.built:
-            return
-        keras.optimizers.Optimizer.build(self, var_list)
-        self.first_moments = [self.add_variable_from_reference(v, "momentum") for v in var_list]
-        self.second_moments = [self.add_variable_from_reference(v, "velocity") for v in var_list]
+    def slot_names(self):
+        return [("first_moments", "momentum"), ("second_moments", "velocity")]
 
     def update_step(self, gradient, variable, learning_rate):
         ops = keras.ops
@@ -148,7 +157,7 @@ class TorchAdam(keras.optimizers.Adam):
         self.assign_sub(variable, ops.divide(ops.multiply(m, ops.divide(lr, correction_1)), denominator))
 
 
-class TorchRMSprop(keras.optimizers.RMSprop):
+class TorchRMSprop(_OwnSlots, keras.optimizers.RMSprop):
     """RMSprop exactly as PyTorch's `torch.optim.RMSprop` (not centered):
     `s = alpha * s + (1 - alpha) * g^2`, then `w -= lr * g / (sqrt(s) + eps)`,
     or with momentum `b = momentum * b + g / (sqrt(s) + eps)`, `w -= lr * b`.
@@ -161,12 +170,8 @@ class TorchRMSprop(keras.optimizers.RMSprop):
                  **kwargs):
         super().__init__(learning_rate=learning_rate, rho=rho, momentum=momentum, epsilon=epsilon, **kwargs)
 
-    def build(self, var_list):
-        if self.built:
-            return
-        keras.optimizers.Optimizer.build(self, var_list)
-        self.square_averages = [self.add_variable_from_reference(v, "velocity") for v in var_list]
-        self.buffers = [self.add_variable_from_reference(v, "momentum") for v in var_list] if self.momentum else []
+    def slot_names(self):
+        return [("square_averages", "velocity")] + ([("buffers", "momentum")] if self.momentum else [])
 
     def update_step(self, gradient, variable, learning_rate):
         ops = keras.ops
