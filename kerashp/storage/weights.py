@@ -89,13 +89,16 @@ class WeightsPolicy:
     def trial_dir(self, trial_id: str) -> pathlib.Path:
         return self.project_dir / f"trial_{trial_id}"
 
-    def start(self, finished: list[tuple[str, float]]) -> None:
-        """The best so far among fully trained trials that still hold weights (on a resumed run)."""
+    def start(self, completed: list[tuple[str, float | None]]) -> None:
+        """On a resumed run, the best so far among the completed trials (id, score) that
+        trained to their full length (no run holds a rung checkpoint) and still hold weights."""
         if self.mode != "best":
             return
-        for trial_id, score in finished:
-            held = any((d / records.FINAL_WEIGHTS_FILE).exists() for d in self.trial_dir(trial_id).glob("execution_*"))
-            if held and score is not None and math.isfinite(score) and (
+        for trial_id, score in completed:
+            runs = list(self.trial_dir(trial_id).glob("execution_*"))
+            full = not any((run / "backup").is_dir() for run in runs)
+            held = any((run / records.FINAL_WEIGHTS_FILE).exists() for run in runs)
+            if full and held and score is not None and math.isfinite(score) and (
                     self.best is None or self._better(score, self.best[1])):
                 self.best = (trial_id, score)
 

@@ -6,7 +6,6 @@ import contextlib
 import json
 import logging
 import os
-import pathlib
 import platform
 import shutil
 import signal
@@ -103,7 +102,7 @@ def longest_trial_epochs(study: Study, configs: dict[str, dict[str, Any]]) -> in
     space = keras_tuner.HyperParameters()
     study.declare_hyperparameters(space)
     if settings.search == "configs":
-        candidates = [dict(values) for values in configs.values()]
+        candidates = [{**values, **settings.overrides} for values in configs.values()]
     else:
         values = {hp.name: hp.default for hp in space.space}
         for hp in space.space:
@@ -354,17 +353,6 @@ def check_study_class(study_class: type[Study]) -> None:
                          "(declare_hyperparameters): it has nothing to train")
 
 
-def finished_scores(oracle) -> list[tuple[str, float]]:
-    """(trial id, score) of the completed trials that trained to their full length
-    (none of their runs holds a rung checkpoint)."""
-    scores = []
-    for trial_id, trial in sorted(oracle.trials.items()):
-        trial_dir = pathlib.Path(compat.trial_dir(oracle, trial_id))
-        if trial.status == "COMPLETED" and trial.score is not None and not any(trial_dir.glob("execution_*/backup")):
-            scores.append((trial_id, trial.score))
-    return scores
-
-
 def resume_summary(project_dir, total: int | None) -> tuple[int, str | None]:
     """(trials finished on disk, a line saying what is done and what resumes, or None for a new study)."""
     trials = records.load_trials(project_dir) if project_dir.exists() else []
@@ -502,7 +490,8 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
                         os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"])
         progress = Progress(project_dir, total, done)
         tuner.progress = progress
-        tuner.weights.start(finished_scores(tuner.oracle))
+        tuner.weights.start([(t.trial_id, t.score) for t in tuner.oracle.trials.values()
+                             if t.status == "COMPLETED"])
         tuner.on_trial_done = LiveTable(lambda: write_report(study, data.description, total, figures=False))
         stopped: BaseException | None = None
         try:
