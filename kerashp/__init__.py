@@ -28,12 +28,15 @@ Public API:
     Study: the base class of a study.
     Experiment: one experiment of a study made of several.
     variant: a configuration that is a base configuration with some changes.
+    option: one field of a study's `Options` dataclass (its own command-line
+        options, `self.options` in the study).
     Original, Claim: what a mirrored study's original reported (its numbers
         and claims), for results.md's "Original vs here" (`kerashp.original`).
     run: runs (or resumes) a study; returns its `Results`.
     load_results: the `Results` of any study directory, also one still running.
     Results: tables, per-epoch records, statistics across seeds and figures.
-    StudySettings: the settings of one run, defaults resolved.
+    StudySettings: the settings of one run, defaults resolved, in groups (data,
+        training, search, hardware, output; `kerashp.settings`).
     StudyError: the one-line errors of bad input or environment.
     main: the command line of a study file (`sys.exit(kerashp.main(MyStudy))`).
 
@@ -52,6 +55,7 @@ _EXPORTS = {
     "Study": "kerashp.study",
     "Experiment": "kerashp.study",
     "variant": "kerashp.study",
+    "option": "kerashp.study",
     "Original": "kerashp.original",
     "Claim": "kerashp.original",
     "run": "kerashp.api",
@@ -71,7 +75,7 @@ if TYPE_CHECKING:
     from kerashp.original import Claim, Original
     from kerashp.results import Results
     from kerashp.settings import StudySettings
-    from kerashp.study import Experiment, Study, variant
+    from kerashp.study import Experiment, Study, option, variant
 
 
 def __getattr__(name: str) -> Any:

@@ -37,7 +37,7 @@ def _progress_lines() -> Iterator[None]:
 
 def _root_out(runs: list[StudySettings]) -> pathlib.Path:
     first = runs[0]
-    return first.out.parent if first.experiment else first.out
+    return first.output.out.parent if first.experiment else first.output.out
 
 
 def _import_backend() -> None:

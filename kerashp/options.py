@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import os
 import pathlib
 import sys
+import types
+import typing
 from typing import Any
 
 
@@ -109,7 +112,7 @@ def hyperparameter_names(study_class) -> list[str]:
 
 
 def build_parser(study_class, prog: str | None = None) -> argparse.ArgumentParser:
-    """The shared options plus the study's own (`study_class.add_arguments`).
+    """The shared options plus the study's own (the fields of `study_class.Options`).
 
     Args:
         study_class: the study (a `kerashp.Study` subclass).
@@ -185,12 +188,36 @@ def build_parser(study_class, prog: str | None = None) -> argparse.ArgumentParse
              "biases, batch-norm momentum and epsilon, Adam/RMSprop constants, SGD's momentum and weight-decay form "
              f"(default: {study_class.original_framework}, the framework of the original)")
     add("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras progress: 0 none, 1 bar, 2 a line per epoch (default: bar on a terminal)")
-    before = {action.dest for action in parser._actions}
     group = parser.add_argument_group(f"{study_class.name} options")
-    study_class.add_arguments(group)
-    study_options = [a.dest for a in parser._actions if a.dest not in before]
+    study_options = add_study_options(group, study_class.Options)
     parser.set_defaults(_study_options=study_options)
     return parser
+
+
+def add_study_options(group, options_class: type) -> list[str]:
+    """Adds one option per field of a study's `Options` dataclass (see
+    `kerashp.study.option`) and returns their names."""
+    if not dataclasses.is_dataclass(options_class):
+        raise TypeError(f"{options_class.__qualname__} must be a dataclass of kerashp.option fields")
+    hints = typing.get_type_hints(options_class)
+    names = []
+    for field in dataclasses.fields(options_class):
+        kind = hints[field.name]
+        if typing.get_origin(kind) in (typing.Union, types.UnionType):
+            members = [member for member in typing.get_args(kind) if member is not type(None)]
+            kind = members[0] if len(members) == 1 else str
+        default = field.default if field.default is not dataclasses.MISSING else None
+        meta = field.metadata
+        flag = "--" + field.name.replace("_", "-")
+        if kind is bool:
+            group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=default,
+                               help=meta.get("help", ""))
+        else:
+            group.add_argument(flag, dest=field.name, type=kind if kind in (int, float, str) else str,
+                               default=default, choices=meta.get("choices"), metavar=meta.get("metavar"),
+                               help=meta.get("help", ""))
+        names.append(field.name)
+    return names
 
 
 def option_defaults(study_class) -> tuple[dict[str, Any], list[str]]:

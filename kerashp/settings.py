@@ -18,120 +18,200 @@ from typing import Any, Mapping
 from kerashp import options as options_module
 from kerashp.errors import StudyError, option_name, option_value
 
-# Settings that change what a trial trains; a project on disk made with other
-# values cannot be resumed with these (it would mix incomparable trials).
-TRAINING_KEYS = (
-    "experiment", "data", "train_limit", "val_split", "epochs", "batch_size", "seeds", "seed", "search", "options",
-    "precision", "early_stopping", "prune", "min_epochs", "eta", "defaults",
-)
+def _setting(default: Any = dataclasses.MISSING, *, resumable: bool = False, key: str | None = None,
+             factory: Any = dataclasses.MISSING) -> Any:
+    """A settings field. `resumable`: a project on disk made with another value can be
+    resumed with this one (it changes no trained number: the output directory, a
+    larger `--trials`, a deadline); every other field of the data, training and
+    search groups is part of the training fingerprint, under `key` (default: its name)."""
+    metadata = {"resumable": resumable, "key": key}
+    if factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclasses.dataclass
-class StudySettings:
-    """Everything a study run needs to know besides the study itself.
+class DataSettings:
+    """What a run trains and is evaluated on.
 
     Attributes:
-        study: the study's name (its module name under `studies/`).
-        out: output directory (`artifacts/<study>` by default).
-        data: data specification (`cifar10`, `folder:PATH`, `sample`, ...).
+        spec: data specification (`cifar10`, `folder:PATH`, `sample`, ...; `--data`).
         data_dir: where data sets are stored or extracted.
         train_limit: use only the first N training examples.
         val_split: hold out this fraction of the training data for validation
             (None: validate on the test split).
+    """
+
+    spec: str = _setting("sample", key="data")
+    data_dir: str | None = _setting(None, resumable=True)
+    train_limit: int | None = _setting(None)
+    val_split: float | None = _setting(None)
+
+
+@dataclasses.dataclass
+class TrainingSettings:
+    """How each run trains: everything here changes its numbers.
+
+    Attributes:
         epochs: training epochs per trial.
         batch_size: global batch size.
-        configs: names of the configurations to run (None: all of them).
         seeds: repeats of each configuration with different seeds.
         seed: first seed; repeat i uses `seed + i`.
-        search: "configs" (the named configurations), "grid", "random",
-            "bayesian" or "hyperband" (random proposals, Hyperband's brackets).
-        trials: number of trials (configurations) of a search.
-        prune: "none", "asha", "median" or "hyperband": train trials in stages
-            to rungs of `min_epochs * eta**k` epochs and stop the poor ones
-            (see `kerashp.tuning.pruning`).
-        min_epochs: epochs of the first rung of a pruned search.
-        eta: reduction factor of a pruned search.
-        max_minutes: start no trial (or rung) after this many minutes; the
-            report is written and a rerun goes on where this one stopped.
         overrides: hyperparameter values applied to every configuration (`--set`).
-        overwrite: start afresh, deleting this study's earlier results in `out`.
-        quick: the `--quick` demo mode (shipped sample, 2 epochs).
-        verbose: Keras `fit` verbosity (0, 1 progress bar, 2 one line per epoch).
-        options: study-specific options (e.g. `weights`, `bn_momentum`).
-        experiment: the experiment run, for studies made of several.
-        strategy: `--strategy` (see `kerashp.distribute.choose_strategy`).
+        options: the study's own options by name (see `Study.Options`; the typed
+            view is `Study.options`).
         precision: Keras dtype policy, or "auto" (see `kerashp.distribute`).
-        jit: XLA: "auto", "on" or "off".
-        steps_per_execution: batches per compiled call.
-        pack: train up to this many trials with equal `Study.pack_key`
-            side by side in one compiled model (1: one trial at a time).
         early_stopping: stop a run after this many epochs without improving
             the study's objective, keeping its best weights (None: off).
-        worker_timeout_s: in distributed tuning, a worker silent this long
-            (no epoch finished) loses its trial to the next worker.
-        reference: the configuration the across-seeds report compares the
-            others with (None: the first); reporting only, so not part of the
-            training fingerprint.
         defaults: whose defaults the builders and optimizer factories use,
             "keras" or "pytorch" (see `kerashp.frameworks`; by default the
             study's `original_framework`). Projects made before this setting
             existed used Keras'.
-        keep_weights: what a finished trial keeps on disk, "all", "best" or
-            "none" (see `kerashp.storage.weights`); not part of the training
-            fingerprint (it changes no number).
     """
 
-    study: str
-    out: pathlib.Path
-    data: str
-    data_dir: str | None = None
-    train_limit: int | None = None
-    val_split: float | None = None
-    epochs: int = 1
-    batch_size: int = 32
-    configs: list[str] | None = None
-    seeds: int = 1
-    seed: int = 0
-    search: str = "configs"
-    trials: int | None = None
-    overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
-    overwrite: bool = False
-    quick: bool = False
-    verbose: int = 2
-    options: dict[str, Any] = dataclasses.field(default_factory=dict)
-    experiment: str | None = None
+    epochs: int = _setting(1)
+    batch_size: int = _setting(32)
+    seeds: int = _setting(1)
+    seed: int = _setting(0)
+    overrides: dict[str, Any] = _setting(factory=dict)
+    options: dict[str, Any] = _setting(factory=dict)
+    precision: str = _setting("auto")
+    early_stopping: int | None = _setting(None)
+    defaults: str = _setting("keras")
+
+
+@dataclasses.dataclass
+class SearchSettings:
+    """Which trials run, and how they are pruned.
+
+    Attributes:
+        method: "configs" (the named configurations), "grid", "random",
+            "bayesian" or "hyperband" (random proposals, Hyperband's brackets; `--search`).
+        configs: names of the configurations to run (None: all of them).
+        trials: number of trials (configurations) of a search.
+        prune: "none", "asha", "median" or "hyperband": train trials in stages
+            to rungs of `min_epochs * eta**k` epochs and stop the poor ones
+            (see `kerashp.tuning.pruners`).
+        min_epochs: epochs of the first rung of a pruned search.
+        eta: reduction factor of a pruned search.
+        max_minutes: start no trial (or rung) after this many minutes; the
+            report is written and a rerun goes on where this one stopped.
+    """
+
+    method: str = _setting("configs", key="search")
+    configs: list[str] | None = _setting(None, resumable=True)
+    trials: int | None = _setting(None, resumable=True)
+    prune: str = _setting("none")
+    min_epochs: int = _setting(1)
+    eta: int = _setting(3)
+    max_minutes: float | None = _setting(None, resumable=True)
+
+
+@dataclasses.dataclass
+class HardwareSettings:
+    """Where and how fast runs train; none of it changes a number (packing is
+    checked loss for loss against unpacked runs).
+
+    Attributes:
+        strategy: `--strategy` (see `kerashp.distribute.choose_strategy`).
+        jit: XLA: "auto", "on" or "off".
+        steps_per_execution: batches per compiled call.
+        pack: train up to this many trials with equal `Study.pack_key`
+            side by side in one compiled model (1: one trial at a time).
+        worker_timeout_s: in distributed tuning, a worker silent this long
+            (no epoch finished) loses its trial to the next worker.
+    """
+
     strategy: str = "auto"
-    precision: str = "auto"
     jit: str = "auto"
     steps_per_execution: int = 1
     pack: int = 1
     worker_timeout_s: float = 1800.0
-    early_stopping: int | None = None
+
+
+@dataclasses.dataclass
+class OutputSettings:
+    """Where results go and what is kept and shown.
+
+    Attributes:
+        out: output directory (`artifacts/<study>` by default).
+        overwrite: start afresh, deleting this study's earlier results in `out`.
+        verbose: Keras `fit` verbosity (0, 1 progress bar, 2 one line per epoch).
+        reference: the configuration the across-seeds report compares the
+            others with (None: the first).
+        keep_weights: what a finished trial keeps on disk, "all", "best" or
+            "none" (see `kerashp.storage.weights`).
+    """
+
+    out: pathlib.Path = pathlib.Path("artifacts")
+    overwrite: bool = False
+    verbose: int = 2
     reference: str | None = None
-    prune: str = "none"
-    min_epochs: int = 1
-    eta: int = 3
-    max_minutes: float | None = None
-    defaults: str = "keras"
     keep_weights: str = "all"
+
+
+# The groups whose fields (all but the resumable ones) make the training fingerprint.
+FINGERPRINTED_GROUPS = ("data", "training", "search")
+
+
+@dataclasses.dataclass
+class StudySettings:
+    """Everything a study run needs to know besides the study itself, in groups.
+
+    Attributes:
+        study: the study's name (its module name under `studies/`).
+        experiment: the experiment run, for studies made of several.
+        quick: the `--quick` demo mode (shipped sample, 2 epochs).
+        data: what is trained on (`DataSettings`).
+        training: how each run trains (`TrainingSettings`).
+        search: which trials run and how they are pruned (`SearchSettings`).
+        hardware: where and how fast (`HardwareSettings`).
+        output: where results go (`OutputSettings`).
+    """
+
+    study: str
+    experiment: str | None = None
+    quick: bool = False
+    data: DataSettings = dataclasses.field(default_factory=DataSettings)
+    training: TrainingSettings = dataclasses.field(default_factory=TrainingSettings)
+    search: SearchSettings = dataclasses.field(default_factory=SearchSettings)
+    hardware: HardwareSettings = dataclasses.field(default_factory=HardwareSettings)
+    output: OutputSettings = dataclasses.field(default_factory=OutputSettings)
+
+    @staticmethod
+    def _fingerprint_fields():
+        """(group name, field, fingerprint key) of every setting that changes results."""
+        for group_name in FINGERPRINTED_GROUPS:
+            group = StudySettings.__dataclass_fields__[group_name].default_factory
+            for field in dataclasses.fields(group):
+                if not field.metadata.get("resumable"):
+                    yield group_name, field, field.metadata.get("key") or field.name
 
     @classmethod
     def default_of(cls, key: str) -> Any:
-        """The default value of a field (None where it has none)."""
-        field = cls.__dataclass_fields__[key]
-        return None if field.default is dataclasses.MISSING else field.default
+        """The default of the fingerprint entry `key` (None where it has none): what a
+        project made before the setting existed is taken to have used."""
+        for _, field, name in cls._fingerprint_fields():
+            if name == key:
+                if field.default is not dataclasses.MISSING:
+                    return field.default
+                return field.default_factory() if field.default_factory is not dataclasses.MISSING else None
+        return None
 
     def training_fingerprint(self) -> dict[str, Any]:
-        """The settings that must match for a project on disk to be resumed."""
-        values = dataclasses.asdict(self)
-        fingerprint = {key: values[key] for key in TRAINING_KEYS}
-        fingerprint["overrides"] = dict(sorted(self.overrides.items()))
+        """The settings that must match for a project on disk to be resumed: the
+        experiment and every non-resumable field of the data, training and search
+        groups, by flat name (as projects on disk store them)."""
+        fingerprint: dict[str, Any] = {"experiment": self.experiment}
+        for group_name, field, key in self._fingerprint_fields():
+            value = getattr(getattr(self, group_name), field.name)
+            fingerprint[key] = dict(sorted(value.items())) if isinstance(value, dict) else value
         return fingerprint
 
     def describe(self) -> dict[str, Any]:
-        """All settings as JSON-friendly values."""
+        """All settings as JSON-friendly values, by group."""
         values = dataclasses.asdict(self)
-        values["out"] = str(self.out)
+        values["output"]["out"] = str(self.output.out)
         return values
 
     @classmethod
@@ -255,36 +335,46 @@ def _settings(study_class, args: argparse.Namespace, experiment: str | None) -> 
         overrides.setdefault("epochs", epochs)  # an explicit length fixes the searched one
     return StudySettings(
         study=study_class.name,
-        out=out / experiment if experiment else out,
-        data=data,
-        data_dir=args.data_dir,
-        train_limit=args.train_limit,
-        val_split=args.val_split if args.val_split is not None else study_class.default_val_split,
-        epochs=epochs,
-        batch_size=args.batch_size or study_class.batch_size,
-        configs=[name.strip() for name in args.configs.split(",") if name.strip()] if args.configs else None,
-        seeds=args.seeds,
-        seed=args.seed,
-        search=args.search,
-        trials=args.trials or (quick_trials if args.quick and args.search != "configs" else None),
-        overrides=overrides,
-        overwrite=args.overwrite,
-        quick=args.quick,
-        verbose=verbose,
-        options={dest: getattr(args, dest) for dest in args._study_options},
         experiment=experiment,
-        strategy=args.strategy,
-        precision=args.precision,
-        jit=args.jit,
-        steps_per_execution=args.steps_per_execution,
-        pack=args.pack,
-        worker_timeout_s=args.worker_timeout,
-        early_stopping=args.early_stopping,
-        reference=args.reference,
-        prune=prune,
-        min_epochs=args.min_epochs,
-        eta=args.eta,
-        max_minutes=args.max_minutes,
-        defaults=args.defaults or study_class.original_framework,
-        keep_weights=args.keep_weights or ("all" if args.search == "configs" else "best"),
+        quick=args.quick,
+        data=DataSettings(
+            spec=data,
+            data_dir=args.data_dir,
+            train_limit=args.train_limit,
+            val_split=args.val_split if args.val_split is not None else study_class.default_val_split,
+        ),
+        training=TrainingSettings(
+            epochs=epochs,
+            batch_size=args.batch_size or study_class.batch_size,
+            seeds=args.seeds,
+            seed=args.seed,
+            overrides=overrides,
+            options={dest: getattr(args, dest) for dest in args._study_options},
+            precision=args.precision,
+            early_stopping=args.early_stopping,
+            defaults=args.defaults or study_class.original_framework,
+        ),
+        search=SearchSettings(
+            method=args.search,
+            configs=[name.strip() for name in args.configs.split(",") if name.strip()] if args.configs else None,
+            trials=args.trials or (quick_trials if args.quick and args.search != "configs" else None),
+            prune=prune,
+            min_epochs=args.min_epochs,
+            eta=args.eta,
+            max_minutes=args.max_minutes,
+        ),
+        hardware=HardwareSettings(
+            strategy=args.strategy,
+            jit=args.jit,
+            steps_per_execution=args.steps_per_execution,
+            pack=args.pack,
+            worker_timeout_s=args.worker_timeout,
+        ),
+        output=OutputSettings(
+            out=out / experiment if experiment else out,
+            overwrite=args.overwrite,
+            verbose=verbose,
+            reference=args.reference,
+            keep_weights=args.keep_weights or ("all" if args.search == "configs" else "best"),
+        ),
     )

@@ -25,6 +25,25 @@ if TYPE_CHECKING:
     from kerashp.frameworks import Framework
 
 
+def option(default: Any, *, help: str = "", choices: Sequence[Any] | None = None,
+           metavar: str | None = None) -> Any:
+    """A study option: one field of a study's `Options` dataclass.
+
+    The field `grad_norm_every: int = option(20, help="...")` becomes the
+    command-line option `--grad-norm-every N` (an int, default 20; a `bool` field
+    becomes `--name/--no-name`, a `T | None` field takes a T), the keyword
+    `grad_norm_every=` of `kerashp.run`, and `self.options.grad_norm_every` in
+    the study. Its value is part of the training fingerprint.
+
+    Args:
+        default: the value when the option is not given.
+        help: one line for `--help`.
+        choices: the only values accepted.
+        metavar: the placeholder shown in `--help`.
+    """
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices, "metavar": metavar})
+
+
 @dataclasses.dataclass(frozen=True)
 class Experiment:
     """One experiment of a study with several (`--experiment NAME`).
@@ -150,13 +169,19 @@ class Study:
         pass it to the builders and optimizer factories as `framework=`."""
         from kerashp import frameworks
 
-        return frameworks.get(self.settings.defaults)
+        return frameworks.get(self.settings.training.defaults)
 
     # ---- what a study declares -------------------------------------------------
 
-    @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """Adds the study's own command-line options (stored in `settings.options`)."""
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        """The study's own options: a study declares them as a frozen dataclass of the
+        same name whose fields are made with `kerashp.option` (see there)."""
+
+    @property
+    def options(self) -> Any:
+        """This run's study options, as an instance of the study's `Options`."""
+        return type(self).Options(**self.settings.training.options)
 
     def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
         """Declares the search space (used by `--search grid|random|bayesian|hyperband`).
@@ -178,8 +203,8 @@ class Study:
 
         s = self.settings
         return load_image_classification(
-            s.data, data_dir=s.data_dir, train_limit=s.train_limit, val_split=s.val_split,
-            split_seed=s.seed if self.split_seed is None else self.split_seed,
+            s.data.spec, data_dir=s.data.data_dir, train_limit=s.data.train_limit, val_split=s.data.val_split,
+            split_seed=s.training.seed if self.split_seed is None else self.split_seed,
         )
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
@@ -230,11 +255,11 @@ class Study:
 
     def trial_epochs(self, hp: keras_tuner.HyperParameters) -> int:
         """Epochs of a trial: its `epochs` hyperparameter where the study has one, else `--epochs`."""
-        return int(hp.values.get("epochs", self.settings.epochs))
+        return int(hp.values.get("epochs", self.settings.training.epochs))
 
     def trial_batch_size(self, hp: keras_tuner.HyperParameters) -> int:
         """Batch size of a trial: its `batch_size` hyperparameter where the study has one, else `--batch-size`."""
-        return int(hp.values.get("batch_size", self.settings.batch_size))
+        return int(hp.values.get("batch_size", self.settings.training.batch_size))
 
     def make_dataset(self, split: Split, *, training: bool, seed: int | None = None,
                      batch_size: int | None = None, first_epoch: int = 0, num_epochs: int = 1):
@@ -244,7 +269,7 @@ class Study:
 
         return make_dataset(
             split,
-            batch_size or self.settings.batch_size,
+            batch_size or self.settings.training.batch_size,
             training=training,
             seed=seed,
             preprocess=self.preprocessing(self.data),

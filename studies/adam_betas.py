@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 from kerashp.cli import main
 from kerashp.names import DEFAULT_BN_MOMENTUM, KERAS_BN_MOMENTUM
-from kerashp import Study
+from kerashp import Study, option
 from kerashp.original import Claim, Original
 
 LEARNING_RATE = 1e-3
@@ -53,12 +54,12 @@ class AdamBetas(Study):
     )
     split_seed = None  # --val-split holds out a different part for each --seed
 
-    @classmethod
-    def add_arguments(cls, parser):
-        parser.add_argument("--weights", choices=("none", "imagenet"), default="none",
-                            help="MobileNetV2 initialisation; imagenet downloads the weights once")
-        parser.add_argument("--bn-momentum", type=float, default=DEFAULT_BN_MOMENTUM,
-                            help=f"batch-norm moving-average momentum ({KERAS_BN_MOMENTUM} is Keras' MobileNetV2 own)")
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        weights: str = option("none", choices=("none", "imagenet"),
+                              help="MobileNetV2 initialisation; imagenet downloads the weights once")
+        bn_momentum: float = option(DEFAULT_BN_MOMENTUM, help=f"batch-norm moving-average momentum "
+                                                              f"({KERAS_BN_MOMENTUM} is Keras' MobileNetV2 own)")
 
     def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
         # reverse_log: denser near 1, where 1 - beta sets the averaging window.
@@ -70,19 +71,19 @@ class AdamBetas(Study):
         from kerashp.optimizers import check_adam_hyperparameters
 
         check_adam_hyperparameters(LEARNING_RATE, values["beta_1"], values["beta_2"], values["epsilon"])
-        if not 0.0 <= self.settings.options["bn_momentum"] < 1.0:
-            raise ValueError(f"--bn-momentum must be in [0, 1), got {self.settings.options['bn_momentum']}")
+        if not 0.0 <= self.options.bn_momentum < 1.0:
+            raise ValueError(f"--bn-momentum must be in [0, 1), got {self.options.bn_momentum}")
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         from kerashp.models import build_mobilenet_v2_classifier
         from kerashp.optimizers import make_adam
 
-        options = self.settings.options
+        options = self.options
         model = build_mobilenet_v2_classifier(
             self.data.input_shape,
             self.data.num_classes,
-            weights=None if options["weights"] == "none" else options["weights"],
-            bn_momentum=options["bn_momentum"],
+            weights=None if options.weights == "none" else options.weights,
+            bn_momentum=options.bn_momentum,
         )
         optimizer = make_adam(LEARNING_RATE, hp["beta_1"], hp["beta_2"], hp["epsilon"], in_variables=True)
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])

@@ -18,6 +18,7 @@ for Keras'; see kerashp.frameworks).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 from typing import TYPE_CHECKING
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 from kerashp.cli import main
 from kerashp.data.sources import SAMPLES_DIR
 from kerashp.errors import StudyError
-from kerashp import Experiment, Study, variant
+from kerashp import Experiment, Study, option, variant
 from kerashp.original import Original
 
 HOUSE_PRICES_SAMPLE = SAMPLES_DIR / "house_prices_sample.csv"
@@ -80,10 +81,10 @@ class HousePrices(Study):
     objective_direction = "min"
     backup_interval_s = 5.0  # 2,000 epochs of a fraction of a second each
 
-    @classmethod
-    def add_arguments(cls, parser):
-        parser.add_argument("--csv", default=None, metavar="PATH",
-                            help=f"CSV with columns {', '.join(FEATURES)} and {TARGET} (Kaggle House Prices train.csv)")
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        csv: str | None = option(None, metavar="PATH", help=f"CSV with columns {', '.join(FEATURES)} and {TARGET} "
+                                                            "(Kaggle House Prices train.csv)")
 
     def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
         hp.Int("num_layers", 1, 3)
@@ -104,15 +105,15 @@ class HousePrices(Study):
     def load_data(self):
         from kerashp.data.tabular import load_csv_regression
 
-        path = self.settings.options["csv"]
-        if not path and self.settings.data == "sample":
+        path = self.options.csv
+        if not path and self.settings.data.spec == "sample":
             path = HOUSE_PRICES_SAMPLE
         if not path:
             raise StudyError(f"{self.name} needs --csv PATH (a CSV with {', '.join(FEATURES)} and {TARGET}, "
                              "e.g. Kaggle's House Prices train.csv), or --data sample for the 400-row sample "
                              "shipped with kerashp")
         data, self.target_scaler = load_csv_regression(
-            path, FEATURES, TARGET, seed=self.split_seed, train_limit=self.settings.train_limit
+            path, FEATURES, TARGET, seed=self.split_seed, train_limit=self.settings.data.train_limit
         )
         return data
 

@@ -16,6 +16,7 @@ weight decay; `--defaults keras` for Keras'; see kerashp.frameworks).
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 from kerashp.cli import main
 from kerashp.data.augment import channel_statistics, normalize_channels, pad_crop_flip
 from kerashp.report import GRADIENT_NORMS_FILE, markdown_table, plot_gradient_norms
-from kerashp import Experiment, Study
+from kerashp import Experiment, Study, option
 from kerashp.original import Claim, Original
 
 GRADIENT_VARIABLE = "block_8_depthwise/kernel"
@@ -98,10 +99,10 @@ class MobileNetCifar100(Study):
     curve_grid = (("loss", "train loss"), ("val_loss", "validation loss"),
                   ("accuracy", "train accuracy"), ("val_accuracy", "validation accuracy"))
 
-    @classmethod
-    def add_arguments(cls, parser):
-        parser.add_argument("--grad-norm-every", type=int, default=20,
-                            help="record the gradient norm every N training steps (activation experiment)")
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        grad_norm_every: int = option(20, metavar="N", help="record the gradient norm every N training steps "
+                                                            "(activation experiment)")
 
     def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
         hp.Float("learning_rate", 1e-3, 0.5, sampling="log")
@@ -161,7 +162,7 @@ class MobileNetCifar100(Study):
             callbacks.append(CosineAnnealing(max_rate=hp["learning_rate"], min_rate=0.0, per="epoch"))
         if self.settings.experiment == "activation":
             callbacks.append(GradientNorm(
-                GRADIENT_VARIABLE, every_n_steps=self.settings.options["grad_norm_every"],
+                GRADIENT_VARIABLE, every_n_steps=self.options.grad_norm_every,
                 csv_path=str(run_dir / GRADIENT_NORMS_FILE), log_dir=str(tensorboard_dir),
             ))
         return callbacks

@@ -20,6 +20,7 @@ training images held out for validation; each experiment varies one setting:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 from typing import TYPE_CHECKING
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 from kerashp.cli import main
 from kerashp.names import OPTIMIZER_NAMES
 from kerashp.report import GRADIENT_NORMS_FILE, plot_gradient_norms
-from kerashp import Experiment, Study, variant
+from kerashp import Experiment, Study, option, variant
 from kerashp.original import Claim, Original
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
@@ -89,12 +90,11 @@ class Regularization(Study):
     curve_grid = (("loss", "train loss"), ("val_loss", "validation loss"),
                   ("accuracy", "train accuracy"), ("val_accuracy", "validation accuracy"))
 
-    @classmethod
-    def add_arguments(cls, parser):
-        parser.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
-                            help="MLP (FashionMNIST) or the CNN builder (e.g. CIFAR-10)")
-        parser.add_argument("--grad-norm-every", type=int, default=10,
-                            help="record each layer's gradient norm every N steps (activation experiment)")
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        model: str = option("mlp", choices=("mlp", "cnn"), help="MLP (FashionMNIST) or the CNN builder (e.g. CIFAR-10)")
+        grad_norm_every: int = option(10, metavar="N", help="record each layer's gradient norm every N steps "
+                                                            "(activation experiment)")
 
     def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
         hp.Choice("penalty", ["none", "l1", "l2"])
@@ -127,7 +127,7 @@ class Regularization(Study):
 
         penalty = make_penalty(hp["penalty"], hp["penalty_strength"])
         depth = hp["depth"]
-        if self.settings.options["model"] == "cnn":
+        if self.options.model == "cnn":
             model = build_cnn(self.data.input_shape, self.data.num_classes, filters=64,
                               num_layers=3 if depth == BASE["depth"] else depth, activation=hp["activation"],
                               dropout=hp["dropout"], kernel_regularizer=penalty)
@@ -147,7 +147,7 @@ class Regularization(Study):
 
         if self.settings.experiment != "activation":
             return []
-        return [GradientNorm(r"(hidden|conv)_\d+/kernel", every_n_steps=self.settings.options["grad_norm_every"],
+        return [GradientNorm(r"(hidden|conv)_\d+/kernel", every_n_steps=self.options.grad_norm_every,
                              csv_path=str(run_dir / GRADIENT_NORMS_FILE), log_dir=str(tensorboard_dir))]
 
     def extra_report(self, trials, table):

@@ -64,13 +64,13 @@ def test_settings_resolve_the_study_defaults_in_the_library():
     from studies.usps_cnn import UspsCnn
 
     settings = StudySettings.for_study(AdamBetas)
-    assert (settings.epochs, settings.batch_size, settings.data) == (10, 64, "cifar10")
-    assert settings.options == {"weights": "none", "bn_momentum": 0.9}
+    assert (settings.training.epochs, settings.training.batch_size, settings.data.spec) == (10, 64, "cifar10")
+    assert settings.training.options == {"weights": "none", "bn_momentum": 0.9}
     quick = StudySettings.for_study(AdamBetas, quick=True)
-    assert (quick.epochs, quick.data, str(quick.out)) == (2, "sample", "artifacts/adam_betas_quick")
+    assert (quick.training.epochs, quick.data.spec, str(quick.output.out)) == (2, "sample", "artifacts/adam_betas_quick")
     usps = StudySettings.for_study(UspsCnn, experiment="width")
-    assert usps.experiment == "width" and usps.val_split == 0.2 and usps.out.name == "width"
-    assert StudySettings.for_study(AdamBetas, out="x", set={"beta_1": 0.5}).overrides == {"beta_1": 0.5}
+    assert usps.experiment == "width" and usps.data.val_split == 0.2 and usps.output.out.name == "width"
+    assert StudySettings.for_study(AdamBetas, out="x", set={"beta_1": 0.5}).training.overrides == {"beta_1": 0.5}
 
 
 @pytest.mark.parametrize("options, words", [

@@ -165,9 +165,9 @@ def test_studies_mirrored_from_pytorch_use_its_defaults_unless_told(tmp_path):
     from studies.usps_cnn import UspsCnn
 
     for study in (FashionGrid, UspsCnn, HousePrices, MobileNetCifar100):
-        assert StudySettings.for_study(study).defaults == "pytorch"
-    assert StudySettings.for_study(AdamBetas).defaults == "keras"
-    assert StudySettings.for_study(FashionGrid, defaults="keras").defaults == "keras"
+        assert StudySettings.for_study(study).training.defaults == "pytorch"
+    assert StudySettings.for_study(AdamBetas).training.defaults == "keras"
+    assert StudySettings.for_study(FashionGrid, defaults="keras").training.defaults == "keras"
     with pytest.raises(StudyError, match="keras, pytorch"):
         StudySettings.for_study(FashionGrid, defaults="jax")
     # A project made before the setting existed trained with Keras' defaults.

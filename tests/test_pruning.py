@@ -1,4 +1,4 @@
-"""Pruned search (kerashp.tuning.pruning): rungs, promotions, continuation from the
+"""Pruned search (kerashp.tuning.pruners): rungs, promotions, continuation from the
 checkpoint, exact resume after SIGKILL, packing, the median rule and Hyperband brackets."""
 
 import collections
@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from kerashp.cli import main
-from kerashp.tuning.pruning import Rungs
+from kerashp.tuning.pruners import Rungs
 from tiny_study import TinyStudy
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -38,16 +38,16 @@ def test_quick_settings_load_a_shipped_sample_without_network(module, no_network
     expected = list(cls.quick_experiments or cls.experiments) or [None]
     assert [settings.experiment for settings in runs] == expected  # no --experiment needed
     settings = runs[0]
-    assert settings.quick and settings.epochs == QUICK_EPOCHS
+    assert settings.quick and settings.training.epochs == QUICK_EPOCHS
     data = cls(settings).load_data()
     assert "sample" in data.description and len(data.train.labels) > 0 and len(data.validation.labels) > 0
 
 
 def test_quick_search_studies_stop_after_a_few_trials(tmp_path):
     settings = parse_runs(study_class("fashion_grid"), ["--quick", "--out", str(tmp_path)])[0]
-    assert settings.search == "grid" and settings.trials == QUICK_TRIALS
-    assert settings.overrides == {"epochs": QUICK_EPOCHS}  # the searched epochs fixed to the quick length
-    assert settings.data == "sample:fashion_mnist"
+    assert settings.search.method == "grid" and settings.search.trials == QUICK_TRIALS
+    assert settings.training.overrides == {"epochs": QUICK_EPOCHS}  # the searched epochs fixed to the quick length
+    assert settings.data.spec == "sample:fashion_mnist"
 
 
 def test_shipped_samples_hold_every_class():

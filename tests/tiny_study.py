@@ -7,6 +7,7 @@ trained epoch is appended to `<out>/epochs_trained.log` as "trial epoch pid".
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -18,7 +19,7 @@ import numpy as np
 
 from kerashp.cli import main
 from kerashp.data import Split, make_splits
-from kerashp import Study
+from kerashp import Study, option
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -55,9 +56,9 @@ class TinyStudy(Study):
     table_hyperparameters = ("learning_rate",)
     built_models: list = []  # weak references, for the memory test
 
-    @classmethod
-    def add_arguments(cls, parser):
-        parser.add_argument("--epoch-sleep", type=float, default=0.0)
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        epoch_sleep: float = option(0.0, help="seconds each epoch sleeps (to interrupt a run mid-trial)")
 
     def declare_hyperparameters(self, hp):
         hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")
@@ -80,9 +81,9 @@ class TinyStudy(Study):
         return model
 
     def extra_callbacks(self, hp, run_dir, tensorboard_dir):
-        sleep = self.settings.options.get("epoch_sleep", 0.0)
+        sleep = self.options.epoch_sleep
         trial_id = run_dir.parent.name.replace("trial_", "")
-        return [EpochLog(str(self.settings.out / "epochs_trained.log"), trial_id, sleep)]
+        return [EpochLog(str(self.settings.output.out / "epochs_trained.log"), trial_id, sleep)]
 
     def pack_key(self, hp):
         return "dense 8-16-3"  # every configuration trains the same network

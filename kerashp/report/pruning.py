@@ -2,7 +2,7 @@
 spent against the unpruned search, and every learning curve with the pruned faded.
 
 Built from the records on disk (each trial's `rung.json` and histories), like
-the other reports; see `kerashp.tuning.pruning` for the search itself.
+the other reports; see `kerashp.tuning.pruners` for the search itself.
 """
 
 from __future__ import annotations

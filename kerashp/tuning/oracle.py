@@ -8,7 +8,7 @@ import json
 import logging
 import pathlib
 import time
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import keras_tuner
 from keras_tuner.engine import trial as trial_module
@@ -17,6 +17,7 @@ from kerashp import compat
 from kerashp.errors import StudyError
 from kerashp.storage import records
 from kerashp.storage.weights import weights_expected
+from kerashp.tuning.pruners import Pruner, RungBook
 
 logger = logging.getLogger("kerashp")
 
@@ -69,12 +70,20 @@ class ResumableOracle(keras_tuner.Oracle):
     """
 
     def __init__(self, *args, worker_timeout_s: float | None = None, runs_per_trial: int | None = None,
-                 deadline: float | None = None, **kwargs):
+                 deadline: float | None = None, pruner: Pruner | None = None,
+                 full_epochs: Callable[[trial_module.Trial], int] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.worker_timeout_s = worker_timeout_s
         self.runs_per_trial = runs_per_trial
         self.deadline = deadline  # time.monotonic() after which no trial starts (`--max-minutes`)
         self._last_seen: dict[str, float] = {}
+        self.pruner = pruner
+        self.rung_book: RungBook | None = None
+        if pruner is not None:
+            if full_epochs is None:
+                raise ValueError("a pruned oracle needs full_epochs, a trial's full length")
+            self.rung_book = RungBook(lambda trial_id: compat.trial_dir(self, trial_id), self.objective,
+                                      full_epochs, pruner.rungs, pruner.bracket)
 
     def _touch(self, tuner_id: str) -> None:
         self._last_seen[tuner_id] = time.monotonic()
@@ -104,12 +113,40 @@ class ResumableOracle(keras_tuner.Oracle):
             return trial_module.Trial(self.get_space(), status=trial_module.TrialStatus.STOPPED)
         self._touch(tuner_id)
         self._release_silent_workers()
+        if self.pruner is not None and tuner_id not in self.ongoing_trials and not compat.retry_queue(self):
+            promoted = self._promotion()
+            if promoted is not None:
+                promoted.status = trial_module.TrialStatus.RUNNING
+                self.ongoing_trials[tuner_id] = promoted
+                self.tuner_ids.add(tuner_id)
+                compat.save_trial(self, promoted)
+                self.save()
+                return promoted
         trial = super().create_trial(tuner_id)
+        if (self.rung_book is not None and trial.status == trial_module.TrialStatus.RUNNING
+                and self.rung_book.state(trial.trial_id) is None):
+            self.rung_book.write(trial.trial_id, self.rung_book.first_state(trial))
         serving_workers = compat.has_chief_oracle()
         if trial.status == trial_module.TrialStatus.STOPPED and self.ongoing_trials and serving_workers:
             # Others still hold trials that may come back to the queue: wait, don't leave.
             self.tuner_ids.add(tuner_id)
             trial.status = trial_module.TrialStatus.IDLE
+        return trial
+
+    def _promotion(self):
+        """The trial to train on now, its rung target already written (None: start a new configuration)."""
+        book = self.rung_book
+        busy = {trial.trial_id for trial in self.ongoing_trials.values()}
+        trials = sorted(self.trials.values(), key=lambda t: int(t.trial_id))
+        for trial in trials:  # a decision made before a kill, not yet acted on
+            if (trial.trial_id not in busy and trial.status == trial_module.TrialStatus.COMPLETED
+                    and book.target(trial) > book.reached(trial)):
+                return trial
+        chosen = self.pruner.choose(book, trials, busy)
+        if chosen is None:
+            return None
+        trial, rung = chosen
+        book.promote(trial, rung)
         return trial
 
     @keras_tuner.synchronized
@@ -178,6 +215,8 @@ class ResumableOracle(keras_tuner.Oracle):
         records.write_json_atomic(pathlib.Path(compat.trial_dir(self, trial.trial_id)) / "trial.json", trial.get_state())
 
     def reload(self):
+        if self.rung_book is not None:
+            self.rung_book.forget()
         # KerasTuner reads these with a bare json.loads: name a damaged trial file instead
         # (its hyperparameters are nowhere else), and rebuild a damaged oracle.json from the trials.
         trial_files = sorted(pathlib.Path(compat.project_dir(self)).glob("trial_*/trial.json"))

@@ -33,7 +33,7 @@ from kerashp.tuning.oracle import (
     grid_values,
 )
 from kerashp.tuning.progress import Progress
-from kerashp.tuning.pruning import Rungs, with_pruning
+from kerashp.tuning.pruners import Rungs, make_pruner
 from kerashp.tuning.tuner import DiskFull, StudyTuner
 
 logger = logging.getLogger("kerashp")
@@ -43,14 +43,14 @@ logger = logging.getLogger("kerashp")
 def selected_configs(study: Study) -> dict[str, dict[str, Any]]:
     """The configurations this run trains (`--configs`), with `--set` applied."""
     settings = study.settings
-    names = settings.configs or list(study.configs)
+    names = settings.search.configs or list(study.configs)
     unknown = [name for name in names if name not in study.configs]
     if unknown:
         raise StudyError(
             f"unknown configuration {', '.join(map(repr, unknown))} for {study.name}; "
             f"choose from: {', '.join(study.configs)}"
         )
-    return {name: {**study.configs[name], **settings.overrides} for name in names}
+    return {name: {**study.configs[name], **settings.training.overrides} for name in names}
 
 
 def check_overrides(study: Study) -> None:
@@ -60,7 +60,7 @@ def check_overrides(study: Study) -> None:
     study.declare_hyperparameters(space)
     declared = {hp.name: hp for hp in space.space}
     known = set(declared) | {name for values in study.configs.values() for name in values}
-    for name, value in study.settings.overrides.items():
+    for name, value in study.settings.training.overrides.items():
         if name not in known:
             raise StudyError(f"{option_name('set')} {name}: {study.name} has no hyperparameter {name!r}; "
                              f"it has: {', '.join(sorted(known))}")
@@ -80,10 +80,10 @@ def check_configs(study: Study, configs: dict[str, dict[str, Any]]) -> None:
     each named configuration's, or for a search, its space's defaults with `--set` applied
     (so that an impossible `--set learning_rate=-1` is refused before the first trial)."""
     checks = [(f"configuration {name!r}", values) for name, values in configs.items()]
-    if study.settings.search != "configs":
+    if study.settings.search.method != "configs":
         space = keras_tuner.HyperParameters()
         study.declare_hyperparameters(space)
-        overrides = study.settings.overrides
+        overrides = study.settings.training.overrides
         label = (f"{option_name('set')} {', '.join(f'{k}={v!r}' for k, v in overrides.items())}" if overrides
                  else "the search space's defaults")
         checks.append((label, {**space.values, **overrides}))
@@ -101,8 +101,8 @@ def longest_trial_epochs(study: Study, configs: dict[str, dict[str, Any]]) -> in
     settings = study.settings
     space = keras_tuner.HyperParameters()
     study.declare_hyperparameters(space)
-    if settings.search == "configs":
-        candidates = [{**values, **settings.overrides} for values in configs.values()]
+    if settings.search.method == "configs":
+        candidates = [{**values, **settings.training.overrides} for values in configs.values()]
     else:
         values = {hp.name: hp.default for hp in space.space}
         for hp in space.space:
@@ -111,7 +111,7 @@ def longest_trial_epochs(study: Study, configs: dict[str, dict[str, Any]]) -> in
                     values["epochs"] = max(grid_values(hp))
                 except ValueError:
                     values["epochs"] = hp.max_value
-        candidates = [{**values, **settings.overrides}]
+        candidates = [{**values, **settings.training.overrides}]
     lengths = []
     for values in candidates:
         hp = keras_tuner.HyperParameters()
@@ -123,14 +123,14 @@ def longest_trial_epochs(study: Study, configs: dict[str, dict[str, Any]]) -> in
 def pruning_rungs(study: Study, configs: dict[str, dict[str, Any]]) -> Rungs | None:
     """The rungs of `--prune` (None: not pruned); StudyError where they cannot prune."""
     settings = study.settings
-    if settings.prune == "none":
+    if settings.search.prune == "none":
         return None
     longest = longest_trial_epochs(study, configs)
     try:
-        return Rungs(settings.min_epochs, settings.eta, longest)
+        return Rungs(settings.search.min_epochs, settings.search.eta, longest)
     except ValueError:
-        raise StudyError(f"{option_name('prune')} {settings.prune}: the first rung ({option_name('min_epochs')} "
-                         f"{settings.min_epochs}) must be "
+        raise StudyError(f"{option_name('prune')} {settings.search.prune}: the first rung ({option_name('min_epochs')} "
+                         f"{settings.search.min_epochs}) must be "
                          f"shorter than the longest trial ({longest} epochs)") from None
 
 
@@ -138,27 +138,24 @@ def make_oracle(study: Study, configs: dict[str, dict[str, Any]]) -> keras_tuner
     """The oracle for `--search configs|grid|random|bayesian|hyperband`, pruned with `--prune`."""
     settings = study.settings
     objective = keras_tuner.Objective(study.objective, study.objective_direction)
-    common: dict[str, Any] = dict(objective=objective, seed=settings.seed + 1, worker_timeout_s=settings.worker_timeout_s,
-                                  runs_per_trial=settings.seeds,
-                                  deadline=time.monotonic() + 60 * settings.max_minutes if settings.max_minutes is not None else None)
+    common: dict[str, Any] = dict(objective=objective, seed=settings.training.seed + 1, worker_timeout_s=settings.hardware.worker_timeout_s,
+                                  runs_per_trial=settings.training.seeds,
+                                  deadline=time.monotonic() + 60 * settings.search.max_minutes if settings.search.max_minutes is not None else None)
     rungs = pruning_rungs(study, configs)
     if rungs is not None:
-        common.update(pruner=settings.prune, rungs=rungs,
-                      full_epochs=lambda values: int(values.get("epochs", settings.epochs)))
-    def oracle_class(base: type) -> type:
-        return with_pruning(base) if rungs is not None else base
-
-    if settings.search == "configs":
-        return oracle_class(NamedConfigOracle)(configs, **common)
+        common.update(pruner=make_pruner(settings.search.prune, rungs),
+                      full_epochs=lambda trial: study.trial_epochs(trial.hyperparameters))
+    if settings.search.method == "configs":
+        return NamedConfigOracle(configs, **common)
     fixed = keras_tuner.HyperParameters()
-    for name, value in settings.overrides.items():
+    for name, value in settings.training.overrides.items():
         fixed.Fixed(name, value)
-    common.update(max_trials=settings.trials, hyperparameters=fixed, max_consecutive_failed_trials=10**6)
+    common.update(max_trials=settings.search.trials, hyperparameters=fixed, max_consecutive_failed_trials=10**6)
     bases = {"grid": GridOracle, "random": ResumableRandomSearchOracle, "hyperband": ResumableRandomSearchOracle,
              "bayesian": ResumableBayesianOracle}
-    if settings.search not in bases:
-        raise StudyError(f"unknown search {settings.search!r}; choose configs, grid, random, bayesian or hyperband")
-    return oracle_class(bases[settings.search])(**common)
+    if settings.search.method not in bases:
+        raise StudyError(f"unknown search {settings.search.method!r}; choose configs, grid, random, bayesian or hyperband")
+    return bases[settings.search.method](**common)
 
 
 def check_fingerprint(project_dir, settings: StudySettings) -> None:
@@ -179,7 +176,7 @@ def check_fingerprint(project_dir, settings: StudySettings) -> None:
         keep = (f"{option_value('defaults', saved['defaults'])} to go on with its framework defaults, "
                 if saved.get("defaults") != current.get("defaults") else "")
         raise StudyError(
-            f"{settings.out} holds results made with other settings ({'; '.join(differing)}); "
+            f"{settings.output.out} holds results made with other settings ({'; '.join(differing)}); "
             f"pass {keep}{option_name('overwrite')} to start afresh or {option_name('out')} for a new directory"
         )
 
@@ -216,7 +213,7 @@ def check_definition(project_dir, study: Study) -> dict[str, Any]:
                        if saved["space"].get(n) != current["space"].get(n))
         changed.append(f"the search space ({', '.join(names)} declared otherwise)")
     if changed:
-        raise StudyError(f"{study.settings.out} holds trials of another definition of {study.name}: "
+        raise StudyError(f"{study.settings.output.out} holds trials of another definition of {study.name}: "
                          f"{'; '.join(changed)}; pass {option_name('overwrite')} to start afresh, "
                          f"{option_name('out')} for a new directory, or give the changed configuration a new name")
     return {"configs": {**saved.get("configs", {}), **current["configs"]}, "space": current["space"]}
@@ -224,7 +221,7 @@ def check_definition(project_dir, study: Study) -> dict[str, Any]:
 
 def remove_outputs(study: Study) -> None:
     """Deletes this study's earlier project, TensorBoard logs, tables and figures."""
-    out = study.settings.out
+    out = study.settings.output.out
     for name in (PROJECT_NAME, TENSORBOARD_DIR):
         shutil.rmtree(out / name, ignore_errors=True)
     for name in [*REPORT_FILES, *(f"{metric}.png" for metric, _ in study.curves)]:
@@ -256,9 +253,9 @@ def epochs_text(study: Study) -> str:
     """The training length for the results note: `--epochs`, or the trials' own
     where epochs is one of the study's hyperparameters and not fixed."""
     settings = study.settings
-    if study.epochs_hyperparameter and "epochs" not in settings.overrides:
+    if study.epochs_hyperparameter and "epochs" not in settings.training.overrides:
         return "epochs per trial from its epochs hyperparameter (see the table)"
-    return f"{settings.epochs} epochs"
+    return f"{settings.training.epochs} epochs"
 
 
 def distributed_role() -> str | None:
@@ -282,19 +279,19 @@ def report_spec(study: Study, data_description: str, total: int | None) -> study
         curves=tuple(study.curves), curve_grid=tuple(study.curve_grid) if study.curve_grid else None,
         objective=study.objective, objective_direction=study.objective_direction,
         isolation_hyperparameter=study.isolation_hyperparameter, compared_metrics=tuple(study.compared_metrics()),
-        search=settings.search, trials=settings.trials, seeds=settings.seeds, seed=settings.seed,
-        reference=settings.reference, prune=settings.prune, min_epochs=settings.min_epochs, eta=settings.eta,
-        pack=settings.pack, batch_size=settings.batch_size, epochs=settings.epochs, epochs_text=epochs_text(study),
-        options=json.loads(json.dumps(settings.options, default=str)),
-        overrides=json.loads(json.dumps(settings.overrides, default=str)), quick=settings.quick,
-        data=data_description, total=total, defaults=settings.defaults,
+        search=settings.search.method, trials=settings.search.trials, seeds=settings.training.seeds, seed=settings.training.seed,
+        reference=settings.output.reference, prune=settings.search.prune, min_epochs=settings.search.min_epochs, eta=settings.search.eta,
+        pack=settings.hardware.pack, batch_size=settings.training.batch_size, epochs=settings.training.epochs, epochs_text=epochs_text(study),
+        options=json.loads(json.dumps(settings.training.options, default=str)),
+        overrides=json.loads(json.dumps(settings.training.overrides, default=str)), quick=settings.quick,
+        data=data_description, total=total, defaults=settings.training.defaults,
         original=original.to_json() if original is not None else None,
     )
 
 
 def write_report(study: Study, data_description: str, total: int | None = None, figures: bool = True) -> pd.DataFrame:
     """Rebuilds results.csv, results.md and (with `figures`) the figures from the trials on disk."""
-    out = study.settings.out
+    out = study.settings.output.out
     spec = report_spec(study, data_description, total)
     report = study_report.build_report(out, spec, machine=machine_description())
     extra = study.extra_report(report.trials, report.table) if figures else None
@@ -308,19 +305,19 @@ def apply_shared_data_options(study: Study, data):
     from kerashp.data.splits import apply_shared_options
 
     settings = study.settings
-    return apply_shared_options(data, settings.train_limit, settings.val_split,
-                                settings.seed if study.split_seed is None else study.split_seed)
+    return apply_shared_options(data, settings.data.train_limit, settings.data.val_split,
+                                settings.training.seed if study.split_seed is None else study.split_seed)
 
 
 def expected_trials(study: Study, configs: dict[str, dict[str, Any]], oracle) -> int | None:
     """How many trials the study has when done (None where no bound is known)."""
     settings = study.settings
-    if settings.search == "configs":
+    if settings.search.method == "configs":
         return len(configs)
-    if settings.search == "grid":
+    if settings.search.method == "grid":
         size = oracle.grid_size()
-        return min(size, settings.trials) if settings.trials else size
-    return settings.trials
+        return min(size, settings.search.trials) if settings.search.trials else size
+    return settings.search.trials
 
 
 def check_space(study: Study, configs: dict[str, dict[str, Any]]) -> None:
@@ -328,12 +325,12 @@ def check_space(study: Study, configs: dict[str, dict[str, Any]]) -> None:
     space = keras_tuner.HyperParameters()
     study.declare_hyperparameters(space)
     declared = {hp.name for hp in space.space}
-    if study.settings.search != "configs" and not declared:
-        raise StudyError(f"{option_name('search')} {study.settings.search}: {study.name} declares no search space; "
+    if study.settings.search.method != "configs" and not declared:
+        raise StudyError(f"{option_name('search')} {study.settings.search.method}: {study.name} declares no search space; "
                          "give it a declare_hyperparameters(self, hp) method, or run its named configurations")
     if declared:
         for name, values in configs.items():
-            unknown = sorted(set(values) - declared - set(study.settings.overrides))
+            unknown = sorted(set(values) - declared - set(study.settings.training.overrides))
             if unknown:
                 raise StudyError(f"configuration {name!r} names {', '.join(map(repr, unknown))}, which "
                                  f"{study.name}'s search space does not declare ({', '.join(sorted(declared))})")
@@ -408,19 +405,19 @@ def run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame
     a full disk anywhere ends it with one line (StudyError), nothing recorded as failed."""
     worker = distributed_role() == "worker"
     if worker:  # a chief that is gone (or never came) ends this worker after --worker-timeout, in one line
-        compat.set_oracle_client_timeout(settings.worker_timeout_s)
+        compat.set_oracle_client_timeout(settings.hardware.worker_timeout_s)
     try:
         return _run_study(study_class, settings)
     except OSError as error:
         if is_disk_full(error):
-            raise StudyError(disk_full_message(settings.out, f"no space left on device ({last_line(str(error))})")) from None
+            raise StudyError(disk_full_message(settings.output.out, f"no space left on device ({last_line(str(error))})")) from None
         raise
     except Exception as error:
         if worker and compat.is_unanswered_call(error):
             address = f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
-            raise StudyError(f"the chief at {address} did not answer for {settings.worker_timeout_s:g} s "
+            raise StudyError(f"the chief at {address} did not answer for {settings.hardware.worker_timeout_s:g} s "
                              f"({option_name('worker_timeout')}); this worker stops, what it finished is in "
-                             f"{settings.out}, and a worker started again takes up where it left") from None
+                             f"{settings.output.out}, and a worker started again takes up where it left") from None
         raise
 
 
@@ -438,18 +435,18 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
     check_study_class(study_class)
     study = study_class(settings)
     check_overrides(study)
-    configs = selected_configs(study) if settings.search == "configs" else {}
+    configs = selected_configs(study) if settings.search.method == "configs" else {}
     check_space(study, configs)
     check_configs(study, configs)
-    if settings.reference is not None and settings.search == "configs" and settings.reference not in configs:
-        raise StudyError(f"{option_name('reference')} {settings.reference!r} is not among the configurations run: "
+    if settings.output.reference is not None and settings.search.method == "configs" and settings.output.reference not in configs:
+        raise StudyError(f"{option_name('reference')} {settings.output.reference!r} is not among the configurations run: "
                          f"{', '.join(configs)}")
     pruning_rungs(study, configs)  # refuses rungs that cannot prune, before anything changes
-    if settings.search in ("random", "bayesian", "hyperband") and not settings.trials:
-        raise StudyError(f"{option_name('search')} {settings.search} needs {option_name('trials')} N")
-    out = settings.out
+    if settings.search.method in ("random", "bayesian", "hyperband") and not settings.search.trials:
+        raise StudyError(f"{option_name('search')} {settings.search.method} needs {option_name('trials')} N")
+    out = settings.output.out
     role = distributed_role()
-    if role == "worker" and settings.overwrite:
+    if role == "worker" and settings.output.overwrite:
         raise StudyError(f"{option_name('overwrite')} is for the chief (or a single process), not for a worker")
     # Workers share the chief's output directory; the chief holds the lock for all of them.
     started = time.time()
@@ -457,7 +454,7 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
     study.data = data
     with exclusive_lock(out, settings.study) if role != "worker" else contextlib.nullcontext():
         logger.info("data: %s", data.description)
-        if settings.overwrite:
+        if settings.output.overwrite:
             remove_outputs(study)
         project_dir = out / PROJECT_NAME
         check_fingerprint(project_dir, settings)
@@ -536,7 +533,7 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
     logger.info("results: %s and %s", out / "results.csv", out / "results.md")
     if settings.quick:
         logger.info("a --quick demo (%d epochs on a small sample, from scratch): it shows that the study runs and "
-                    "reports, not which configuration is better; results.md says so", settings.epochs)
+                    "reports, not which configuration is better; results.md says so", settings.training.epochs)
     return table
 
 

@@ -150,7 +150,7 @@ class ReusableModel:
 
 
 class StudyTuner(base_tuner.BaseTuner):
-    """Trains each trial `settings.seeds` times and keeps every run on disk.
+    """Trains each trial `settings.training.seeds` times and keeps every run on disk.
 
     Closes these gaps of KerasTuner 1.4.8:
     - an interrupted trial restarted from scratch (#439): each run trains with
@@ -198,10 +198,10 @@ class StudyTuner(base_tuner.BaseTuner):
         self._stopped_at_rung: tuple[str, int, keras.Model] | None = None
         self._custom_gradients_before = compat.custom_gradient_names()  # those of the user's own graphs stay
         settings = study.settings
-        self.weights = WeightsPolicy(settings.keep_weights, pathlib.Path(self.project_dir),
+        self.weights = WeightsPolicy(settings.output.keep_weights, pathlib.Path(self.project_dir),
                                      study.objective_direction == "max")
-        self.strategy = distribute.choose_strategy(settings.strategy)
-        self.fast_path = distribute.resolve_fast_path(settings.precision, settings.jit, settings.steps_per_execution)
+        self.strategy = distribute.choose_strategy(settings.hardware.strategy)
+        self.fast_path = distribute.resolve_fast_path(settings.training.precision, settings.hardware.jit, settings.hardware.steps_per_execution)
         logger.info("training with Keras' %s backend on %d replica(s) with %s, precision %s, jit %s, "
                     "steps per execution %d", keras.backend.backend(),
                     self.strategy.num_replicas_in_sync, type(self.strategy).__name__, self.fast_path.precision,
@@ -237,11 +237,11 @@ class StudyTuner(base_tuner.BaseTuner):
         (see `kerashp.tuning.packing`). Each trial is then reported, resumed or
         retrained one by one exactly as without packing: a packed run leaves
         the same files as a run of its own."""
-        if self.settings.pack <= 1 or compat.is_chief_oracle():
+        if self.settings.hardware.pack <= 1 or compat.is_chief_oracle():
             return super().search(*fit_args, **fit_kwargs)
         self.on_search_begin()
         while True:
-            trials, stopped = self._create_trials(self.settings.pack)
+            trials, stopped = self._create_trials(self.settings.hardware.pack)
             if trials:
                 self._train_packs(trials, *fit_args, **fit_kwargs)
             for trial in trials:
@@ -267,7 +267,7 @@ class StudyTuner(base_tuner.BaseTuner):
         """Trials with equal keys train packed: same architecture, batch size, full
         length, stage and first epoch (a promoted trial continues from its checkpoint)."""
         hp = trial.hyperparameters
-        if self.settings.early_stopping or type(self.study).fit is not Study.fit:
+        if self.settings.training.early_stopping or type(self.study).fit is not Study.fit:
             return None  # per-run early stopping and custom training loops do not pack
         key = self.study.pack_key(hp)
         if key is None:
@@ -278,7 +278,7 @@ class StudyTuner(base_tuner.BaseTuner):
 
     def _train_packs(self, trials, data: DataSplits) -> None:
         """Trains each group of packable trials among `trials` together, run by run (seed by seed)."""
-        for index in range(self.settings.seeds):
+        for index in range(self.settings.training.seeds):
             groups: dict[Hashable, list] = {}
             for trial in sorted(trials, key=lambda trial: trial.trial_id):  # one replica order across restarts
                 if self.run_finished(self.execution_dir(trial.trial_id, index), self.stage_epochs(trial)[0]):
@@ -311,13 +311,13 @@ class StudyTuner(base_tuner.BaseTuner):
         each run's files (history, TensorBoard run, summary, final weights) as if
         it had trained alone."""
         settings = self.settings
-        seed = settings.seed + index
+        seed = settings.training.seed + index
         count = len(trials)
         names = ", ".join(trial.trial_id for trial in trials)
         logger.info("training trials %s packed in one model (run %d)", names, index)
         hps = [trial.hyperparameters for trial in trials]
         directories = [self.execution_dir(trial.trial_id, index) for trial in trials]
-        tensorboard_runs = [self.tensorboard_dir / run_name(trial.trial_id, index, settings.seeds) for trial in trials]
+        tensorboard_runs = [self.tensorboard_dir / run_name(trial.trial_id, index, settings.training.seeds) for trial in trials]
         for directory in directories:
             directory.mkdir(parents=True, exist_ok=True)
         batch_size = self.study.trial_batch_size(hps[0])
@@ -350,7 +350,7 @@ class StudyTuner(base_tuner.BaseTuner):
         ]
         packed.fit(train_data, validation_data=validation_data, epochs=epochs, initial_epoch=initial_epoch,
                    steps_per_epoch=steps_per_epoch(len(data.train), batch_size),
-                   callbacks=fit_callbacks, verbose=settings.verbose, shuffle=False)
+                   callbacks=fit_callbacks, verbose=settings.output.verbose, shuffle=False)
         for model, backup in zip(models, own_backups):  # where each trial continues if promoted
             if epochs < full_epochs:
                 AtomicBackupAndRestore.write_checkpoint(model, backup, epochs)
@@ -416,16 +416,16 @@ class StudyTuner(base_tuner.BaseTuner):
 
     def stage_epochs(self, trial) -> tuple[int, int]:
         """(epochs to train the trial to now, its full length): in a pruned search
-        the rung its `rung.json` names (see `kerashp.tuning.pruning`), else the full length."""
+        the rung its `rung.json` names (see `kerashp.tuning.pruners`), else the full length."""
         full = self.study.trial_epochs(trial.hyperparameters)
-        state = read_rung_state(self.get_trial_dir(trial.trial_id)) if self.settings.prune != "none" else None
+        state = read_rung_state(self.get_trial_dir(trial.trial_id)) if self.settings.search.prune != "none" else None
         return (int(state["epochs"]) if state else full), full
 
     def run_trial(self, trial, data: DataSplits) -> dict[str, float]:
         stage, full = self.stage_epochs(trial)
         try:
             summaries = [
-                self._run_execution(trial, index, data, stage, full) for index in range(self.settings.seeds)
+                self._run_execution(trial, index, data, stage, full) for index in range(self.settings.training.seeds)
             ]
         except Exception as error:
             if is_disk_full(error):  # the environment's failure, not the trial's: stop, resume on rerun
@@ -479,9 +479,9 @@ class StudyTuner(base_tuner.BaseTuner):
         those of the full run; below it the checkpoint is kept for a promotion)."""
         settings = self.settings
         hp = trial.hyperparameters
-        seed = settings.seed + index
+        seed = settings.training.seed + index
         directory.mkdir(parents=True, exist_ok=True)
-        tensorboard_run = self.tensorboard_dir / run_name(trial.trial_id, index, settings.seeds)
+        tensorboard_run = self.tensorboard_dir / run_name(trial.trial_id, index, settings.training.seeds)
 
         kept = self._stopped_at_rung
         self._stopped_at_rung = None
@@ -525,7 +525,7 @@ class StudyTuner(base_tuner.BaseTuner):
             epochs=epochs,
             steps_per_epoch=steps_per_epoch(len(data.train), batch_size),
             callbacks=fit_callbacks,
-            verbose=settings.verbose,
+            verbose=settings.output.verbose,
             shuffle=False,  # the input pipeline shuffles
         )
         summary = self._finish_run(hp, model, directory, tensorboard_run, seed,
@@ -585,7 +585,7 @@ class StudyTuner(base_tuner.BaseTuner):
     def _early_stopping(self) -> list[keras.callbacks.Callback]:
         """`--early-stopping PATIENCE`: EarlyStopping on the objective, restoring the best weights
         (its patience count restarts when a killed run resumes)."""
-        patience = self.settings.early_stopping
+        patience = self.settings.training.early_stopping
         if not patience:
             return []
         return [keras.callbacks.EarlyStopping(monitor=self.study.objective, mode=self.study.objective_direction,
@@ -627,8 +627,8 @@ class StudyTuner(base_tuner.BaseTuner):
             stage, full = self.stage_epochs(ended)
             if stage >= full:
                 self.weights.trial_finished(ended.trial_id, ended.score)
-            outcome = (f"completed, best {objective} {ended.score:.4f} (mean of {self.settings.seeds} run"
-                       f"{'' if self.settings.seeds == 1 else 's'})")
+            outcome = (f"completed, best {objective} {ended.score:.4f} (mean of {self.settings.training.seeds} run"
+                       f"{'' if self.settings.training.seeds == 1 else 's'})")
             if self.progress is None:
                 logger.info("%s: %s", label, outcome)
         else:
@@ -647,7 +647,7 @@ class StudyTuner(base_tuner.BaseTuner):
         path = self.execution_dir(trial.trial_id, 0) / FINAL_WEIGHTS_FILE
         if not path.exists():
             raise StudyError(f"trial {trial.trial_id} kept no weights ({path} is absent; --keep-weights "
-                             f"{self.settings.keep_weights}: rerun it with --keep-weights all to keep them)")
+                             f"{self.settings.output.keep_weights}: rerun it with --keep-weights all to keep them)")
         model = self.study.build(trial.hyperparameters)
         model.load_weights(str(path))
         return model
