@@ -309,5 +309,8 @@ class Study:
         return {}
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args, **kwargs):
-        """Trains `model`; the runner passes data, epochs and callbacks."""
+        """Trains `model`; the runner passes data, epochs and callbacks.
+
+        A study that overrides it with a training loop of its own keeps `pack_key`
+        returning None: packed trials train through the packed model's own `fit`."""
         return model.fit(*args, **kwargs)

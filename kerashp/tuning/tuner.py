@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 import json
 import os
@@ -32,7 +33,7 @@ from kerashp.storage import records
 from kerashp.storage.weights import WEIGHTS_KEPT, WeightsPolicy, weights_expected
 from kerashp.study import Study
 from kerashp.tuning.hypermodel import StudyHyperModel
-from kerashp.tuning.packing import ReplicaCallbacks, pack_models, replica_logs, replicas, repeat_targets
+from kerashp.tuning.packing import ReplicaCallbacks, pack_models, replicas, repeat_targets
 from kerashp.storage.layout import read_rung_state
 from kerashp.tuning.progress import Progress
 
@@ -119,6 +120,37 @@ class Heartbeat(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         for trial_id in self.trial_ids:
             self.oracle.update_trial(trial_id, {}, step=epoch)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPlan:
+    """One run (a trial at one seed) at its current stage: where it writes and what it trains.
+
+    Attributes:
+        trial_id, index: the trial and the run's index among its seeds.
+        hp: the trial's hyperparameters.
+        seed: the run's seed (`--seed` + index).
+        directory: its execution directory (history, checkpoint, summary, weights).
+        tensorboard_run: its TensorBoard run directory.
+        batch_size: `Study.trial_batch_size`.
+        stage: the epochs it is trained to now (a rung of a pruned search, else `full`).
+        full: its full length (`Study.trial_epochs`).
+    """
+
+    trial_id: str
+    index: int
+    hp: Any
+    seed: int
+    directory: pathlib.Path
+    tensorboard_run: pathlib.Path
+    batch_size: int
+    stage: int
+    full: int
+
+    @property
+    def backup(self) -> pathlib.Path:
+        """Its checkpoint directory."""
+        return self.directory / "backup"
 
 
 @dataclasses.dataclass
@@ -267,8 +299,8 @@ class StudyTuner(base_tuner.BaseTuner):
         """Trials with equal keys train packed: same architecture, batch size, full
         length, stage and first epoch (a promoted trial continues from its checkpoint)."""
         hp = trial.hyperparameters
-        if self.settings.training.early_stopping or type(self.study).fit is not Study.fit:
-            return None  # per-run early stopping and custom training loops do not pack
+        if self.settings.training.early_stopping:
+            return None  # per-run early stopping does not pack
         key = self.study.pack_key(hp)
         if key is None:
             return None
@@ -310,71 +342,32 @@ class StudyTuner(base_tuner.BaseTuner):
         """Trains run `index` of `trials` side by side in one packed model and leaves
         each run's files (history, TensorBoard run, summary, final weights) as if
         it had trained alone."""
-        settings = self.settings
-        seed = settings.training.seed + index
-        count = len(trials)
-        names = ", ".join(trial.trial_id for trial in trials)
-        logger.info("training trials %s packed in one model (run %d)", names, index)
-        hps = [trial.hyperparameters for trial in trials]
-        directories = [self.execution_dir(trial.trial_id, index) for trial in trials]
-        tensorboard_runs = [self.tensorboard_dir / run_name(trial.trial_id, index, settings.training.seeds) for trial in trials]
-        for directory in directories:
-            directory.mkdir(parents=True, exist_ok=True)
-        batch_size = self.study.trial_batch_size(hps[0])
-        epochs, full_epochs = self.stage_epochs(trials[0])
+        plans = [self._plan(trial, index) for trial in trials]
+        epochs, full_epochs = plans[0].stage, plans[0].full  # equal in a pack (see _pack_key)
+        logger.info("training trials %s packed in one model (run %d)", ", ".join(p.trial_id for p in plans), index)
         pack_dir = (pathlib.Path(self.project_dir) / "packs"
-                    / f"run{index}_to{epochs}_trials_{'_'.join(t.trial_id for t in trials)}")
+                    / f"run{index}_to{epochs}_trials_{'_'.join(p.trial_id for p in plans)}")
 
-        packed = self._packed_model_for(hps, seed)
+        packed = self._packed_model_for([plan.hp for plan in plans], plans[0].seed)
         models = replicas(packed)
-        own_backups = [directory / "backup" for directory in directories]
         resumed_epoch = AtomicBackupAndRestore.committed_epoch(pack_dir / "backup")
-        initial_epoch = AtomicBackupAndRestore.committed_epoch(own_backups[0])  # equal in a pack (see _pack_key)
+        initial_epoch = AtomicBackupAndRestore.committed_epoch(plans[0].backup)
         if not resumed_epoch and initial_epoch:  # promoted trials: each replica from its own checkpoint
-            for model, backup in zip(models, own_backups):
-                AtomicBackupAndRestore.load_checkpoint(model, backup)
-        first_epoch = min(max(resumed_epoch, initial_epoch), epochs - 1)
-        train_data = repeat_targets(
-            self.study.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size,
-                                         first_epoch=first_epoch, num_epochs=epochs - first_epoch), count)
-        validation_data = repeat_targets(
-            self.study.make_dataset(data.validation, training=False, batch_size=batch_size), count)
-        per_replica = [self._run_callbacks(hp, directory, tensorboard_run)
-                       for hp, directory, tensorboard_run in zip(hps, directories, tensorboard_runs)]
-        fit_callbacks = [
-            Timing(samples_per_epoch=len(data.train)),  # first: its figures reach every replica's logs
-            ReplicaCallbacks(models, per_replica),
-            *([Heartbeat(self.oracle, *(t.trial_id for t in trials))]
-              if compat.is_oracle_client(self.oracle) else []),
-            AtomicBackupAndRestore(str(pack_dir / "backup"), min_interval_s=self.study.backup_interval_s),
-        ]
-        packed.fit(train_data, validation_data=validation_data, epochs=epochs, initial_epoch=initial_epoch,
-                   steps_per_epoch=steps_per_epoch(len(data.train), batch_size),
-                   callbacks=fit_callbacks, verbose=settings.output.verbose, shuffle=False)
-        for model, backup in zip(models, own_backups):  # where each trial continues if promoted
+            for model, plan in zip(models, plans):
+                AtomicBackupAndRestore.load_checkpoint(model, plan.backup)
+        self._fit(packed, plans, data, first_epoch=min(max(resumed_epoch, initial_epoch), epochs - 1),
+                  initial_epoch=initial_epoch,
+                  recording=[ReplicaCallbacks(models, [self._run_callbacks(plan) for plan in plans])],
+                  backup=AtomicBackupAndRestore(str(pack_dir / "backup"),
+                                                min_interval_s=self.study.backup_interval_s))
+        for model, plan in zip(models, plans):  # where each trial continues if promoted
             if epochs < full_epochs:
-                AtomicBackupAndRestore.write_checkpoint(model, backup, epochs)
+                AtomicBackupAndRestore.write_checkpoint(model, plan.backup, epochs)
             else:
-                shutil.rmtree(backup, ignore_errors=True)
-
-        packed_evaluation: dict[str, float] | None = None
-
-        def evaluate(replica_index: int) -> dict[str, float]:
-            nonlocal packed_evaluation
-            if type(self.study).evaluate is not Study.evaluate:
-                return self.study.evaluate(models[replica_index], data, batch_size)  # compiled as built
-            if data.test is None:
-                return {}
-            if packed_evaluation is None:  # the default evaluation, all replicas in one pass
-                test_data = repeat_targets(self.study.make_dataset(data.test, training=False,
-                                                                        batch_size=batch_size), count)
-                packed_evaluation = packed.evaluate(test_data, verbose=0, return_dict=True)
-            own = replica_logs(packed_evaluation, replica_index)
-            return {f"test_{name}": float(value) for name, value in own.items()}
-
-        for replica_index, (hp, directory, tensorboard_run) in enumerate(zip(hps, directories, tensorboard_runs)):
-            self._finish_run(hp, models[replica_index], directory, tensorboard_run, seed,
-                             lambda i=replica_index: evaluate(i), stage_epochs=epochs, packed_trials=count)
+                shutil.rmtree(plan.backup, ignore_errors=True)
+        for model, plan in zip(models, plans):
+            self._finish_run(plan, model, lambda m=model, p=plan: self.study.evaluate(m, data, p.batch_size),
+                             packed_trials=len(plans))
         shutil.rmtree(pack_dir, ignore_errors=True)
 
     def _packed_model_for(self, hps, seed: int) -> keras.Model:
@@ -405,14 +398,54 @@ class StudyTuner(base_tuner.BaseTuner):
         finally:
             keras.config.set_dtype_policy(policy_before)
 
-    def _run_callbacks(self, hp, directory: pathlib.Path, tensorboard_run: pathlib.Path) -> list:
+    def _plan(self, trial, index: int) -> RunPlan:
+        """Run `index` of `trial` at its current stage; creates its directory."""
+        hp = trial.hyperparameters
+        stage, full = self.stage_epochs(trial)
+        directory = self.execution_dir(trial.trial_id, index)
+        directory.mkdir(parents=True, exist_ok=True)
+        return RunPlan(trial_id=trial.trial_id, index=index, hp=hp, seed=self.settings.training.seed + index,
+                       directory=directory,
+                       tensorboard_run=self.tensorboard_dir / run_name(trial.trial_id, index,
+                                                                       self.settings.training.seeds),
+                       batch_size=self.study.trial_batch_size(hp), stage=stage, full=full)
+
+    def _run_callbacks(self, plan: RunPlan) -> list:
         """The callbacks that record one run: the study's own, its CSV history, its TensorBoard run."""
-        records.drop_torn_last_line(directory / records.HISTORY_FILE)  # resumed after a kill mid-write
+        records.drop_torn_last_line(plan.directory / records.HISTORY_FILE)  # resumed after a kill mid-write
         return [
-            *self.study.extra_callbacks(hp, directory, tensorboard_run),
-            keras.callbacks.CSVLogger(str(directory / records.HISTORY_FILE), append=True),
-            *tensorboard_callbacks(tensorboard_run),
+            *self.study.extra_callbacks(plan.hp, plan.directory, plan.tensorboard_run),
+            keras.callbacks.CSVLogger(str(plan.directory / records.HISTORY_FILE), append=True),
+            *tensorboard_callbacks(plan.tensorboard_run),
         ]
+
+    def _fit(self, model: keras.Model, plans: list[RunPlan], data: DataSplits, *, first_epoch: int,
+             initial_epoch: int, recording: list, backup: keras.callbacks.Callback) -> None:
+        """The one training step of the run lifecycle, for one run or a pack of runs of
+        equal seed, batch size and stage: the seed's epochs from `first_epoch` (a resumed
+        run continues its stream of batches where its checkpoint left it), then
+        `fit` with the timing first (its figures reach every log), the `recording`
+        callbacks, and the checkpoint `backup` last (it saves what the others did)."""
+        plan = plans[0]
+        train_data = self.study.make_dataset(data.train, training=True, seed=plan.seed, batch_size=plan.batch_size,
+                                             first_epoch=first_epoch, num_epochs=plan.stage - first_epoch)
+        validation_data = self.study.make_dataset(data.validation, training=False, batch_size=plan.batch_size)
+        if len(plans) > 1:  # one copy of the targets per replica
+            train_data = repeat_targets(train_data, len(plans))
+            validation_data = repeat_targets(validation_data, len(plans))
+            fit = model.fit
+        else:
+            fit = functools.partial(self.study.fit, plan.hp, model)
+        callbacks = [
+            Timing(samples_per_epoch=len(data.train)),
+            *recording,
+            *([Heartbeat(self.oracle, *(p.trial_id for p in plans))] if compat.is_oracle_client(self.oracle) else []),
+            *([EpochProgress(self.progress)] if self.progress is not None and len(plans) == 1 else []),
+            backup,
+        ]
+        fit(train_data, validation_data=validation_data, epochs=plan.stage, initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch(len(data.train), plan.batch_size), callbacks=callbacks,
+            verbose=self.settings.output.verbose, shuffle=False)  # the input pipeline shuffles
 
     def stage_epochs(self, trial) -> tuple[int, int]:
         """(epochs to train the trial to now, its full length): in a pruned search
@@ -422,11 +455,9 @@ class StudyTuner(base_tuner.BaseTuner):
         return (int(state["epochs"]) if state else full), full
 
     def run_trial(self, trial, data: DataSplits) -> dict[str, float]:
-        stage, full = self.stage_epochs(trial)
+        stage, _ = self.stage_epochs(trial)
         try:
-            summaries = [
-                self._run_execution(trial, index, data, stage, full) for index in range(self.settings.training.seeds)
-            ]
+            summaries = [self._run_execution(trial, index, data, stage) for index in range(self.settings.training.seeds)]
         except Exception as error:
             if is_disk_full(error):  # the environment's failure, not the trial's: stop, resume on rerun
                 raise DiskFull(f"trial {trial.trial_id}", written_file(error)) from None
@@ -458,7 +489,7 @@ class StudyTuner(base_tuner.BaseTuner):
             return False
         return summary.get("diverged_epoch") is not None or summary.get("stage_epochs", stage) >= stage
 
-    def _run_execution(self, trial, index: int, data: DataSplits, stage: int, full: int) -> dict[str, Any]:
+    def _run_execution(self, trial, index: int, data: DataSplits, stage: int) -> dict[str, Any]:
         directory = self.execution_dir(trial.trial_id, index)
         if self.run_finished(directory, stage):  # finished before an interruption: keep as is
             summary = records.load_execution(directory, index).summary
@@ -466,73 +497,39 @@ class StudyTuner(base_tuner.BaseTuner):
             summary_path = directory / records.SUMMARY_FILE
             if summary_path.exists() and records.missing_epochs(directory, records.read_json(summary_path)):
                 records.truncate_history(directory / records.HISTORY_FILE, 0)  # retrained whole, as it first ran
-            summary = self._train(trial, index, data, directory, stage, full)
+            summary = self._train(trial, index, data)
         if summary.get("diverged_epoch") is not None:
             raise keras_tuner.errors.FailedTrialError(
                 f"diverged: training loss became NaN/inf at epoch {summary['diverged_epoch']}"
             )
         return summary
 
-    def _train(self, trial, index: int, data: DataSplits, directory: pathlib.Path, stage: int,
-               full: int) -> dict[str, Any]:
-        """Trains one run to `stage` epochs (of `full`: the model and its schedules are
+    def _train(self, trial, index: int, data: DataSplits) -> dict[str, Any]:
+        """Trains one run to its stage (of its full length: the model and its schedules are
         those of the full run; below it the checkpoint is kept for a promotion)."""
-        settings = self.settings
-        hp = trial.hyperparameters
-        seed = settings.training.seed + index
-        directory.mkdir(parents=True, exist_ok=True)
-        tensorboard_run = self.tensorboard_dir / run_name(trial.trial_id, index, settings.training.seeds)
-
+        plan = self._plan(trial, index)
         kept = self._stopped_at_rung
         self._stopped_at_rung = None
-        if kept is not None and kept[:2] == (trial.trial_id, index):
+        if kept is not None and kept[:2] == (plan.trial_id, index):
             model = kept[2]  # its state is the checkpoint's, which the backup callback loads again
-            logger.info("trial %s continues with the model in memory", trial.trial_id)
+            logger.info("trial %s continues with the model in memory", plan.trial_id)
         else:
-            model = self._model_for(hp, seed)
-        batch_size = self.study.trial_batch_size(hp)
-        epochs = stage
-        # A resumed run continues its seed's stream of epochs where the checkpoint left it.
-        committed = AtomicBackupAndRestore.committed_epoch(directory / "backup")
-        if committed and not self._checkpoint_agrees(model, trial.trial_id, index, directory, committed):
-            model = self._model_for(hp, seed)  # a failed load may have changed it: start as a fresh run
+            model = self._model_for(plan.hp, plan.seed)
+        committed = AtomicBackupAndRestore.committed_epoch(plan.backup)
+        if committed and not self._checkpoint_agrees(model, plan.trial_id, index, plan.directory, committed):
+            model = self._model_for(plan.hp, plan.seed)  # a failed load may have changed it: start as a fresh run
             committed = 0
         if not committed:  # a run from its first epoch: epochs logged before (a checkpoint removed) are redone
-            records.truncate_history(directory / records.HISTORY_FILE, 0)
-        first_epoch = min(committed, epochs - 1)
-        train_data = self.study.make_dataset(data.train, training=True, seed=seed, batch_size=batch_size,
-                                                  first_epoch=first_epoch, num_epochs=epochs - first_epoch)
-        validation_data = self.study.make_dataset(data.validation, training=False, batch_size=batch_size)
-        timing = Timing(samples_per_epoch=len(data.train))
-        fit_callbacks = [
-            # First those that add to the epoch logs (timing, the rate in use), so
-            # that the CSV and TensorBoard callbacks after them record it all.
-            timing,
-            *self._run_callbacks(hp, directory, tensorboard_run),
-            keras.callbacks.TerminateOnNaN(),
-            *self._early_stopping(),
-            *([Heartbeat(self.oracle, trial.trial_id)] if compat.is_oracle_client(self.oracle) else []),
-            *([EpochProgress(self.progress)] if self.progress is not None else []),
-            # last: saves what the others did
-            AtomicBackupAndRestore(str(directory / "backup"), min_interval_s=self.study.backup_interval_s,
-                                   delete_checkpoint=stage >= full),
-        ]
-        self.study.fit(
-            hp,
-            model,
-            train_data,
-            validation_data=validation_data,
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch(len(data.train), batch_size),
-            callbacks=fit_callbacks,
-            verbose=settings.output.verbose,
-            shuffle=False,  # the input pipeline shuffles
-        )
-        summary = self._finish_run(hp, model, directory, tensorboard_run, seed,
-                                   lambda: self.study.evaluate(model, data, batch_size), stage_epochs=stage)
-        if stage < full and summary.get("diverged_epoch") is None:
-            self._stopped_at_rung = (trial.trial_id, index, model)
-        del model, train_data, validation_data
+            records.truncate_history(plan.directory / records.HISTORY_FILE, 0)
+        # The backup callback restores the checkpoint's epoch (and so fit's first epoch) itself.
+        self._fit(model, [plan], data, first_epoch=min(committed, plan.stage - 1), initial_epoch=0,
+                  recording=[*self._run_callbacks(plan), keras.callbacks.TerminateOnNaN(), *self._early_stopping()],
+                  backup=AtomicBackupAndRestore(str(plan.backup), min_interval_s=self.study.backup_interval_s,
+                                                delete_checkpoint=plan.stage >= plan.full))
+        summary = self._finish_run(plan, model, functools.partial(self.study.evaluate, model, data, plan.batch_size))
+        if plan.stage < plan.full and summary.get("diverged_epoch") is None:
+            self._stopped_at_rung = (plan.trial_id, index, model)
+        del model
         gc.collect()
         return summary
 
@@ -565,20 +562,22 @@ class StudyTuner(base_tuner.BaseTuner):
                        trial_id, index, problem, aside.name)
         return False
 
-    def _finish_run(self, hp, model: keras.Model, directory: pathlib.Path, tensorboard_run: pathlib.Path, seed: int,
-                    evaluate: Callable[[], dict[str, float]], **extra: Any) -> dict[str, Any]:
+    def _finish_run(self, plan: RunPlan, model: keras.Model, evaluate: Callable[[], dict[str, float]],
+                    **extra: Any) -> dict[str, Any]:
         """Writes a trained run's summary (last: its presence marks the run finished),
         final weights and HParams record."""
+        directory = plan.directory
         history = records.read_history(directory / records.HISTORY_FILE)
         summary = records.summarize_history(history, self.study.objective, self.study.objective_direction)
-        summary.update(seed=seed, diverged_epoch=records.first_nan_epoch(history), **extra)
+        summary.update(seed=plan.seed, diverged_epoch=records.first_nan_epoch(history), stage_epochs=plan.stage,
+                       **extra)
         if summary["diverged_epoch"] is None:
             summary.update(evaluate())
         if self.weights.saves_final_weights:
             model.save_weights(str(directory / FINAL_WEIGHTS_FILE))
         else:
             summary[WEIGHTS_KEPT] = False
-        tensorboard_hparams.write_run_summary(tensorboard_run, {**hp.values, "seed": seed}, summary)
+        tensorboard_hparams.write_run_summary(plan.tensorboard_run, {**plan.hp.values, "seed": plan.seed}, summary)
         records.write_json_atomic(directory / records.SUMMARY_FILE, summary)
         return summary
 
