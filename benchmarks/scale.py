@@ -113,7 +113,7 @@ def main() -> None:
         reloaded = make_oracle(str(out))
         reloaded.reload()
         reload_s = time.perf_counter() - started
-        done, line = resume_summary(project, args.trials)
+        done, line = resume_summary(project, args.trials, reloaded)
         resume_s = time.perf_counter() - started
         print(f"2. resume with {len(reloaded.trials)} finished trials: oracle reload {reload_s:.1f} s, with the "
               f"runner's resume summary ({line}) {resume_s:.1f} s (target < 10 s)", flush=True)

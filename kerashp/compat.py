@@ -50,6 +50,10 @@ INSTANCE_CONTRACT: tuple[tuple[str, str], ...] = (
     ("oracle", "_tried_so_far"),
     ("oracle", "_id_to_hash"),
     ("oracle", "_project_dir"),
+    ("oracle", "_run_times"),
+    ("oracle", "_display"),
+    ("oracle display", "trial_start"),
+    ("oracle display", "trial_number"),
     ("backup", "_current_epoch"),
     ("backup", "_last_batch_seen"),
     ("backup", "_training_metadata_path"),
@@ -157,6 +161,33 @@ def trial_dir(oracle: Any, trial_id: str) -> str:
 
 def oracle_file(oracle: Any) -> str:
     return oracle._get_oracle_fname()
+
+
+@contextlib.contextmanager
+def without_trial_lists(oracle: Any, running: set[str]) -> Iterator[None]:
+    """Inside, `oracle.get_state()` leaves out what grows with the number of trials
+    (start and end order, values hashes, run counts, each trial's display number, the
+    start time of every trial but the `running` ones), so that saving the oracle after each trial costs the same at
+    trial 20,000 as at trial 100; outside, the oracle is as before."""
+    names = ("start_order", "end_order", "_tried_so_far", "_id_to_hash", "_run_times")
+    saved = {name: getattr(oracle, name) for name in names}
+    display = oracle._display
+    starts, numbers = display.trial_start, display.trial_number
+    try:
+        oracle.start_order, oracle.end_order = [], []
+        oracle._tried_so_far, oracle._id_to_hash, oracle._run_times = set(), {}, {}
+        display.trial_start = {key: starts[key] for key in running if key in starts}
+        display.trial_number = {}
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(oracle, name, value)
+        display.trial_start, display.trial_number = starts, numbers
+
+
+def run_times(oracle: Any) -> dict[str, int]:
+    """How many times each trial ran (KerasTuner's count, for its retries)."""
+    return oracle._run_times
 
 
 def project_dir(oracle: Any) -> str:

@@ -30,7 +30,7 @@ def instances(tmp_path):
     model.compile(keras.optimizers.Adam(), "mse")
     model.optimizer.build(model.trainable_variables)
     return {"oracle": oracle, "backup": keras.callbacks.BackupAndRestore(str(tmp_path / "backup")),
-            "compiled model": model, "optimizer": model.optimizer}
+            "compiled model": model, "optimizer": model.optimizer, "oracle display": oracle._display}
 
 
 def test_private_instance_attributes_exist(tmp_path):

@@ -92,3 +92,38 @@ def test_trials_load_as_keras_tuner_loads_them(tmp_path):
         assert fast.get_state() == trial_module.Trial.load(str(path)).get_state()
         assert fast.hyperparameters.get("units") == units and fast.hyperparameters.get("lr") == lr
     assert len(spaces) == 1  # the space was deserialised once
+
+
+def test_the_saved_oracle_stays_small_and_reloads_to_keras_tuners_own_state(tmp_path):
+    """oracle.json leaves out what grows with the trials (it costs the same to write at
+    trial 20,000 as at trial 100), yet a reload has KerasTuner's whole state again:
+    orders, hashes and run counts, a retried trial's count of 2 included."""
+    configs = {f"c{i}": {"x": i} for i in range(40)}
+
+    def oracle_for(directory):
+        oracle = NamedConfigOracle(configs, None, objective=keras_tuner.Objective("score", "max"),
+                                   max_retries_per_trial=1)
+        oracle._set_project_dir(str(directory), "project")
+        if (directory / "project" / "oracle.json").exists():
+            oracle.reload()
+        return oracle
+
+    oracle = oracle_for(tmp_path)
+    sizes = {}
+    for index in range(40):
+        trial = oracle.create_trial("tuner0")
+        if index == 3:  # fails once (INVALID: KerasTuner retries it), is retried at once, then completes
+            trial.status = trial_module.TrialStatus.INVALID
+            oracle.end_trial(trial)
+            trial = oracle.create_trial("tuner0")
+            assert trial.hyperparameters.values["config"] == "c3"
+        finish(oracle, trial)
+        sizes[index] = (tmp_path / "project" / "oracle.json").stat().st_size
+    assert sizes[39] == sizes[5]  # no per-trial list in the file
+    reloaded = oracle_for(tmp_path)
+    for name in ("start_order", "end_order", "_tried_so_far", "_id_to_hash"):
+        assert getattr(reloaded, name) == getattr(oracle, name), name
+    assert reloaded._display.trial_number == oracle._display.trial_number
+    assert dict(reloaded._run_times) == dict(oracle._run_times)
+    retried = next(t.trial_id for t in oracle.trials.values() if t.hyperparameters.values["config"] == "c3")
+    assert reloaded._run_times[retried] == 2

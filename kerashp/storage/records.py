@@ -68,13 +68,41 @@ def write_csv_atomic(path: pathlib.Path, frame: pd.DataFrame) -> None:
 def read_json(path: pathlib.Path) -> Any:
     """Reads a JSON file kerashp or KerasTuner wrote, or raises StudyError naming it."""
     try:
-        return json.loads(pathlib.Path(path).read_text())
+        with open(path, "rb") as file:
+            return json.loads(file.read())
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
         reason = "missing" if isinstance(error, FileNotFoundError) else "unreadable (cut by a kill, or damaged)"
         raise StudyError(
             f"{path} is {reason}; the results it holds cannot be read: restore it from a copy, "
             "or pass --overwrite to start afresh"
         ) from None
+
+
+def read_json_if_present(path: str | os.PathLike) -> Any:
+    """`read_json`, or None where the file does not exist (one open, no stat first)."""
+    try:
+        with open(path, "rb") as file:
+            text = file.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError:
+        return read_json(path)  # names the file
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return read_json(path)
+
+
+def trial_files(project_dir: str | os.PathLike) -> list[pathlib.Path]:
+    """The `trial_<id>/trial.json` files of a project, in trial-id order (see `trial_order`),
+    listed with one directory read instead of a glob per trial."""
+    project_dir = os.fspath(project_dir)
+    try:
+        names = [entry.name for entry in os.scandir(project_dir) if entry.name.startswith("trial_") and entry.is_dir()]
+    except FileNotFoundError:
+        return []
+    paths = [pathlib.Path(project_dir, name, "trial.json") for name in names]
+    return sorted((path for path in paths if os.path.exists(path)), key=trial_order)
 
 
 def read_history(path: pathlib.Path) -> pd.DataFrame:

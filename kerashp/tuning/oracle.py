@@ -6,6 +6,7 @@ import copy
 import itertools
 import json
 import logging
+import os
 import pathlib
 import time
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -77,6 +78,8 @@ class ResumableOracle(keras_tuner.Oracle):
         self.runs_per_trial = runs_per_trial
         self.deadline = deadline  # time.monotonic() after which no trial starts (`--max-minutes`)
         self._last_seen: dict[str, float] = {}
+        self._unusual: set[str] = set()  # trials whose run count differs from the usual (see save)
+        self._ends_seen = 0  # len(end_order) at the last save
         self.pruner = pruner
         self.rung_book: RungBook | None = None
         if pruner is not None:
@@ -173,20 +176,31 @@ class ResumableOracle(keras_tuner.Oracle):
         run count and start time, so writing it after each trial cost time in
         proportion to the trials so far (80 ms per trial at 5,000 trials). Those are
         implied by the trial files, which a reload reads anyway: `set_state` derives
-        them again. Only run counts other than a finished trial's 1 are kept.
+        them again. Only run counts other than a finished trial's 1 are kept; they
+        are found among the trials that ran or ended since the last save, so that a
+        save costs the same whatever the number of trials.
         """
-        state = self.get_state()
-        ended = set(state["end_order"])
-        state.update(
-            start_order=None, end_order=None, tried_so_far=None, id_to_hash=None,
-            run_times={key: count for key, count in state["run_times"].items() if count != (1 if key in ended else 0)},
-            **{COMPACT_STATE: True},
-        )
-        display = state.get("display")
-        if isinstance(display, dict) and isinstance(display.get("trial_start"), dict):
-            running = {trial.trial_id for trial in self.ongoing_trials.values()}
-            display["trial_start"] = {key: value for key, value in display["trial_start"].items() if key in running}
+        running = {trial.trial_id for trial in self.ongoing_trials.values()}
+        with compat.without_trial_lists(self, running):
+            state = self.get_state()
+        state.update(start_order=None, end_order=None, tried_so_far=None, id_to_hash=None,
+                     run_times=self._unusual_run_times(running), **{COMPACT_STATE: True})
         records.write_json_atomic(pathlib.Path(compat.oracle_file(self)), state, indent=None)
+
+    def _unusual_run_times(self, running: set[str]) -> dict[str, int]:
+        """Run counts that differ from 1 for an ended trial and 0 for any other."""
+        counts = compat.run_times(self)
+        candidates = self._unusual | running | set(compat.retry_queue(self))
+        candidates.update(self.end_order[self._ends_seen:])
+        self._ends_seen = len(self.end_order)
+        unusual = {}
+        for trial_id in candidates:
+            trial = self.trials.get(trial_id)
+            expected = 1 if trial is not None and trial.status in ENDED else 0
+            if trial_id in counts and counts[trial_id] != expected:
+                unusual[trial_id] = counts[trial_id]
+        self._unusual = set(unusual)
+        return dict(sorted(unusual.items()))
 
     def _check_consecutive_failures(self):
         # KerasTuner scans every ended trial after each one ends (time in proportion to the
@@ -202,14 +216,24 @@ class ResumableOracle(keras_tuner.Oracle):
                                    f"of {self.max_consecutive_failed_trials}.\n" + (trial.message or ""))
 
     def set_state(self, state):
-        if state.get(COMPACT_STATE):
+        compact = bool(state.get(COMPACT_STATE))
+        kept = dict(state.get("run_times") or {})
+        if compact:
             ids = sorted(self.trials, key=lambda trial_id: (len(trial_id), trial_id))
             ended = [trial_id for trial_id in ids if self.trials[trial_id].status in ENDED]
             hashes = {trial_id: compat.values_hash(self, self.trials[trial_id].hyperparameters.values)
                       for trial_id in ids}
             state = {**state, "start_order": ids, "end_order": ended, "tried_so_far": sorted(set(hashes.values())),
-                     "id_to_hash": hashes, "run_times": {**dict.fromkeys(ended, 1), **state["run_times"]}}
+                     "id_to_hash": hashes, "run_times": {**dict.fromkeys(ended, 1), **kept}}
+            display = state.get("display")
+            if isinstance(display, dict):  # "Running Trial #N": N in the order trials began
+                state["display"] = {**display, "trial_number": {
+                    **{trial_id: number for number, trial_id in enumerate(ids, start=1)},
+                    **(display.get("trial_number") or {})}}
         super().set_state(state)
+        # A compact state kept only the unusual run counts; KerasTuner's own state is checked whole at the next save.
+        self._unusual = set(kept)
+        self._ends_seen = len(self.end_order) if compact else 0
 
     def _save_trial(self, trial):
         records.write_json_atomic(pathlib.Path(compat.trial_dir(self, trial.trial_id)) / "trial.json", trial.get_state())
@@ -219,7 +243,7 @@ class ResumableOracle(keras_tuner.Oracle):
             self.rung_book.forget()
         # KerasTuner reads these with a bare json.loads: name a damaged trial file instead
         # (its hyperparameters are nowhere else), and rebuild a damaged oracle.json from the trials.
-        trial_files = sorted(pathlib.Path(compat.project_dir(self)).glob("trial_*/trial.json"))
+        trial_files = records.trial_files(compat.project_dir(self))
         states = [records.read_json(path) for path in trial_files]
         try:
             state = records.read_json(pathlib.Path(compat.oracle_file(self)))
@@ -246,27 +270,29 @@ class ResumableOracle(keras_tuner.Oracle):
 
     def _reopen_incomplete_trials(self) -> None:
         """Queues a finished trial again where a run's summary or final weights
-        are gone (deleted by hand, or lost with a disk): that run is retrained,
-        its finished siblings are kept."""
+        are gone (deleted by hand, or lost with a disk), or its history lost an
+        epoch its summary counts: that run is retrained, its finished siblings are
+        kept. Each run's summary and history are read once (a resume of the whole
+        grid checks 23,328 runs)."""
         if not self.runs_per_trial:
             return
+        queued = set(compat.retry_queue(self))
+        project = compat.project_dir(self)
         for trial_id in sorted(self.trials):
             trial = self.trials[trial_id]
-            if trial.status != trial_module.TrialStatus.COMPLETED or trial_id in compat.retry_queue(self):
+            if trial.status != trial_module.TrialStatus.COMPLETED or trial_id in queued:
                 continue
-            trial_dir = pathlib.Path(compat.trial_dir(self, trial_id))
-            missing = [
-                f"execution_{index}/{name}"
-                for index in range(self.runs_per_trial)
-                for name in (records.SUMMARY_FILE, records.FINAL_WEIGHTS_FILE)
-                if not (trial_dir / f"execution_{index}" / name).exists()
-                and not (name == records.FINAL_WEIGHTS_FILE and not weights_expected(
-                    _summary_or_none(trial_dir / f"execution_{index}")))
-            ]
+            trial_dir = os.path.join(project, f"trial_{trial_id}")  # as KerasTuner names it, without its mkdir
+            missing = []
             for index in range(self.runs_per_trial):
-                summary_path = trial_dir / f"execution_{index}" / records.SUMMARY_FILE
-                if summary_path.exists():
-                    lost = records.missing_epochs(summary_path.parent, records.read_json(summary_path))
+                run_dir = os.path.join(trial_dir, f"execution_{index}")
+                summary = records.read_json_if_present(os.path.join(run_dir, records.SUMMARY_FILE))
+                if summary is None:
+                    missing.append(f"execution_{index}/{records.SUMMARY_FILE}")
+                if weights_expected(summary) and not os.path.exists(os.path.join(run_dir, records.FINAL_WEIGHTS_FILE)):
+                    missing.append(f"execution_{index}/{records.FINAL_WEIGHTS_FILE}")
+                if summary is not None:
+                    lost = records.missing_epochs(pathlib.Path(run_dir), summary)
                     if lost:
                         missing.append(f"execution_{index}/{records.HISTORY_FILE} epoch(s) {', '.join(map(str, lost))}")
             if missing:
@@ -421,7 +447,3 @@ class ResumableBayesianOracle(ResumableOracle, keras_tuner.oracles.BayesianOptim
     """KerasTuner's Bayesian optimisation with `ResumableOracle`'s restart and dead-worker handling."""
 
 
-def _summary_or_none(directory: pathlib.Path):
-    """A run's summary, or None where it has none."""
-    path = directory / records.SUMMARY_FILE
-    return records.read_json(path) if path.exists() else None

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import pathlib
 import platform
 import shutil
 import signal
@@ -350,9 +351,10 @@ def check_study_class(study_class: type[Study]) -> None:
                          "(declare_hyperparameters): it has nothing to train")
 
 
-def resume_summary(project_dir, total: int | None) -> tuple[int, str | None]:
-    """(trials finished on disk, a line saying what is done and what resumes, or None for a new study)."""
-    trials = records.load_trials(project_dir) if project_dir.exists() else []
+def resume_summary(project_dir: pathlib.Path, total: int | None, oracle: keras_tuner.Oracle) -> tuple[int, str | None]:
+    """(trials finished, a line saying what is done and what resumes, or None for a new
+    study), from the reloaded oracle's trials (the files were read once, by its reload)."""
+    trials = sorted(oracle.trials.values(), key=lambda trial: records.trial_order(pathlib.Path(f"trial_{trial.trial_id}")))
     if not trials:
         return 0, None
     finished = [t for t in trials if t.status in ("COMPLETED", "FAILED", "INVALID")]
@@ -360,9 +362,10 @@ def resume_summary(project_dir, total: int | None) -> tuple[int, str | None]:
     line = f"{len(finished)} of {total or len(trials)} trials done"
     if running:
         trial = running[0]
-        epoch = max((layout.checkpoint_epoch(e.directory) for e in trial.executions), default=0)
-        state = layout.read_rung_state(project_dir / f"trial_{trial.trial_id}")
-        epochs = (state or {}).get("epochs") or (trial.values.get("epochs"))
+        trial_dir = project_dir / f"trial_{trial.trial_id}"
+        epoch = max((layout.checkpoint_epoch(run) for run in trial_dir.glob("execution_*")), default=0)
+        state = layout.read_rung_state(trial_dir)
+        epochs = (state or {}).get("epochs") or (trial.hyperparameters.values.get("epochs"))
         line += f"; resuming trial {trial.trial_id}" + (f" at epoch {epoch + 1}" if epoch else " from its start") \
             + (f"/{epochs}" if epochs and epoch else "")
     return len(finished), line
@@ -474,7 +477,7 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
             logger.info("worker %s: no trials left", os.environ.get("KERASTUNER_TUNER_ID"))
             return pd.DataFrame()
         total = expected_trials(study, configs, tuner.oracle)
-        done, resumed = resume_summary(project_dir, total)
+        done, resumed = resume_summary(project_dir, total, tuner.oracle)
         if resumed:
             logger.info("%s: %s", out, resumed)
         records.write_json_atomic(project_dir / FINGERPRINT_FILE, settings.training_fingerprint())
@@ -513,7 +516,7 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
                 except OSError as error:
                     if not is_disk_full(error):
                         raise
-        if stopped is None and total is not None and resume_summary(project_dir, total)[0] >= total:
+        if stopped is None and total is not None and resume_summary(project_dir, total, tuner.oracle)[0] >= total:
             tuner.weights.search_finished()  # no trial can be promoted any more
         with ignoring_signals():
             try:
