@@ -16,9 +16,11 @@ and results.md at most 5% of the time). Prints:
 2. the resume time with every trial finished: a new oracle reloads the project
    (and checks each run's files), and the runner's resume summary reads the trials
    (target: under 10 s);
-3. the report of all trials: tables and figures (target: under 60 s).
-
-Resident memory across thousands of real trials is `benchmarks/memory.py`'s.
+3. the report of all trials: tables and figures (target: under 60 s);
+4. resident memory across `--memory-trials` real trials of the test suite's tiny
+   study (each built, traced and trained) in one fresh process, by
+   `benchmarks/memory.py --study tiny` (target: flat after warm-up; `--memory-trials 0`
+   leaves it out).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=23_328)
     parser.add_argument("--window", type=int, default=100)
     parser.add_argument("--every", type=int, default=2000, help="print a window's median every N trials")
+    parser.add_argument("--memory-trials", type=int, default=2000, help="real tiny trials of part 4 (0: skip it)")
     args = parser.parse_args()
 
     from kerashp.quiet import import_keras_quietly
@@ -126,9 +129,20 @@ def main() -> None:
         figures = sorted(path.name for path in out.glob("*.png"))
         print(f"3. report of {len(report.trials)} trials: read {built:.1f} s, tables and figures ({', '.join(figures)}) "
               f"{total:.1f} s in all (target < 60 s)")
-        print(json.dumps({"trials": args.trials, "median_ms_early": statistics.median(early) * 1e3,
-                          "median_ms_late": statistics.median(late) * 1e3, "reload_s": reload_s, "resume_s": resume_s,
-                          "report_s": total}))
+    memory_line = None
+    if args.memory_trials:
+        import subprocess
+
+        command = [sys.executable, str(ROOT / "benchmarks" / "memory.py"), "--study", "tiny",
+                   "--trials", str(args.memory_trials), "--every", str(max(args.memory_trials // 10, 1))]
+        result = subprocess.run(command, capture_output=True, text=True)
+        lines = [line for line in result.stdout.splitlines() if line.strip()]
+        memory_line = lines[-1] if result.returncode == 0 and lines else f"failed: {result.stderr.strip()[-300:]}"
+        print(f"4. resident memory, {args.memory_trials} real tiny trials in one process: {memory_line} "
+              "(target: flat after warm-up)", flush=True)
+    print(json.dumps({"trials": args.trials, "median_ms_early": statistics.median(early) * 1e3,
+                      "median_ms_late": statistics.median(late) * 1e3, "reload_s": reload_s, "resume_s": resume_s,
+                      "report_s": total, "memory": memory_line}))
 
 
 if __name__ == "__main__":
