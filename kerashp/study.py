@@ -187,6 +187,10 @@ class Study:
         """Declares the search space (used by `--search grid|random|bayesian|hyperband`).
 
         A study that only runs its named configurations need not override it.
+        KerasTuner's conditional scopes work as in a HyperModel's `build`: enter
+        each `with hp.conditional_scope(parent, values):` and take the branch
+        inside it; the method is called again with values that activate each
+        scope, so every branch's hyperparameters reach the search.
         """
 
     def check_hyperparameters(self, values: Mapping[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import functools
 import gc
@@ -244,11 +245,32 @@ class StudyTuner(base_tuner.BaseTuner):
         return self.study.settings
 
     def _populate_initial_space(self):
-        # The study declares its space directly; building a model just to
-        # discover the hyperparameters (KerasTuner's default) would cost seconds.
+        """The study's whole space, conditional scopes included. KerasTuner builds the
+        model again until every `hp.conditional_scope` has been active once (seconds
+        per build); here the study's `declare_hyperparameters` is called instead, with
+        the values that activate each scope not yet seen, as KerasTuner does."""
+        never_active: list = []
+        once_active: list = []
         hp = self.oracle.get_space()
-        self.study.declare_hyperparameters(hp)
-        self.oracle.update_space(hp)
+        for _ in range(1000):
+            self.study.declare_hyperparameters(hp)
+            self.oracle.update_space(hp)
+            for conditions in hp.active_scopes:
+                if conditions not in once_active:
+                    once_active.append(copy.deepcopy(conditions))
+                if conditions in never_active:
+                    never_active.remove(conditions)
+            for conditions in hp.inactive_scopes:
+                if conditions not in once_active and conditions not in never_active:
+                    never_active.append(copy.deepcopy(conditions))
+            if not never_active:
+                return
+            hp = self.oracle.get_space()
+            for condition in never_active[0]:
+                hp.values[condition.name] = condition.values[0]
+            hp.ensure_active_values()
+        raise StudyError(f"{self.study.name}: declare_hyperparameters has conditional scopes that no values activate "
+                         f"({never_active[0]})")
 
     def on_search_begin(self):
         super().on_search_begin()

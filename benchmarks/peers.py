@@ -1,0 +1,392 @@
+"""kerashp's pruned search against KerasTuner's Hyperband and Optuna on the same search
+(prints and writes; never asserts).
+
+    pip install -e ".[bench]"          # the peers: optuna (KerasTuner is a dependency already)
+    python benchmarks/peers.py --data file:../shared/datasets/fashion-mnist --budget-minutes 20 --repetitions 3
+    python benchmarks/peers.py --data file:../shared/datasets/fashion-mnist --budget-minutes 2 --repetitions 1 \\
+        --train-limit 3000 --searches kerashp-asha,optuna       # a smoke run
+
+The FashionMNIST grid's question (studies/fashion_grid.py): its nine hyperparameters
+and their values, its model builder (`FashionGrid.build`: kerashp's MLP with PyTorch's
+defaults), batch 128, at most 40 epochs. The data: the real FashionMNIST copy, 10%
+of the training images held out for validation (6,000, fixed seed), the first
+`--train-limit` of the rest for training (so that a search fits the budget here),
+the 10,000 test images for the test accuracy of each search's pick. Each search
+gets the same wall-clock budget, one after the other in this process, in an order
+that rotates with the repetition, and a seed of its own per repetition:
+
+- `kerashp-asha`: `kerashp.run(FashionGrid, search="random", prune="asha")`;
+- `kerashp-hyperband`: `search="hyperband"` (random configurations, ASHA in
+  Hyperband's brackets);
+- `keras-tuner`: `keras_tuner.Hyperband(max_epochs=40, factor=3)` on the same
+  builder (its resource is the epochs, so the grid's `epochs` is not searched), as
+  its documentation sets it up;
+- `optuna`: `TPESampler` with `HyperbandPruner(min_resource=1, max_resource=40,
+  reduction_factor=3)`, the objective reporting the validation accuracy after each
+  epoch through a pruning callback, as Optuna's Keras examples do.
+
+For each search and repetition it records every finished trial (or rung) with its
+time since the search began, and writes `--out`/peers.csv (one row per event:
+search, repetition, seconds, best validation accuracy so far) and peers_summary.csv
+(best validation accuracy within the budget, the time it was first reached, the
+test accuracy of the pick, epochs trained, trials started, seconds outside the
+training epochs per trial), and peers.png (the anytime curves). The ratio the
+targets speak of is printed: the time kerashp needed to reach the best peer's best
+validation accuracy, over the time that peer needed (median over repetitions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import os
+import pathlib
+import statistics
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SEARCHES = ("kerashp-asha", "kerashp-hyperband", "keras-tuner", "optuna")
+MAX_EPOCHS = 40
+ETA = 3
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What one search did within its budget."""
+
+    search: str
+    repetition: int
+    events: list[tuple[float, float]]  # (seconds since the start, validation accuracy of a finished trial/rung)
+    test_accuracy: float
+    epochs: int
+    trials: int
+    overhead_s: float  # per trial, outside the training epochs
+
+    def curve(self) -> list[tuple[float, float]]:
+        best, points = -1.0, []
+        for seconds, value in sorted(self.events):
+            if value > best:
+                best = value
+                points.append((seconds, best))
+        return points
+
+    def best(self) -> float:
+        return max((value for _, value in self.events), default=float("nan"))
+
+    def time_to(self, target: float) -> float:
+        """Seconds until the search first had a trial at `target` or better (inf: never)."""
+        return next((seconds for seconds, best in self.curve() if best >= target - 1e-12), float("inf"))
+
+
+def load_data(spec: str, train_limit: int):
+    """The validation split (10%, seed 0) and test split whole, the first `train_limit` of the training rest."""
+    from kerashp.data import load_image_classification
+    from kerashp.data.splits import limit_examples
+
+    full = load_image_classification(spec, val_split=0.1, split_seed=0)
+    train = limit_examples(full.train, train_limit)
+    return dataclasses.replace(full, train=train, description=f"{full.description}; first {len(train)} training "
+                                                               "examples", applied=frozenset({"train_limit", "val_split"}))
+
+
+def grid_study(data):
+    """The FashionMNIST grid on `data`, as a study class."""
+    from studies.fashion_grid import FashionGrid
+
+    class PeerGrid(FashionGrid):
+        name = "peer_grid"
+
+        def load_data(self):
+            return data
+
+    return PeerGrid
+
+
+def run_kerashp(data, seed: int, budget_s: float, method: str, out: pathlib.Path) -> Outcome:
+    import kerashp
+    from kerashp.tuning import tuner as tuner_module
+
+    events: list[tuple[float, float]] = []
+    original = tuner_module.StudyTuner.on_trial_end
+    started = time.perf_counter()
+
+    def on_trial_end(self, trial):  # each finished trial or rung, as it ends
+        original(self, trial)
+        ended = self.oracle.get_trial(trial.trial_id)
+        if ended.status == "COMPLETED" and ended.score is not None:
+            events.append((time.perf_counter() - started, float(ended.score)))
+
+    tuner_module.StudyTuner.on_trial_end = on_trial_end
+    try:
+        options = {"search": "hyperband"} if method == "hyperband" else {"search": "random", "prune": "asha"}
+        results = kerashp.run(grid_study(data), **options, trials=100_000, eta=ETA, seed=seed,
+                              max_minutes=budget_s / 60, out=out, verbose=0, keep_weights="best")
+    finally:
+        tuner_module.StudyTuner.on_trial_end = original
+    wall = time.perf_counter() - started
+    table = results.table
+    epochs = int(table["epochs_trained"].sum())
+    train_s = float(table["train_time_s"].sum())  # the training epochs of every trial and rung
+    pick = results.best
+    return Outcome(f"kerashp-{method}", 0, [e for e in events if e[0] <= budget_s], float(pick["test_accuracy"]),
+                   epochs, len(table), (wall - train_s) / max(len(table), 1))
+
+
+def builder(data):
+    """`FashionGrid.build` for a dict of values, on `data`."""
+    import keras_tuner
+
+    from kerashp.settings import StudySettings
+
+    study_class = grid_study(data)
+    study = study_class(StudySettings.for_study(study_class))
+    study.data = data
+
+    def build(values):
+        hp = keras_tuner.HyperParameters()
+        hp.values.update(values)
+        return study.build(hp)
+
+    return study, build
+
+
+def arrays(split):
+    import numpy as np
+
+    return split.features.astype(np.float32) / 255.0, split.labels
+
+
+def run_keras_tuner(data, seed: int, budget_s: float, out: pathlib.Path) -> Outcome:
+    import keras
+    import keras_tuner
+
+    study, build = builder(data)
+    (x, y), validation, test = arrays(data.train), arrays(data.validation), arrays(data.test)
+    events: list[tuple[float, float]] = []
+    epoch_s: list[float] = []
+    started = time.perf_counter()
+
+    class Deadline(Exception):
+        pass
+
+    class EpochTimes(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.began = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            epoch_s.append(time.perf_counter() - self.began)
+
+    class Model(keras_tuner.HyperModel):
+        def build(self, hp):
+            values = {"epochs": MAX_EPOCHS}
+            for name, choices in SPACE.items():
+                values[name] = hp.Choice(name, choices) if name != "batch_norm" else hp.Boolean(name)
+            return build(values)
+
+    class Tuner(keras_tuner.Hyperband):
+        def on_trial_begin(self, trial):
+            if time.perf_counter() - started > budget_s:
+                raise Deadline
+            super().on_trial_begin(trial)
+
+        def on_trial_end(self, trial):
+            super().on_trial_end(trial)
+            ended = self.oracle.get_trial(trial.trial_id)
+            if ended.status == "COMPLETED" and ended.score is not None:
+                events.append((time.perf_counter() - started, float(ended.score)))
+
+    tuner = Tuner(Model(), objective="val_accuracy", max_epochs=MAX_EPOCHS, factor=ETA, seed=seed,
+                  directory=str(out), project_name="keras_tuner", overwrite=True)
+    try:
+        tuner.search(x, y, validation_data=validation, batch_size=study.batch_size, callbacks=[EpochTimes()],
+                     verbose=0)
+    except Deadline:
+        pass
+    wall = time.perf_counter() - started
+    trials = len(tuner.oracle.trials)
+    best_model = tuner.get_best_models(1)[0]
+    test_accuracy = float(best_model.evaluate(*test, batch_size=study.batch_size, verbose=0, return_dict=True)[
+        "accuracy"])
+    return Outcome("keras-tuner", 0, [e for e in events if e[0] <= budget_s], test_accuracy, len(epoch_s), trials,
+                   (wall - sum(epoch_s)) / max(trials, 1))
+
+
+def run_optuna(data, seed: int, budget_s: float) -> Outcome:
+    import keras
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study, build = builder(data)
+    (x, y), validation, test = arrays(data.train), arrays(data.validation), arrays(data.test)
+    events: list[tuple[float, float]] = []
+    epoch_s: list[float] = []
+    best = {"val": -1.0, "test": float("nan")}
+    started = time.perf_counter()
+
+    class Pruning(keras.callbacks.Callback):
+        """Reports the validation accuracy after each epoch; stops a trial the pruner prunes."""
+
+        def __init__(self, trial):
+            super().__init__()
+            self.trial, self.pruned = trial, False
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.began = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            epoch_s.append(time.perf_counter() - self.began)
+            self.trial.report(float(logs["val_accuracy"]), step=epoch + 1)
+            if self.trial.should_prune():
+                self.pruned, self.model.stop_training = True, True
+
+    def objective(trial):
+        values = {name: (trial.suggest_categorical(name, choices)) for name, choices in SPACE.items()}
+        values["epochs"] = trial.suggest_categorical("epochs", [20, 30, 40])
+        keras.utils.set_random_seed(seed + trial.number)
+        model = build(values)
+        callback = Pruning(trial)
+        history = model.fit(x, y, validation_data=validation, batch_size=study.batch_size, epochs=values["epochs"],
+                            callbacks=[callback], verbose=0)
+        value = max(history.history["val_accuracy"])
+        events.append((time.perf_counter() - started, value))
+        if value > best["val"]:  # the pick's test accuracy, evaluated when it becomes the pick
+            best["val"] = value
+            best["test"] = float(model.evaluate(*test, batch_size=study.batch_size, verbose=0,
+                                                return_dict=True)["accuracy"])
+        keras.backend.clear_session()
+        if callback.pruned:
+            raise optuna.TrialPruned()
+        return value
+
+    search = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed),
+                                 pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=MAX_EPOCHS,
+                                                                       reduction_factor=ETA))
+    search.optimize(objective, timeout=budget_s)
+    wall = time.perf_counter() - started
+    trials = len(search.trials)
+    return Outcome("optuna", 0, [e for e in events if e[0] <= budget_s], best["test"], len(epoch_s), trials,
+                   (wall - sum(epoch_s)) / max(trials, 1))
+
+
+SPACE: dict[str, list] = {}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="fashion_mnist")
+    parser.add_argument("--train-limit", type=int, default=6000)
+    parser.add_argument("--budget-minutes", type=float, default=20.0)
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--searches", default=",".join(SEARCHES), help=f"comma-separated subset of {SEARCHES}")
+    parser.add_argument("--out", type=pathlib.Path, default=ROOT / "artifacts" / "benchmarks" / "peers")
+    args = parser.parse_args()
+    searches = [name.strip() for name in args.searches.split(",") if name.strip()]
+    unknown = set(searches) - set(SEARCHES)
+    if unknown:
+        parser.error(f"unknown search(es) {', '.join(sorted(unknown))}; choose from {', '.join(SEARCHES)}")
+    if "optuna" in searches:
+        try:
+            import optuna  # noqa: F401
+        except ImportError:
+            parser.error('optuna is not installed: pip install -e ".[bench]"')
+
+    import logging
+
+    logging.getLogger("kerashp").setLevel(logging.WARNING)  # one line per search here, not one per trial
+    from kerashp.quiet import import_keras_quietly
+
+    import_keras_quietly()
+    import keras_tuner
+
+    from studies.fashion_grid import FashionGrid
+
+    space = keras_tuner.HyperParameters()
+    FashionGrid.declare_hyperparameters(None, space)
+    SPACE.update({hp.name: list(hp.values) if hasattr(hp, "values") else [False, True]
+                  for hp in space.space if hp.name != "epochs"})
+    data = load_data(args.data, args.train_limit)
+    budget_s = args.budget_minutes * 60
+    print(f"data: {data.description}; budget {args.budget_minutes:g} min per search; searches {', '.join(searches)}",
+          flush=True)
+    outcomes: list[Outcome] = []
+    args.out.mkdir(parents=True, exist_ok=True)
+    for repetition in range(args.repetitions):
+        order = searches[repetition % len(searches):] + searches[:repetition % len(searches)]
+        for name in order:
+            seed = 1000 * repetition + 7
+            with tempfile.TemporaryDirectory() as scratch:
+                scratch = pathlib.Path(scratch)
+                if name.startswith("kerashp-"):
+                    outcome = run_kerashp(data, seed, budget_s, name.removeprefix("kerashp-"), scratch)
+                elif name == "keras-tuner":
+                    outcome = run_keras_tuner(data, seed, budget_s, scratch)
+                else:
+                    outcome = run_optuna(data, seed, budget_s)
+            outcome.repetition = repetition
+            outcomes.append(outcome)
+            print(f"repetition {repetition} {name}: best val accuracy {outcome.best():.4f} at "
+                  f"{outcome.time_to(outcome.best()):.0f} s, test accuracy of the pick {outcome.test_accuracy:.4f}, "
+                  f"{outcome.trials} trials, {outcome.epochs} epochs, {outcome.overhead_s:.2f} s per trial outside "
+                  "the epochs", flush=True)
+    write(outcomes, args.out, budget_s)
+
+
+def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float) -> None:
+    with open(out / "peers.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["search", "repetition", "seconds", "best_val_accuracy"])
+        for outcome in outcomes:
+            for seconds, best in outcome.curve():
+                writer.writerow([outcome.search, outcome.repetition, f"{seconds:.1f}", f"{best:.4f}"])
+    with open(out / "peers_summary.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["search", "repetition", "best_val_accuracy", "seconds_to_best", "test_accuracy_of_pick",
+                         "epochs", "trials", "overhead_s_per_trial"])
+        for o in outcomes:
+            writer.writerow([o.search, o.repetition, f"{o.best():.4f}", f"{o.time_to(o.best()):.1f}",
+                             f"{o.test_accuracy:.4f}", o.epochs, o.trials, f"{o.overhead_s:.2f}"])
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(7, 4))
+    colours = dict(zip(SEARCHES, ("tab:blue", "tab:cyan", "tab:orange", "tab:green")))
+    for o in outcomes:
+        points = o.curve()
+        if points:
+            xs, ys = zip(*points)
+            axes.step([*xs, budget_s], [*ys, ys[-1]], where="post", color=colours[o.search], alpha=0.8,
+                      label=o.search if o.repetition == 0 else None)
+    axes.set(xlabel="seconds since the search began", ylabel="best validation accuracy so far",
+             title="Anytime curves, FashionMNIST grid space")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(out / "peers.png", dpi=120)
+
+    peers = [name for name in ("keras-tuner", "optuna") if any(o.search == name for o in outcomes)]
+    ours = [name for name in ("kerashp-asha", "kerashp-hyperband") if any(o.search == name for o in outcomes)]
+    repetitions = sorted({o.repetition for o in outcomes})
+    for mine in ours:
+        ratios = []
+        for repetition in repetitions:
+            by_name = {o.search: o for o in outcomes if o.repetition == repetition}
+            rivals = [by_name[p] for p in peers if p in by_name]
+            if mine not in by_name or not rivals:
+                continue
+            best_peer = max(rivals, key=lambda o: o.best())
+            ratios.append(by_name[mine].time_to(best_peer.best()) / best_peer.time_to(best_peer.best()))
+        if ratios:
+            print(f"{mine}: time to the best peer's best validation accuracy over that peer's time, per repetition "
+                  f"{', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f} (target <= 0.5)")
+    print(f"wrote {out / 'peers.csv'}, {out / 'peers_summary.csv'}, {out / 'peers.png'}")
+
+
+if __name__ == "__main__":
+    main()
