@@ -9,7 +9,7 @@ import pathlib
 import sys
 from typing import Any, Iterator
 
-from kerashp.errors import StudyError, set_option_style
+from kerashp.errors import StudyError, option_style
 from kerashp.results import Results
 from kerashp.settings import StudySettings, resolve_runs
 
@@ -75,14 +75,14 @@ def run(study_class, **options: Any) -> Results:
         results = kerashp.run(MyStudy, epochs=3, seeds=2, out="runs/my_study")
         results.table
     """
-    set_option_style("python")
-    runs = resolve_runs(study_class, options)
-    _import_backend()
-    from kerashp.tuning.runner import run_study
+    with option_style("python"):
+        runs = resolve_runs(study_class, options)
+        _import_backend()
+        from kerashp.tuning.runner import run_study
 
-    with _progress_lines():
-        for settings in runs:
-            run_study(study_class, settings)
+        with _progress_lines():
+            for settings in runs:
+                run_study(study_class, settings)
     out = _root_out(runs)
     results = Results.load(out)
     if len(runs) < len(results.experiments):  # only the experiments this call ran

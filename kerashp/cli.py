@@ -18,7 +18,7 @@ import pathlib
 import sys
 from typing import Sequence
 
-from kerashp.errors import StudyError, set_option_style
+from kerashp.errors import StudyError, option_style
 
 logger = logging.getLogger("kerashp")
 
@@ -52,13 +52,13 @@ def parse_runs(study_class, argv: Sequence[str] | None = None) -> list:
     a bad option (as the command line does)."""
     from kerashp.settings import resolve_runs
 
-    set_option_style("cli")
-    options = parse_options(study_class, argv)
-    try:
-        return resolve_runs(study_class, options)
-    except StudyError as error:
-        print(f"{study_class.name}: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    with option_style("cli"):
+        options = parse_options(study_class, argv)
+        try:
+            return resolve_runs(study_class, options)
+        except StudyError as error:
+            print(f"{study_class.name}: error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
 
 
 def parse_settings(study_class, argv: Sequence[str] | None = None):
@@ -75,7 +75,11 @@ def main(study_class, argv: Sequence[str] | None = None, prog: str | None = None
         prog: the command shown in `--help` (default: how it was started).
     """
     configure_logging()
-    set_option_style("cli")
+    with option_style("cli"):
+        return _main(study_class, argv, prog)
+
+
+def _main(study_class, argv: Sequence[str] | None, prog: str | None) -> int:
     options = parse_options(study_class, argv, prog)
     from kerashp.api import run_settings
     from kerashp.settings import resolve_runs

@@ -1,6 +1,8 @@
 """Errors that a study reports to its user as one line, without a traceback."""
 
+import contextlib
 import errno
+from typing import Iterator
 
 
 class StudyError(Exception):
@@ -43,9 +45,17 @@ def option_value(dest: str, value) -> str:
     return f"{dest}={value!r}"
 
 
-def set_option_style(style: str) -> None:
-    """"cli" (the command line) or "python" (`kerashp.run`, the default)."""
+@contextlib.contextmanager
+def option_style(style: str) -> Iterator[None]:
+    """Inside, messages name options as "cli" (the command line: `--epochs`) or
+    "python" (`kerashp.run`: `epochs=`, the default) does; the style before is
+    restored after, so a command line run in a notebook leaves `kerashp.run`'s as it was."""
+    before = _OPTION_STYLE["style"]
     _OPTION_STYLE["style"] = style
+    try:
+        yield
+    finally:
+        _OPTION_STYLE["style"] = before
 
 
 def is_disk_full(error: BaseException) -> bool:

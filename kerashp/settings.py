@@ -16,7 +16,7 @@ import sys
 from typing import Any, Mapping
 
 from kerashp import options as options_module
-from kerashp.errors import StudyError, option_name, option_value
+from kerashp.errors import StudyError, option_name, option_style, option_value
 
 def _setting(default: Any = dataclasses.MISSING, *, resumable: bool = False, key: str | None = None,
              factory: Any = dataclasses.MISSING) -> Any:
@@ -228,7 +228,8 @@ class StudySettings:
         Raises:
             StudyError: an unknown option or an impossible value, named as given.
         """
-        runs = resolve_runs(study_class, {**options, **({"experiment": experiment} if experiment else {})})
+        with option_style("python"):
+            runs = resolve_runs(study_class, {**options, **({"experiment": experiment} if experiment else {})})
         return runs[0]
 
 

@@ -106,3 +106,13 @@ def test_options_must_be_a_dataclass():
 
     with pytest.raises(TypeError, match="must be a dataclass of kerashp.option fields"):
         build_parser(Plain)
+
+
+def test_errors_name_options_as_the_caller_wrote_them_whatever_ran_before(capsys):
+    from kerashp.cli import parse_runs
+
+    with pytest.raises(SystemExit):
+        parse_runs(TinyStudy, ["--search", "hyperband", "--prune", "asha"])
+    assert "--search hyperband prunes with hyperband, not --prune asha" in capsys.readouterr().err
+    with pytest.raises(StudyError, match="^search='hyperband' prunes with hyperband, not prune='asha'"):
+        StudySettings.for_study(TinyStudy, search="hyperband", prune="asha")  # a command line parsed before
