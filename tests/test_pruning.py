@@ -18,7 +18,7 @@ import pytest
 
 from kerashp.cli import main
 from kerashp.tuning.pruners import Rungs
-from tiny_study import TinyStudy
+from tiny_study import TinyStudy, synthetic_splits
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SEARCH = ["--search", "random", "--trials", "9", "--epochs", "9"]
@@ -211,3 +211,44 @@ def test_named_configurations_and_a_bayesian_search_are_pruned_too(tmp_path):
                             "--epochs", "3", "--prune", "asha"]) == 0
     table = pd.read_csv(out / "results.csv")
     assert len(table) == 3 and (table["status"] == "COMPLETED").all() and (table["rung_reached"] == 1).sum() == 1
+
+
+class TinyWithTest(TinyStudy):
+    """The tiny study with a test split of its own (the tiny study validates on its test split)."""
+
+    name = "tiny_test"
+
+    def load_data(self):
+        import dataclasses
+
+        data = synthetic_splits()
+        return dataclasses.replace(data, test=synthetic_splits(num_train=64, num_test=64, seed=1).train)
+
+
+def test_a_run_stopped_at_a_rung_is_tested_only_where_it_could_be_the_pick(tmp_path):
+    """Every run trained to its full length has its test figures, and so does the
+    search's pick; a run stopped at a rung is evaluated on the test split only where
+    its objective was at least the best score so far (replayed from the order the
+    runs trained in)."""
+    out = tmp_path / "out"
+    assert main(TinyWithTest, ["--out", str(out), "--verbose", "0", *SEARCH, "--prune", "asha"]) == 0
+    blocks = []  # (trial, epochs trained to) of each run, in the order they trained
+    for trial, epoch, _ in trained(out):
+        if blocks and blocks[-1][0] == trial and int(epoch) == blocks[-1][1]:
+            blocks[-1] = (trial, int(epoch) + 1)
+        else:
+            blocks.append((trial, int(epoch) + 1))
+    best, expected = None, {}
+    for trial, epochs in blocks:
+        score = float(history(out, trial)["val_accuracy"].iloc[:epochs].max())
+        expected[trial] = epochs == 9 or best is None or score >= best  # the last run of a trial is its summary's
+        best = score if best is None else max(best, score)
+    summaries = {trial: json.loads((out / "tuner" / f"trial_{trial}" / "execution_0" / "summary.json").read_text())
+                 for trial in expected}
+    tested = {trial: "test_accuracy" in summary for trial, summary in summaries.items()}
+    assert tested == expected
+    assert not all(tested.values()) and any(tested.values())  # the rule both skipped and ran test passes here
+    table = pd.read_csv(out / "results.csv")
+    pick = str(table.loc[table["best_val_accuracy"].idxmax(), "trial"])
+    assert 0 <= summaries[pick]["test_accuracy"] <= 1
+    assert all(tested[str(trial)] for trial in table.loc[table["rung_epochs"] == 9, "trial"])

@@ -231,6 +231,9 @@ class StudyTuner(base_tuner.BaseTuner):
         self._stopped_at_rung: tuple[str, int, keras.Model] | None = None
         self._custom_gradients_before = compat.custom_gradient_names()  # those of the user's own graphs stay
         self._quiet_failures: contextlib.AbstractContextManager | None = None  # entered by on_search_begin
+        # The best score of any completed trial (or rung) so far: a run stopped at a rung is
+        # evaluated on the test split only when it could be the search's pick (`_tests_run`).
+        self._best_score: float | None = None
         settings = study.settings
         self.weights = WeightsPolicy(settings.output.keep_weights, pathlib.Path(self.project_dir),
                                      study.objective_direction == "max")
@@ -282,8 +285,32 @@ class StudyTuner(base_tuner.BaseTuner):
         # What exists now (TensorFlow, Keras, the data) outlives every trial: moved out of
         # the collector's sight, the collection between trials scans only what trials made
         # (0.37 s -> a few ms per trial with TensorFlow loaded). Back at the end of the search.
+        if not compat.is_oracle_client(self.oracle):  # a worker starts from its own trials
+            for trial in self.oracle.trials.values():
+                if trial.status == "COMPLETED":
+                    self._note_score(trial.score)
         gc.collect()
         gc.freeze()
+
+    def _note_score(self, score: float | None) -> None:
+        if score is not None and math.isfinite(score) and (self._best_score is None or self._at_least_best(score)):
+            self._best_score = float(score)
+
+    def _at_least_best(self, value: float) -> bool:
+        if self._best_score is None:
+            return True
+        return value >= self._best_score if self.study.objective_direction == "max" else value <= self._best_score
+
+    def _tests_run(self, plan: RunPlan, summary: dict[str, Any]) -> bool:
+        """Whether a finished run is evaluated on the test split (`Study.evaluate`): every
+        run that trained to its trial's full length, and every run of a trial with several
+        seeds; a run stopped at a pruning rung only where its objective is at least the
+        best score so far, so that the search's pick always has its test figures while
+        the trials a pruner stops early (most of them) cost no test pass."""
+        if plan.stage >= plan.full or self.settings.training.seeds > 1:
+            return True
+        value = summary.get(f"best_{self.study.objective}")
+        return value is None or not math.isfinite(value) or self._at_least_best(value)
 
 
     # ---- packed trials (--pack K) ----------------------------------------------
@@ -605,7 +632,7 @@ class StudyTuner(base_tuner.BaseTuner):
         summary = records.summarize_history(history, self.study.objective, self.study.objective_direction)
         summary.update(seed=plan.seed, diverged_epoch=records.first_nan_epoch(history), stage_epochs=plan.stage,
                        **extra)
-        if summary["diverged_epoch"] is None:
+        if summary["diverged_epoch"] is None and self._tests_run(plan, summary):
             summary.update(evaluate())
         if self.weights.saves_final_weights:
             model.save_weights(str(directory / FINAL_WEIGHTS_FILE))
@@ -657,6 +684,7 @@ class StudyTuner(base_tuner.BaseTuner):
         label = f"trial {ended.trial_id} {ended.hyperparameters.values.get('config', '')}".rstrip()
         objective = self.study.objective
         if ended.status == "COMPLETED":
+            self._note_score(ended.score)
             stage, full = self.stage_epochs(ended)
             if stage >= full:
                 self.weights.trial_finished(ended.trial_id, ended.score)
