@@ -2,11 +2,14 @@
 
     python benchmarks/memory.py --trials 500                    # the FashionMNIST grid, tiny budget
     python benchmarks/memory.py --trials 60 --study tiny        # the test suite's tiny study
+    python benchmarks/memory.py --trials 300 --warmup 100 --study tiny --trace 12   # what grows
 
 Runs a random search of `--trials` trials (1 epoch each, `--train-limit` images) in
 this process and prints the resident set size (RSS, from /proc/self/statm) after
 every `--every` trials, and the growth per trial after warm-up (the first
-`--warmup` trials) as a slope fitted by least squares.
+`--warmup` trials) as a slope fitted by least squares. With `--trace N`, the N places
+(tracebacks) whose Python allocations grew most between the end of the warm-up and the
+last trial (tracemalloc; memory allocated outside Python, such as TensorFlow's, is not seen).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pathlib
 import sys
 import tempfile
 import time
+import tracemalloc
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -35,6 +39,9 @@ def main() -> None:
     parser.add_argument("--train-limit", type=int, default=256)
     parser.add_argument("--every", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--trace", type=int, default=0, metavar="N",
+                        help="also print the N places whose Python allocations grew most between the end of "
+                             "the warm-up and the last trial (tracemalloc; slows the trials)")
     args = parser.parse_args()
 
     import numpy as np
@@ -55,10 +62,17 @@ def main() -> None:
         original(self, trial)
         done = len(samples) + 1
         samples.append((done, rss_mib()))
+        if args.trace and done == args.warmup:
+            snapshots.append(tracemalloc.take_snapshot())
+        if args.trace and done == args.trials:
+            snapshots.append(tracemalloc.take_snapshot())
         if done % args.every == 0:
             print(f"trial {done:5d}: RSS {samples[-1][1]:8.1f} MiB", flush=True)
 
     tuner_module.StudyTuner.on_trial_end = on_trial_end
+    snapshots: list = []
+    if args.trace:
+        tracemalloc.start(8)
     started = time.time()
     with tempfile.TemporaryDirectory() as out:
         kerashp.run(study, search="random", trials=args.trials, epochs=1, out=out, verbose=0, **options)
@@ -68,6 +82,15 @@ def main() -> None:
         print(f"{args.study}: {len(samples)} trials in {time.time() - started:.0f} s; RSS {samples[0][1]:.0f} MiB "
               f"after trial 1, {after[0][1]:.0f} after trial {after[0][0]}, {after[-1][1]:.0f} after trial "
               f"{after[-1][0]}; growth after warm-up {slope * 1024:.0f} KiB per trial")
+
+    if len(snapshots) == 2:
+        growth = snapshots[1].compare_to(snapshots[0], "traceback")
+        total = sum(stat.size_diff for stat in growth)
+        print(f"Python allocations grew {total / 2**10 / max(args.trials - args.warmup, 1):.1f} KiB per trial "
+              f"between trial {args.warmup} and trial {args.trials}; the largest:")
+        for stat in growth[:args.trace]:
+            frames = [f"{pathlib.Path(frame.filename).name}:{frame.lineno}" for frame in stat.traceback]
+            print(f"  {stat.size_diff / 2**10:9.1f} KiB in {stat.count_diff:+d} blocks  {' <- '.join(frames[:4])}")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ logger = logging.getLogger("kerashp")
 
 @contextlib.contextmanager
 def _progress_lines() -> Iterator[None]:
-    """kerashp's INFO lines on stderr while a run lasts, unless logging is configured."""
+    """kerashp's INFO lines on stderr while a run lasts, unless logging is configured
+    (a handler anywhere); a level set on the "kerashp" logger is kept."""
     package = logging.getLogger("kerashp")
     if package.handlers or logging.getLogger().handlers:
         yield
@@ -27,7 +28,8 @@ def _progress_lines() -> Iterator[None]:
     handler.setFormatter(logging.Formatter("[%(name)s] %(message)s"))
     level = package.level
     package.addHandler(handler)
-    package.setLevel(logging.INFO)
+    if level == logging.NOTSET:
+        package.setLevel(logging.INFO)
     try:
         yield
     finally:

@@ -217,3 +217,22 @@ def test_an_impossible_set_value_in_a_search_is_refused_before_anything_runs(tmp
     with pytest.raises(StudyError, match="set= learning_rate=-1.*: learning_rate must be positive, got -1"):
         kerashp.run(FashionGrid, quick=True, set={"learning_rate": -1}, out=tmp_path / "grid")
     assert not (tmp_path / "grid").exists()
+
+
+@pytest.mark.fast
+def test_run_shows_progress_lines_at_info_unless_a_level_was_chosen(monkeypatch):
+    """With logging not configured, kerashp.run prints its INFO lines on stderr; a level the
+    user set on the "kerashp" logger (e.g. WARNING: no line per trial) is kept, and both the
+    handler and the level are as before once the run ends."""
+    import logging
+
+    from kerashp.api import _progress_lines
+
+    root, package = logging.getLogger(), logging.getLogger("kerashp")
+    monkeypatch.setattr(root, "handlers", [])  # as in a plain script: no handler anywhere
+    monkeypatch.setattr(package, "handlers", [])
+    for chosen, inside in ((logging.NOTSET, logging.INFO), (logging.WARNING, logging.WARNING)):
+        monkeypatch.setattr(package, "level", chosen)
+        with _progress_lines():
+            assert package.getEffectiveLevel() == inside and len(package.handlers) == 1
+        assert package.level == chosen and package.handlers == []
