@@ -89,7 +89,8 @@ def main() -> None:
         print(f"Python allocations grew {total / 2**10 / max(args.trials - args.warmup, 1):.1f} KiB per trial "
               f"between trial {args.warmup} and trial {args.trials}; the largest:")
         for stat in growth[:args.trace]:
-            frames = [f"{pathlib.Path(frame.filename).name}:{frame.lineno}" for frame in stat.traceback]
+            frames = [f"{pathlib.Path(frame.filename).name}:{frame.lineno}"
+                      for frame in reversed(stat.traceback)]  # the allocation first, then its callers
             print(f"  {stat.size_diff / 2**10:9.1f} KiB in {stat.count_diff:+d} blocks  {' <- '.join(frames[:4])}")
 
 
