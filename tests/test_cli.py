@@ -78,16 +78,18 @@ def wait_for(predicate, timeout=120.0):
 @pytest.mark.parametrize("sig, status, word", [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C")])
 def test_an_interrupted_run_says_where_writes_what_finished_and_resumes(tmp_path, sig, status, word):
     out = tmp_path / "run"
-    # Epochs of 1.5 s: the signal must arrive while trial 0001 trains, after a `kerashp status`
-    # subprocess has answered, even on a loaded machine (at 0.4 s the run could end first).
-    command = [sys.executable, "-m", "kerashp.cli", "run", str(TINY), "--out", str(out), "--configs", "slow,medium,fast", "--epochs", "3",
-               "--epoch-sleep", "1.5", "--verbose", "0"]
+    # Trials of 6 epochs of 1.5 s: the signal must arrive while trial 0001 trains, after a
+    # `kerashp status` subprocess has answered, even on a loaded machine (with 3 epochs the
+    # whole run once ended first, exit 0, in a fresh clone's suite).
+    epochs = 6
+    command = [sys.executable, "-m", "kerashp.cli", "run", str(TINY), "--out", str(out), "--configs", "slow,medium,fast",
+               "--epochs", str(epochs), "--epoch-sleep", "1.5", "--verbose", "0"]
     environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=environment)
     try:
         # The live table: results.csv holds the first trial while the second trains.
         assert wait_for(lambda: (out / "results.csv").exists() and (out / "epochs_trained.log").exists()
-                        and len((out / "epochs_trained.log").read_text().split("\n")) >= 5)
+                        and len((out / "epochs_trained.log").read_text().split("\n")) >= epochs + 2)
         table = pd.read_csv(out / "results.csv", dtype={"trial": str})
         assert list(table["status"])[:1] == ["COMPLETED"]
         report = run("-m", "kerashp.cli", "status", out)
