@@ -85,7 +85,10 @@ def test_an_interrupted_run_says_where_writes_what_finished_and_resumes(tmp_path
     command = [sys.executable, "-m", "kerashp.cli", "run", str(TINY), "--out", str(out), "--configs", "slow,medium,fast",
                "--epochs", str(epochs), "--epoch-sleep", "1.5", "--verbose", "0"]
     environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=environment)
+    # Ctrl-C's default action in the child even where this suite runs in the background (a shell
+    # starts background jobs with SIGINT ignored, and Python then installs no KeyboardInterrupt).
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=environment,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler))
     try:
         # The live table: results.csv holds the first trial while the second trains.
         assert wait_for(lambda: (out / "results.csv").exists() and (out / "epochs_trained.log").exists()
