@@ -293,7 +293,7 @@ class StudyTuner(base_tuner.BaseTuner):
         gc.freeze()
 
     def _note_score(self, score: float | None) -> None:
-        if score is not None and math.isfinite(score) and (self._best_score is None or self._at_least_best(score)):
+        if score is not None and math.isfinite(score) and self._at_least_best(score):
             self._best_score = float(score)
 
     def _at_least_best(self, value: float) -> bool:
