@@ -1,5 +1,5 @@
 """The command line: `python -m studies.NAME`, `python my_study.py` and the
-`kerashp` command (`run`, `list`, `status`, `report`).
+`kerashp` command (`run`, `list`, `status`, `report`, `compare`).
 
 It only turns argv into the options `kerashp.run` takes: options are parsed
 and checked before TensorFlow is imported, so `--help` and a mistyped option
@@ -180,6 +180,49 @@ def _report(out: str) -> int:
     return 0
 
 
+def _compare(target: str, out: str, experiment: str | None) -> int:
+    import pandas as pd
+
+    from kerashp.report import replication
+    from kerashp.storage.records import write_text_atomic
+
+    study = resolve_study(target)
+    if experiment is not None:
+        if experiment not in study.experiments:
+            raise StudyError(f"{study.name} has no experiment {experiment!r}; its experiments: "
+                             f"{', '.join(study.experiments) or 'none'}")
+        original, where = study.experiments[experiment].original, f"{study.name} --experiment {experiment}"
+    else:
+        original, where = study.original, study.name
+    if original is None:
+        raise StudyError(f"{where} declares no original to compare with (Study.original"
+                         f"{'' if experiment else ', or give --experiment'})")
+    directory = pathlib.Path(out)
+    tables = {}
+    for name in ("results.csv", "seeds.csv"):
+        path = directory / name
+        if not path.is_file():
+            if name == "results.csv":
+                raise StudyError(f"{path}: no such file (give a study directory with its results table)")
+            continue
+        try:
+            tables[name] = pd.read_csv(path, dtype={"trial": str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            raise StudyError(f"{path}: not a readable table ({str(error).strip().splitlines()[-1]})") from None
+    records = replication.records_from_tables(tables["results.csv"], tables.get("seeds.csv"))
+    markdown_path = directory / "results.md"
+    markdown = markdown_path.read_text(encoding="utf-8") if markdown_path.is_file() else ""
+    described = [replication.header_value(markdown, key) for key in ("data", "budget")]
+    options = replication.header_value(markdown, "options")
+    here = "; ".join([*filter(None, described), *([f"options {options}"] if options else []),
+                      f"figures from {' and '.join(tables)} (`kerashp compare`)"])
+    metric_titles = dict(study.table_metrics)
+    section = replication.replication_markdown(original, records, here=here, metric_titles=metric_titles)
+    write_text_atomic(markdown_path, replication.with_section(markdown, section))
+    print(markdown_path)
+    return 0
+
+
 def console(argv: Sequence[str] | None = None) -> int:
     """The `kerashp` command (its output piped into `head` ends quietly)."""
     try:
@@ -202,6 +245,12 @@ def _console(argv: Sequence[str] | None = None) -> int:
     report = commands.add_parser("report", help="rebuild a study directory's tables and figures from its files "
                                                 "(without training, without TensorFlow)")
     report.add_argument("out", metavar="OUT")
+    compare = commands.add_parser("compare", help="write the \"Original vs here\" section of a study directory's "
+                                                  "results.md from its results.csv (and seeds.csv), without "
+                                                  "training: for tables kept after the runs' files went")
+    compare.add_argument("target", metavar="FILE.py|NAME", help="the study whose declared original to compare with")
+    compare.add_argument("out", metavar="OUT")
+    compare.add_argument("--experiment", default=None, help="the experiment whose original to use")
     if argv and argv[0] == "run":  # the study's own parser takes every option after the target
         if len(argv) < 2 or argv[1].startswith("-"):
             parser.exit(2, "kerashp run: error: give a study file (FILE.py) or a shipped study's name; "
@@ -223,6 +272,8 @@ def _console(argv: Sequence[str] | None = None) -> int:
             return _status(args.out)
         if args.command == "report":
             return _report(args.out)
+        if args.command == "compare":
+            return _compare(args.target, args.out, args.experiment)
     except StudyError as error:
         print(f"kerashp {args.command}: error: {error}", file=sys.stderr)
         return 2

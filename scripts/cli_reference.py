@@ -71,6 +71,8 @@ def render() -> str:
         "kerashp status OUT                      trials finished / running / pending / failed / stopped at a rung,",
         "                                        best so far, elapsed and time left (also while it runs)",
         "kerashp report OUT                      rebuild tables and figures from the files (no training, no TensorFlow)",
+        "kerashp compare NAME|FILE.py OUT        write results.md's \"Original vs here\" from results.csv (and seeds.csv)",
+        "                                        alone, for a directory whose runs' files are gone",
         "```",
         "",
         "Exit status: 0 done (failed trials are reported, one line each), 2 bad input (one line on",

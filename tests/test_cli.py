@@ -119,6 +119,27 @@ def test_an_interrupted_run_says_where_writes_what_finished_and_resumes(tmp_path
     assert "3 finished, 0 running, 0 pending" in run("-m", "kerashp.cli", "status", out).stdout
 
 
+def test_kerashp_compare_adds_the_original_to_a_committed_table_without_tensorflow(tmp_path):
+    import shutil
+
+    out = tmp_path / "adam"
+    shutil.copytree(ROOT / "artifacts" / "adam_betas", out)
+    table = pd.read_csv(out / "results.csv").set_index("name")
+    first = run(NO_TF, "-m", "kerashp.cli", "compare", "adam_betas", out, env={"KERASHP_BLOCK_KERAS": "1"})
+    assert first.returncode == 0, first.stderr
+    text = (out / "results.md").read_text()
+    baseline = f"{table.loc['Baseline', 'best_val_accuracy'] * 100:.2f}%"
+    assert f"| Baseline | best val accuracy | 81.52% | {baseline} | 1 |" in text
+    assert '"Baseline is best" (best val accuracy): **' in text and "figures from results.csv" in text
+    assert text.count("## Original vs here") == 1 and text.startswith("# adam_betas")
+    again = run(NO_TF, "-m", "kerashp.cli", "compare", "adam_betas", out, env={"KERASHP_BLOCK_KERAS": "1"})
+    assert again.returncode == 0 and (out / "results.md").read_text() == text  # replaced, not appended twice
+    missing = run(NO_TF, "-m", "kerashp.cli", "compare", "adam_betas", tmp_path / "none")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "results.csv: no such file" in missing.stderr
+    undeclared = run("-m", "kerashp.cli", "compare", TINY, out)  # a study file that imports TensorFlow
+    assert undeclared.returncode == 2 and "declares no original" in undeclared.stderr, undeclared.stderr
+
+
 def test_kerashp_report_rebuilds_without_keras_or_tensorflow(tmp_path):
     out = tmp_path / "run"
     assert run(TINY, "--out", out, "--configs", "slow,fast", "--epochs", "2", "--seeds", "2",

@@ -7,6 +7,7 @@ import pathlib
 import pandas as pd
 import pytest
 
+from kerashp.errors import StudyError
 from kerashp.original import Claim, Original
 from kerashp.report import replication, uncertainty
 from kerashp.storage.records import ExecutionRecord, TrialRecord
@@ -56,6 +57,8 @@ def test_lower_is_better_metrics_and_missing_configurations():
     claim = Claim("a has the lower loss", "final_loss", better=("a",), higher_is_better=False)
     assert verdict(claim, losses)[0] == "reproduced"
     assert verdict(Claim("c beats a", "final_loss", better=("c",), worse=("a",)), losses) == ("not run", "c not run here")
+    alone = verdict(Claim("a is best", "final_loss", better=("a",)), losses[:1])
+    assert alone == ("not run", "nothing to compare a with here (only a ran)")
     with pytest.raises(ValueError, match="names no configuration"):
         Claim("nothing", "final_loss")
 
@@ -75,3 +78,45 @@ def test_section_shows_published_numbers_beside_the_interval():
     assert "- original: Table 1; its budget: 50,000 images, 10 epochs" in text
     assert "- here: sample; 2 epochs" in text and "- note: trained from scratch here" in text
     assert '"Baseline beats Low" (test accuracy): **reproduced**' in text
+
+
+ORIGINAL = Original(source="Table 1", budget="50,000 images",
+                    results={"Baseline": {"test_accuracy": 0.8152, "final_loss": 0.5}},
+                    claims=(Claim("Baseline beats Low", "test_accuracy", better=("Baseline",), worse=("Low",)),))
+
+
+def test_tables_of_one_run_each_give_the_section_the_records_give():
+    records = [trial("Baseline", [0.81]), trial("Low", [0.71])]
+    table = pd.DataFrame({"trial": ["0000", "0001", "0002"], "name": ["Baseline", "Low", "Broken"],
+                          "status": ["COMPLETED", "COMPLETED", "FAILED"], "runs": [1, 1, 0],
+                          "test_accuracy": [0.81, 0.71, None], "epochs": [10, 10, 10], "message": ["", "", "NaN loss"]})
+    rebuilt = replication.records_from_tables(table)
+    assert [r.name for r in rebuilt] == ["Baseline", "Low"]  # the failed trial is left out
+    assert rebuilt[0].executions[0].summary == {"test_accuracy": 0.81}
+    expected = replication.replication_markdown(ORIGINAL, records, here="h")
+    assert replication.replication_markdown(ORIGINAL, rebuilt, here="h") == expected
+    # Baseline ran but results.csv has no final_loss: "not recorded", not "not run".
+    assert "| Baseline | final_loss | 0.5 | not recorded | 0 |" in expected
+
+
+def test_means_of_several_runs_need_each_runs_values():
+    table = pd.DataFrame({"name": ["Baseline", "Low"], "runs": [3, 3], "test_accuracy": [0.81, 0.713]})
+    with pytest.raises(StudyError, match="no seeds.csv"):
+        replication.records_from_tables(table)
+    seeds = pd.DataFrame({"metric": ["test_accuracy"] * 6, "name": ["Baseline"] * 3 + ["Low"] * 3,
+                          "run": [0, 1, 2] * 2, "value": [0.80, 0.82, 0.81, 0.70, 0.73, 0.71]})
+    rebuilt = replication.records_from_tables(table, seeds)
+    assert replication.replication_markdown(ORIGINAL, rebuilt, here="h") == replication.replication_markdown(
+        ORIGINAL, TRIALS[:2], here="h")
+
+
+def test_the_section_is_replaced_in_place_or_appended():
+    section = "\n## Original vs here\n\n- new\n"
+    plain = "# study\n\n| a |\n"
+    assert replication.with_section(plain, section) == "# study\n\n| a |\n\n## Original vs here\n\n- new\n"
+    once = replication.with_section(plain, section)
+    assert replication.with_section(once, section) == once
+    middle = "# study\n\n## Original vs here\n\n- old\n- older\n\n## Across seeds\n\ntext\n"
+    assert replication.with_section(middle, section) == ("# study\n\n## Original vs here\n\n- new\n\n"
+                                                         "## Across seeds\n\ntext\n")
+    assert replication.header_value("# s\n- data: local 5000 train\n- budget: 10 epochs\n", "budget") == "10 epochs"

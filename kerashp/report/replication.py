@@ -50,6 +50,8 @@ def claim_verdict(claim: Claim, values: pd.DataFrame, seed: int = 0) -> tuple[st
     rng = np.random.default_rng(seed)
     against, separated, details, counts, agreeing = False, 0, [], [], 0
     pairs = [(a, b) for a in better for b in worse if a != b]
+    if not pairs:
+        return NOT_RUN, f"nothing to compare {', '.join(better)} with here (only {', '.join(names)} ran)"
     for a, b in pairs:
         paired = pd.DataFrame({"a": values.loc[a], "b": values.loc[b]}).dropna()
         differences = (paired["a"] - paired["b"]) * sign  # > 0: as claimed
@@ -100,6 +102,7 @@ def replication_markdown(original: Original | dict[str, Any], trials: Sequence[T
     if original.notes:
         lines.append(f"- note: {original.notes}")
     cache: dict[str, pd.DataFrame] = {}
+    ran = {trial.name for trial in trials}
 
     def values_of(metric: str) -> pd.DataFrame:
         if metric not in cache:
@@ -119,7 +122,7 @@ def replication_markdown(original: Original | dict[str, Any], trials: Sequence[T
                                 if math.isfinite(low) else "")
                     shown, runs = f"{_format(mean, fraction)}{interval}", str(len(row))
                 else:
-                    shown, runs = "not run", "0"
+                    shown, runs = ("not recorded" if name in ran else "not run"), "0"
                 lines.append(f"| {name} | {titles.get(metric, metric)} | {_format(published, fraction)} | "
                              f"{shown} | {runs} |")
     if original.claims:
@@ -129,3 +132,67 @@ def replication_markdown(original: Original | dict[str, Any], trials: Sequence[T
             verdict, detail = claim_verdict(claim, values_of(claim.metric), seed)
             lines.append(f"- \"{claim.text}\" ({titles.get(claim.metric, claim.metric)}): **{verdict}**; {detail}")
     return "\n".join(lines) + "\n"
+
+
+SECTION_TITLE = "## Original vs here"
+
+
+def records_from_tables(results: pd.DataFrame, seeds: pd.DataFrame | None = None) -> list[TrialRecord]:
+    """Trial records rebuilt from a study directory's committed tables, for
+    `replication_markdown` where the runs' own files are gone.
+
+    A row of `results` (results.csv) that stands for one run gives that run's
+    figures; a row that averages several runs (`runs` > 1) needs their values
+    per run, which `seeds` (seeds.csv: metric, name, run, value) holds for the
+    compared metrics only, so the other metrics of such a row are left out.
+
+    Raises:
+        StudyError: a table without the columns a report writes, or means of
+            several runs without seeds.csv.
+    """
+    from kerashp.errors import StudyError
+    from kerashp.storage.records import ExecutionRecord, TrialRecord
+
+    if "name" not in results.columns:
+        raise StudyError("results.csv has no 'name' column: not a kerashp results table")
+    runs = results["runs"].fillna(1).astype(int) if "runs" in results.columns else pd.Series(1, index=results.index)
+    if (runs > 1).any() and seeds is None:
+        raise StudyError("results.csv holds means over several runs and there is no seeds.csv with each run's values")
+    skip = {"trial", "name", "status", "runs", "epochs", "message"}
+    records = []
+    for (_, row), count in zip(results.iterrows(), runs):
+        if str(row.get("status", "COMPLETED")) != "COMPLETED":
+            continue
+        if count == 1:
+            summaries = {0: {key: float(value) for key, value in row.items()
+                             if key not in skip and isinstance(value, (int, float, np.number)) and not pd.isna(value)}}
+        else:
+            own = seeds[seeds["name"] == row["name"]]
+            summaries = {}
+            for (run, metric), value in own.set_index(["run", "metric"])["value"].items():
+                summaries.setdefault(int(run), {})[metric] = float(value)
+        executions = [ExecutionRecord(index, None, summary=summary) for index, summary in sorted(summaries.items())]
+        records.append(TrialRecord(str(row.get("trial", row["name"])), "COMPLETED", {"config": row["name"]}, None,
+                                   executions))
+    return records
+
+
+def with_section(markdown: str, section: str) -> str:
+    """`markdown` with its "Original vs here" section (up to the next "## "
+    heading) replaced by `section`, or `section` appended where it has none."""
+    lines = markdown.rstrip("\n").split("\n")
+    if SECTION_TITLE in lines:
+        start = lines.index(SECTION_TITLE)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        while start > 0 and not lines[start - 1].strip():
+            start -= 1
+        rest = lines[end:]
+        lines = lines[:start] + section.rstrip("\n").split("\n") + ([""] + rest if rest else [])
+        return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + section
+
+
+def header_value(markdown: str, key: str) -> str | None:
+    """The value of a results.md header line `- key: value`, or None."""
+    prefix = f"- {key}: "
+    return next((line[len(prefix):] for line in markdown.split("\n") if line.startswith(prefix)), None)
