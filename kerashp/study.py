@@ -235,7 +235,8 @@ class Study:
         `reconfigure`, instead of building and tracing a new model (tens of seconds
         for MobileNetV2 on a CPU). Only for studies whose trials differ in values
         that `reconfigure` can set in place (e.g. optimizer hyperparameters held in
-        variables) and whose optimizer slots start at zero (SGD, Adam, RMSprop),
+        variables, or initial weights drawn again: `kerashp.models.copy_initial_state`)
+        and whose optimizer slots start at zero (SGD, Adam, RMSprop),
         and not together with callbacks that rewrite the train step
         (`callbacks.GradientNorm`). Default None: every trial builds its own model.
         """

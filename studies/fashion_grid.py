@@ -118,17 +118,22 @@ class FashionGrid(Study):
         if int(values["epochs"]) <= 0:
             raise ValueError(f"epochs must be positive, got {values['epochs']}")
 
-    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
-        import keras
-
+    def network(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        """The trial's MLP, uncompiled."""
         from kerashp.models import build_mlp
-        from kerashp.optimizers import make_optimizer
 
-        model = build_mlp(
+        return build_mlp(
             self.data.input_shape, HIDDEN_LAYERS[hp["hidden"]], outputs=self.data.num_classes,
             activation="relu", dropout=[hp["dropout_1"], hp["dropout_2"]], batch_norm=hp["batch_norm"],
             kernel_initializer=hp["init"], framework=self.framework,
         )
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        import keras
+
+        from kerashp.optimizers import make_optimizer
+
+        model = self.network(hp)
         model.compile(
             optimizer=make_optimizer(OPTIMIZERS[hp["optimizer"]], hp["learning_rate"], hp["momentum"],
                                      framework=self.framework),
@@ -136,6 +141,21 @@ class FashionGrid(Study):
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )
         return model
+
+    def architecture_key(self, hp):
+        # What the traced train step holds as constants: the layers, the dropout rates, the
+        # optimizer's kind and momentum. The initialisation and the learning rate are set in
+        # place (reconfigure), so a grid's neighbouring points share one trace.
+        return (hp["hidden"], hp["batch_norm"], hp["dropout_1"], hp["dropout_2"], hp["optimizer"], hp["momentum"])
+
+    def pack_key(self, hp):
+        return None  # --pack: not checked against unpacked runs for this study yet
+
+    def reconfigure(self, model, hp) -> None:
+        from kerashp.models import copy_initial_state
+
+        copy_initial_state(model, self.network(hp))  # drawn as a fresh build draws it, under the same seed
+        model.optimizer.learning_rate = hp["learning_rate"]  # a variable: assigned, nothing retraced
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ import pandas as pd
 
 from kerashp.cli import main
 from kerashp.optimizers import make_adam, set_hyperparameters
+import pytest
+
+from studies.fashion_grid import FashionGrid
 from tiny_study import TinyStudy
 
 
@@ -29,8 +32,11 @@ class AdamTiny(TinyStudy):
 
     def build(self, hp):
         type(self).builds += 1
+        # Dropout: a reused model must also start with the seed generator states of its first
+        # trial (get_weights leaves them out), or it draws other masks than a fresh one.
         model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
-                                  keras.layers.BatchNormalization(), keras.layers.Dense(3, activation="softmax")])
+                                  keras.layers.BatchNormalization(), keras.layers.Dropout(0.3),
+                                  keras.layers.Dense(3, activation="softmax")])
         model.compile(make_adam(0.01, hp["beta_1"], hp["beta_2"], hp["epsilon"], in_variables=True),
                       "sparse_categorical_crossentropy", metrics=["accuracy"])
         return model
@@ -62,9 +68,49 @@ def test_reused_model_trains_like_fresh_models_and_is_built_once(tmp_path):
     assert len({round(h["loss"].iloc[-1], 6) for h in reused}) == 3
 
 
-def test_set_hyperparameters_needs_variables():
-    import pytest
+class CountedGrid(FashionGrid):
+    builds = 0
 
+    def build(self, hp):
+        type(self).builds += 1
+        return super().build(hp)
+
+
+class FreshGrid(CountedGrid):
+    builds = 0
+
+    def architecture_key(self, hp):
+        return None
+
+
+def test_grid_points_that_differ_in_initialisation_share_one_trace_and_train_like_fresh_ones(tmp_path):
+    # Nine points of the FashionMNIST grid (3 initialisations x 3 learning rates) on one architecture
+    # with batch norm and dropout, ASHA-pruned (rungs 1 and 3 epochs: promotions resume from
+    # checkpoints into the reused model): the reused model re-draws each point's initial weights
+    # and dropout seeds (copy_initial_state) and sets its learning rate in place.
+    args = ["--data", "sample:fashion_mnist", "--search", "grid", "--epochs", "3", "--prune", "asha",
+            "--min-epochs", "1", "--eta", "3", "--train-limit", "600", "--verbose", "0",
+            *[item for pair in (("--set", f"{k}={v}") for k, v in (
+                ("hidden", "1024-128"), ("batch_norm", True), ("dropout_1", 0.2), ("dropout_2", 0.5),
+                ("optimizer", "sgd"), ("momentum", 0.9))) for item in pair]]
+    CountedGrid.builds = FreshGrid.builds = 0
+    assert main(FreshGrid, [*args, "--out", str(tmp_path / "fresh")]) == 0
+    assert main(CountedGrid, [*args, "--out", str(tmp_path / "reused")]) == 0
+    fresh = pd.read_csv(tmp_path / "fresh" / "epochs.csv")
+    reused = pd.read_csv(tmp_path / "reused" / "epochs.csv")
+    columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert len(fresh) == len(reused) > 9 and list(fresh["trial"]) == list(reused["trial"])
+    np.testing.assert_allclose(reused[columns], fresh[columns], rtol=1e-5, atol=1e-6)
+    assert CountedGrid.builds == 1 and FreshGrid.builds >= 9
+    first_epochs = fresh[fresh["epoch"] == 1].drop_duplicates("trial")
+    assert first_epochs["loss"].round(5).nunique() == 9  # the nine points really start differently
+    with pytest.raises(ValueError, match="not the same architecture"):
+        from kerashp.models import build_mlp, copy_initial_state
+
+        copy_initial_state(build_mlp((4,), [3], outputs=2), build_mlp((4,), [5], outputs=2))
+
+
+def test_set_hyperparameters_needs_variables():
     with pytest.raises(TypeError, match="in_variables"):
         set_hyperparameters(make_adam(1e-3), beta_1=0.5)
     optimizer = make_adam(1e-3, 0.9, in_variables=True)

@@ -8,6 +8,7 @@ from kerashp.models.mobilenet_v2 import (
     build_mobilenet_v2_classifier,
     set_batchnorm_momentum,
 )
+from kerashp.models.state import copy_initial_state, seed_states
 
 __all__ = [
     "DEFAULT_BN_MOMENTUM",
@@ -15,5 +16,7 @@ __all__ = [
     "build_cnn",
     "build_mlp",
     "build_mobilenet_v2_classifier",
+    "copy_initial_state",
+    "seed_states",
     "set_batchnorm_momentum",
 ]

@@ -12,16 +12,10 @@ import time
 import keras
 
 from kerashp import compat
+from kerashp.models.state import seed_states
 from kerashp.storage import records
 
 logger = logging.getLogger("kerashp")
-
-
-def seed_states(model: keras.Model) -> list:
-    """The states of the model's random seed generators (dropout masks, noise), in
-    model order. `save_weights` leaves them out, so a run restored from weights
-    alone would draw other dropout masks than the run it continues."""
-    return [variable for variable in model.variables if variable.path.endswith("seed_generator_state")]
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):

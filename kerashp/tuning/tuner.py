@@ -29,6 +29,7 @@ from kerashp.data import DataSplits
 from kerashp.data.pipeline import steps_per_epoch
 from kerashp.errors import StudyError, is_disk_full
 from kerashp.report.tables import last_line
+from kerashp.models.state import seed_states
 from kerashp.tuning.backup import AtomicBackupAndRestore
 from kerashp.storage import records
 from kerashp.storage.weights import WEIGHTS_KEPT, WeightsPolicy, weights_expected
@@ -163,18 +164,23 @@ class ReusableModel:
     model: keras.Model
     initial_weights: list
     initial_optimizer_state: dict[int, Any]  # id(variable) -> value, for variables that existed after compile
+    initial_seed_states: list  # of the dropout (and other) seed generators, which get_weights leaves out
 
     @classmethod
     def capture(cls, key: Hashable, seed: int, model: keras.Model) -> "ReusableModel":
         state = {id(v): keras.ops.convert_to_numpy(v) for v in model.optimizer.variables}
-        return cls(key, seed, model, model.get_weights(), state)
+        seeds = [keras.ops.convert_to_numpy(v) for v in seed_states(model)]
+        return cls(key, seed, model, model.get_weights(), state, seeds)
 
     def reset(self) -> keras.Model:
         """The model as it was before its first trial: initial weights (batch-norm
-        statistics included), optimizer variables as after compile, slots created
-        since (momenta, second moments, ...) at zero."""
+        statistics included) and seed generator states (the same dropout masks),
+        optimizer variables as after compile, slots created since (momenta, second
+        moments, ...) at zero."""
         model = self.model
         model.set_weights(self.initial_weights)
+        for variable, value in zip(seed_states(model), self.initial_seed_states):
+            variable.assign(value)
         for variable in model.optimizer.variables:
             value = self.initial_optimizer_state.get(id(variable))
             variable.assign(value if value is not None else keras.ops.zeros(variable.shape, variable.dtype))
