@@ -18,6 +18,8 @@ that rotates with the repetition, and a seed of its own per repetition:
 - `kerashp-asha`: `kerashp.run(FashionGrid, search="random", prune="asha")`;
 - `kerashp-hyperband`: `search="hyperband"` (random configurations, ASHA in
   Hyperband's brackets);
+- `kerashp-bayesian`: `search="bayesian", prune="asha"` (KerasTuner's Gaussian-process
+  oracle proposes, ASHA stops; a model-based proposer like Optuna's TPE);
 - `keras-tuner`: `keras_tuner.Hyperband(max_epochs=40, factor=3)` on the same
   builder (its resource is the epochs, so the grid's `epochs` is not searched), as
   its documentation sets it up;
@@ -51,7 +53,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SEARCHES = ("kerashp-asha", "kerashp-hyperband", "keras-tuner", "optuna")
+SEARCHES = ("kerashp-asha", "kerashp-hyperband", "kerashp-bayesian", "keras-tuner", "optuna")
+KERASHP_SEARCHES = {"asha": {"search": "random", "prune": "asha"}, "hyperband": {"search": "hyperband"},
+                    "bayesian": {"search": "bayesian", "prune": "asha"}}
 MAX_EPOCHS = 40
 ETA = 3
 
@@ -126,7 +130,7 @@ def run_kerashp(data, seed: int, budget_s: float, method: str, out: pathlib.Path
 
     tuner_module.StudyTuner.on_trial_end = on_trial_end
     try:
-        options = {"search": "hyperband"} if method == "hyperband" else {"search": "random", "prune": "asha"}
+        options = KERASHP_SEARCHES[method]
         results = kerashp.run(grid_study(data), **options, trials=100_000, eta=ETA, seed=seed,
                               max_minutes=budget_s / 60, out=out, verbose=0, keep_weights="best")
     finally:
@@ -359,7 +363,7 @@ def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float) -> None:
     from matplotlib import pyplot
 
     figure, axes = pyplot.subplots(figsize=(7, 4))
-    colours = dict(zip(SEARCHES, ("tab:blue", "tab:cyan", "tab:orange", "tab:green")))
+    colours = dict(zip(SEARCHES, ("tab:blue", "tab:cyan", "tab:purple", "tab:orange", "tab:green")))
     for o in outcomes:
         points = o.curve()
         if points:
@@ -373,7 +377,7 @@ def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float) -> None:
     figure.savefig(out / "peers.png", dpi=120)
 
     peers = [name for name in ("keras-tuner", "optuna") if any(o.search == name for o in outcomes)]
-    ours = [name for name in ("kerashp-asha", "kerashp-hyperband") if any(o.search == name for o in outcomes)]
+    ours = [name for name in SEARCHES if name.startswith("kerashp-") and any(o.search == name for o in outcomes)]
     repetitions = sorted({o.repetition for o in outcomes})
     for mine in ours:
         ratios = []
