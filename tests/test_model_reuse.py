@@ -68,6 +68,28 @@ def test_reused_model_trains_like_fresh_models_and_is_built_once(tmp_path):
     assert len({round(h["loss"].iloc[-1], 6) for h in reused}) == 3
 
 
+def test_runs_of_other_seeds_reuse_the_model_with_their_own_initial_state(tmp_path, caplog):
+    # Trials a, b, c x seeds 0, 1: the runs alternate seeds, so each reuse draws the initial
+    # weights and dropout seeds of its own seed (from a model built again, never traced).
+    args = ["--epochs", "2", "--seeds", "2", "--verbose", "0"]
+    assert main(AdamTiny, [*args, "--out", str(tmp_path / "fresh")]) == 0
+    caplog.clear()
+    with caplog.at_level("INFO", logger="kerashp"):
+        assert main(ReusedAdamTiny, [*args, "--out", str(tmp_path / "reused")]) == 0
+    reuses = [r.getMessage() for r in caplog.records if r.getMessage().startswith("reusing")]
+    # the model was built for seed 0: its runs restore that state, the seed-1 runs draw their own
+    assert len(reuses) == 5 and sum("drawn with seed 1" in m for m in reuses) == 3
+    columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    for trial in range(3):
+        runs = []
+        for index in range(2):
+            path = f"tuner/trial_000{trial}/execution_{index}/history.csv"
+            fresh, reused = pd.read_csv(tmp_path / "fresh" / path), pd.read_csv(tmp_path / "reused" / path)
+            np.testing.assert_allclose(reused[columns], fresh[columns], rtol=1e-5, atol=1e-6)
+            runs.append(round(float(reused["loss"].iloc[0]), 6))
+        assert runs[0] != runs[1]  # the two seeds really start differently
+
+
 class CountedGrid(FashionGrid):
     builds = 0
 

@@ -29,7 +29,7 @@ from kerashp.data import DataSplits
 from kerashp.data.pipeline import steps_per_epoch
 from kerashp.errors import StudyError, is_disk_full
 from kerashp.report.tables import last_line
-from kerashp.models.state import seed_states
+from kerashp.models.state import copy_initial_state, seed_states
 from kerashp.tuning.backup import AtomicBackupAndRestore
 from kerashp.storage import records
 from kerashp.storage.weights import WEIGHTS_KEPT, WeightsPolicy, weights_expected
@@ -457,6 +457,12 @@ class StudyTuner(base_tuner.BaseTuner):
         # costs a third of a second with TensorFlow loaded: one per trial, not three).
         compat.forget_custom_gradients(self._custom_gradients_before)
         keras.backend.clear_session()
+        with self._build_scope():
+            yield
+
+    @contextlib.contextmanager
+    def _build_scope(self):
+        """The run's dtype policy and strategy scope, for building a model."""
         policy_before = keras.config.dtype_policy()
         keras.config.set_dtype_policy(self.fast_path.precision)
         try:
@@ -661,11 +667,18 @@ class StudyTuner(base_tuner.BaseTuner):
         when the study says the two are interchangeable (`architecture_key`)."""
         key = self.study.architecture_key(hp)
         cached = self._reusable
-        if key is not None and cached is not None and (cached.key, cached.seed) == (key, seed):
+        if key is not None and cached is not None and cached.key == key:
             compat.set_random_seed(seed)  # without clearing TensorFlow's caches: no re-instantiated train step
             model = cached.reset()
+            if cached.seed != seed:
+                # Another seed draws other initial weights and dropout seeds: build the trial's
+                # model again (cheap: nothing is traced before fit) and take its initial state.
+                with self._build_scope():
+                    copy_initial_state(model, self.study.build(hp))
+                compat.set_random_seed(seed)
             self.study.reconfigure(model, hp)
-            logger.info("reusing the compiled model of the previous trial (same architecture and seed)")
+            logger.info("reusing the compiled model of the previous trial (same architecture%s)",
+                        " and seed" if cached.seed == seed else f"; initial state drawn with seed {seed}")
             return model
         with self._fresh_build_scope():
             keras.utils.set_random_seed(seed)
