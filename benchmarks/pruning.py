@@ -50,9 +50,10 @@ def run(out: pathlib.Path, data: str, epochs: int, train_limit: int | None, prun
 
 def summarize(out: pathlib.Path, epochs: int) -> dict[str, float]:
     table = pd.read_csv(out / "results.csv")
-    full = table[(table["status"] == "COMPLETED") & (table["epochs"] == epochs)]
+    trained_to = table["rung_epochs"] if "rung_epochs" in table else table.get("epochs_run", table["epochs"])
+    full = table[(table["status"] == "COMPLETED") & (trained_to == epochs)]
     picked = full.sort_values(["best_val_accuracy", "trial"], ascending=[False, True]).iloc[0]
-    trained = int(table["epochs_trained"].sum()) if "epochs_trained" in table else int(table["epochs"].sum())
+    trained = int(table["epochs_trained"].sum()) if "epochs_trained" in table else int(table.get("epochs_run", table["epochs"]).sum())
     return {"trials": len(table), "full_length": len(full), "epochs_trained": trained,
             "picked": picked["name"], "picked_val": float(picked["best_val_accuracy"]),
             "picked_test": float(picked["test_accuracy"]), "best_test": float(full["test_accuracy"].max())}

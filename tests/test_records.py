@@ -60,6 +60,16 @@ def test_results_table_means_seeds_and_marks_failures():
     assert "| B | 1e+09 |  | failed: diverged at epoch 1 |" in text
 
 
+def test_an_epochs_hyperparameter_keeps_its_column_beside_the_epochs_trained():
+    # A pruned trial of 30 epochs stopped at its 9-epoch rung: `epochs` is its length, not 9.
+    stopped = TrialRecord("0", "COMPLETED", {"epochs": 30}, None, [
+        ExecutionRecord(0, None, pd.DataFrame(), {"best_val_accuracy": 0.8, "epochs": 9})])
+    table = results_table([stopped], ["epochs"], [("best_val_accuracy", "best val accuracy")])
+    assert table.loc[0, "epochs"] == 30 and table.loc[0, "epochs_run"] == 9
+    plain = results_table([stopped], [], [("best_val_accuracy", "best val accuracy")])
+    assert plain.loc[0, "epochs"] == 9 and "epochs_run" not in plain
+
+
 def test_a_history_line_cut_by_a_kill_is_left_out_and_cut_before_appending(tmp_path):
     import csv
 

@@ -41,7 +41,9 @@ def results_table(
     A metric is the mean over the trial's finished runs (seeds); where there
     are two or more, `<metric>_std` holds their sample standard deviation.
     Unfinished or failed runs contribute nothing; the `status` and `message`
-    columns say why a row is incomplete.
+    columns say why a row is incomplete. `epochs` is the epochs the runs trained,
+    or, where the study searches `epochs` itself, that hyperparameter (the trained
+    epochs are then `epochs_run`).
     """
     rows: list[dict[str, Any]] = []
     for trial in trials:
@@ -55,7 +57,10 @@ def results_table(
             row[key] = float(np.mean(values)) if values else math.nan
             if len(values) > 1:
                 row[f"{key}_std"] = float(np.std(values, ddof=1))
-        row["epochs"] = max((s.get("epochs", 0) for s in summaries), default=0)
+        # The epochs the runs trained; where `epochs` is a hyperparameter (a trial's own length),
+        # that stays in its column and the trained epochs (a rung's, in a pruned search) go beside it.
+        row["epochs_run" if "epochs" in hyperparameters else "epochs"] = max(
+            (s.get("epochs", 0) for s in summaries), default=0)
         row["message"] = last_line(trial.message) if trial.status != "COMPLETED" else ""
         rows.append(row)
     return pd.DataFrame(rows)
