@@ -231,10 +231,10 @@ class Study:
         """What makes two trials' compiled models interchangeable, or None.
 
         Trials with equal keys share one compiled model: the tuner restores its
-        initial weights (for a run of another seed: those of the trial's model built
-        again under that seed, uncompiled parts cheap, nothing traced), resets the
-        optimizer's state and calls `reconfigure`, instead of building and tracing a new model (tens of seconds
-        for MobileNetV2 on a CPU). Only for studies whose trials differ in values
+        initial weights (for a run of another seed, those of the trial's model built
+        again under that seed, which traces nothing), resets the optimizer's state
+        and calls `reconfigure`, instead of building and tracing a new model (tens
+        of seconds for MobileNetV2 on a CPU). Only for studies whose trials differ in values
         that `reconfigure` can set in place (e.g. optimizer hyperparameters held in
         variables, or initial weights drawn again: `kerashp.models.copy_initial_state`)
         and whose optimizer slots start at zero (SGD, Adam, RMSprop),
