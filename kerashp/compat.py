@@ -267,9 +267,10 @@ def forget_custom_gradients(keep: frozenset) -> int:
     return len(gone)
 
 
-def set_random_seed(seed: int) -> None:
+def set_random_seed(seed: int, *, tensorflow_seed: bool = True) -> None:
     """`keras.utils.set_random_seed(seed)`, but TensorFlow's global seed is set only
-    where it differs.
+    where it differs (`tensorflow_seed=False`: never, for a reused model whose runs
+    change seeds).
 
     Setting TensorFlow's global seed clears the eager context's caches, so the next
     call of an already traced train step instantiates and optimises its graph again:
@@ -286,7 +287,7 @@ def set_random_seed(seed: int) -> None:
     import numpy as np
 
     context = sys.modules.get("tensorflow.python.eager.context")
-    if context is None or context.global_seed() != seed:
+    if context is None or (tensorflow_seed and context.global_seed() != seed):
         keras.utils.set_random_seed(seed)
         return
     from keras.src.backend.common import global_state

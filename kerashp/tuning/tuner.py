@@ -668,14 +668,16 @@ class StudyTuner(base_tuner.BaseTuner):
         key = self.study.architecture_key(hp)
         cached = self._reusable
         if key is not None and cached is not None and cached.key == key:
-            compat.set_random_seed(seed)  # without clearing TensorFlow's caches: no re-instantiated train step
+            # Without clearing TensorFlow's caches (no re-instantiated train step): Keras draws its
+            # randomness from seed generators, not from TensorFlow's global seed.
+            compat.set_random_seed(seed, tensorflow_seed=False)
             model = cached.reset()
             if cached.seed != seed:
                 # Another seed draws other initial weights and dropout seeds: build the trial's
                 # model again (cheap: nothing is traced before fit) and take its initial state.
                 with self._build_scope():
                     copy_initial_state(model, self.study.build(hp))
-                compat.set_random_seed(seed)
+                compat.set_random_seed(seed, tensorflow_seed=False)
             self.study.reconfigure(model, hp)
             logger.info("reusing the compiled model of the previous trial (same architecture%s)",
                         " and seed" if cached.seed == seed else f"; initial state drawn with seed {seed}")
