@@ -181,10 +181,7 @@ def _report(out: str) -> int:
 
 
 def _compare(target: str, out: str, experiment: str | None) -> int:
-    import pandas as pd
-
-    from kerashp.report import replication
-    from kerashp.storage.records import write_text_atomic
+    from kerashp.report.replication import compare_directory
 
     study = resolve_study(target)
     if experiment is not None:
@@ -197,29 +194,7 @@ def _compare(target: str, out: str, experiment: str | None) -> int:
     if original is None:
         raise StudyError(f"{where} declares no original to compare with (Study.original"
                          f"{'' if experiment else ', or give --experiment'})")
-    directory = pathlib.Path(out)
-    tables = {}
-    for name in ("results.csv", "seeds.csv"):
-        path = directory / name
-        if not path.is_file():
-            if name == "results.csv":
-                raise StudyError(f"{path}: no such file (give a study directory with its results table)")
-            continue
-        try:
-            tables[name] = pd.read_csv(path, dtype={"trial": str})
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-            raise StudyError(f"{path}: not a readable table ({str(error).strip().splitlines()[-1]})") from None
-    records = replication.records_from_tables(tables["results.csv"], tables.get("seeds.csv"))
-    markdown_path = directory / "results.md"
-    markdown = markdown_path.read_text(encoding="utf-8") if markdown_path.is_file() else ""
-    described = [replication.header_value(markdown, key) for key in ("data", "budget")]
-    options = replication.header_value(markdown, "options")
-    here = "; ".join([*filter(None, described), *([f"options {options}"] if options else []),
-                      f"figures from {' and '.join(tables)} (`kerashp compare`)"])
-    metric_titles = dict(study.table_metrics)
-    section = replication.replication_markdown(original, records, here=here, metric_titles=metric_titles)
-    write_text_atomic(markdown_path, replication.with_section(markdown, section))
-    print(markdown_path)
+    print(compare_directory(original, pathlib.Path(out), dict(study.table_metrics)))
     return 0
 
 

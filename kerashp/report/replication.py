@@ -13,6 +13,7 @@ separated with n seeds* (with the direction the means take).
 from __future__ import annotations
 
 import math
+import pathlib
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
@@ -196,3 +197,37 @@ def header_value(markdown: str, key: str) -> str | None:
     """The value of a results.md header line `- key: value`, or None."""
     prefix = f"- {key}: "
     return next((line[len(prefix):] for line in markdown.split("\n") if line.startswith(prefix)), None)
+
+
+def compare_directory(original: Original, directory: pathlib.Path, metric_titles: dict[str, str]) -> pathlib.Path:
+    """Writes the "Original vs here" section into `directory`/results.md from its
+    results.csv (and seeds.csv), replacing an earlier one (`kerashp compare`);
+    returns results.md's path.
+
+    Raises:
+        StudyError: no results.csv, an unreadable table, or means without per-run values.
+    """
+    from kerashp.errors import StudyError
+    from kerashp.storage.records import write_text_atomic
+
+    tables = {}
+    for name in ("results.csv", "seeds.csv"):
+        path = directory / name
+        if not path.is_file():
+            if name == "results.csv":
+                raise StudyError(f"{path}: no such file (give a study directory with its results table)")
+            continue
+        try:
+            tables[name] = pd.read_csv(path, dtype={"trial": str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            raise StudyError(f"{path}: not a readable table ({str(error).strip().splitlines()[-1]})") from None
+    records = records_from_tables(tables["results.csv"], tables.get("seeds.csv"))
+    markdown_path = directory / "results.md"
+    markdown = markdown_path.read_text(encoding="utf-8") if markdown_path.is_file() else ""
+    described = [header_value(markdown, key) for key in ("data", "budget")]
+    options = header_value(markdown, "options")
+    here = "; ".join([*filter(None, described), *([f"options {options}"] if options else []),
+                      f"figures from {' and '.join(tables)} (`kerashp compare`)"])
+    section = replication_markdown(original, records, here=here, metric_titles=metric_titles)
+    write_text_atomic(markdown_path, with_section(markdown, section))
+    return markdown_path
