@@ -128,3 +128,59 @@ def test_set_hyperparameters_needs_variables():
     optimizer = make_adam(1e-3, 0.9, in_variables=True)
     set_hyperparameters(optimizer, beta_1=0.5)
     assert float(optimizer.beta_1) == 0.5
+
+
+def test_promoted_runs_continue_with_their_kept_model_and_train_as_rebuilt_ones(tmp_path, caplog, monkeypatch):
+    # ASHA over nine grid points of different architectures (no model reuse): a run stopped at
+    # its rung keeps its compiled model, so a promotion a few trials later trains on without a
+    # rebuild and a new trace; its epochs must be those of a run rebuilt from its checkpoint.
+    from kerashp.tuning.tuner import StoppedModels
+
+    args = ["--data", "sample:fashion_mnist", "--search", "grid", "--epochs", "3", "--prune", "asha",
+            "--min-epochs", "1", "--eta", "3", "--train-limit", "600", "--verbose", "0",
+            "--set", "batch_norm=True", "--set", "optimizer=adam", "--set", "momentum=0.9",
+            "--set", "learning_rate=0.001", "--set", "init=kaiming_uniform"]
+    with monkeypatch.context() as patch:
+        patch.setattr(StoppedModels, "MAX_MODELS", 0)
+        with caplog.at_level("INFO", logger="kerashp"):
+            assert main(FreshGrid, [*args, "--trials", "9", "--out", str(tmp_path / "rebuilt")]) == 0
+        assert not any("continues with the model in memory" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="kerashp"):
+        assert main(FreshGrid, [*args, "--trials", "9", "--out", str(tmp_path / "kept")]) == 0
+    messages = [r.getMessage() for r in caplog.records]
+    promoted = [m.split()[1] for m in messages if "promoted to rung" in m]
+    continued = [m.split()[1] for m in messages if "continues with the model in memory" in m]
+    assert promoted and continued == promoted  # every promotion found its model kept
+    trained = [m.split("(")[1].split(")")[0] for m in messages if " completed, best " in m]
+    assert any(trained[trained.index(trial) - 1] != trial for trial in promoted)  # not only the run just trained
+    rebuilt = pd.read_csv(tmp_path / "rebuilt" / "epochs.csv")
+    kept = pd.read_csv(tmp_path / "kept" / "epochs.csv")
+    columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert list(rebuilt["trial"]) == list(kept["trial"]) and (kept["epoch"] > 1).any()
+    np.testing.assert_allclose(kept[columns], rebuilt[columns], rtol=1e-5, atol=1e-6)
+
+
+def test_stopped_models_are_bounded_by_count_and_bytes():
+    from kerashp.tuning.tuner import StoppedModels
+
+    def model(units):
+        built = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units)])
+        built.compile("adam", "mse")
+        return built
+
+    small = [model(2) for _ in range(3)]  # 10 weights each, 40 bytes
+    kept = StoppedModels(max_models=2, max_bytes=10**6)
+    for index, each in enumerate(small):
+        kept.keep(f"{index}", 0, each)
+    assert len(kept) == 2 and kept.take("0", 0) is None and kept.take("2", 0) is small[2]
+    assert kept.take("2", 0) is None  # taken once
+    big = model(1000)  # 5,000 weights: 20,000 bytes, before the optimizer's slots
+    assert StoppedModels.size_of(big) >= 20_000
+    kept = StoppedModels(max_models=8, max_bytes=StoppedModels.size_of(big) + StoppedModels.size_of(small[0]) - 1)
+    kept.keep("small", 0, small[0])
+    kept.keep("big", 0, big)  # over the budget with the small one: the older goes
+    assert len(kept) == 1 and kept.take("big", 0) is big
+    kept.keep("small", 0, small[0])
+    kept.release(small[0])
+    assert len(kept) == 0

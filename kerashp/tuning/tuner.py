@@ -19,6 +19,7 @@ from typing import Any, Callable, Hashable
 
 import keras
 import keras_tuner
+import numpy as np
 from keras_tuner.engine import base_tuner
 from keras_tuner.engine import trial as trial_module
 
@@ -155,6 +156,66 @@ class RunPlan:
         return self.directory / "backup"
 
 
+class StoppedModels:
+    """Models of runs stopped at a pruning rung, kept in memory for their promotion.
+
+    ASHA promotes a trial whenever it ranks in the top 1/eta of its rung, often a few
+    trials after it stopped. A promoted run whose model is still here trains on without
+    being built and traced again (its next epoch about 0.6 s sooner for the FashionMNIST
+    grid's MLP on 2 CPU cores); its checkpoint, which holds the same state, is loaded
+    into it as always. The least
+    recently stopped model goes first when more than `max_models` are kept or their
+    weights and optimizer state exceed `max_bytes`, so memory stays bounded.
+
+    Args:
+        max_models: at most this many models (default `MAX_MODELS`; 0 keeps none).
+        max_bytes: at most this many bytes of variables (weights and optimizer state) in
+            all (default `MAX_BYTES`).
+    """
+
+    MAX_MODELS = 8
+    MAX_BYTES = 512 * 2**20
+
+    def __init__(self, max_models: int | None = None, max_bytes: int | None = None):
+        self.max_models = self.MAX_MODELS if max_models is None else max_models
+        self.max_bytes = self.MAX_BYTES if max_bytes is None else max_bytes
+        self._models: dict[tuple[str, int], tuple[keras.Model, int]] = {}
+
+    @staticmethod
+    def size_of(model: keras.Model) -> int:
+        """Bytes held by the model's variables and its optimizer's."""
+        variables = [*model.weights, *(model.optimizer.variables if model.optimizer is not None else [])]
+        return sum(math.prod(v.shape) * _itemsize(v.dtype) for v in variables)
+
+    def keep(self, trial_id: str, index: int, model: keras.Model) -> None:
+        """Keeps run `index` of `trial_id`'s model; releases the oldest beyond the limits."""
+        self._models.pop((trial_id, index), None)
+        size = self.size_of(model)
+        if self.max_models <= 0 or size > self.max_bytes:
+            return
+        self._models[(trial_id, index)] = (model, size)
+        while len(self._models) > self.max_models or sum(s for _, s in self._models.values()) > self.max_bytes:
+            self._models.pop(next(iter(self._models)))
+
+    def take(self, trial_id: str, index: int) -> keras.Model | None:
+        """The kept model of run `index` of `trial_id` (no longer kept), or None."""
+        kept = self._models.pop((trial_id, index), None)
+        return None if kept is None else kept[0]
+
+    def release(self, model: keras.Model) -> None:
+        """Forgets `model` wherever kept (it is about to train another run)."""
+        for key in [key for key, (kept, _) in self._models.items() if kept is model]:
+            del self._models[key]
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+
+def _itemsize(dtype) -> int:
+    name = keras.backend.standardize_dtype(dtype)
+    return 2 if name == "bfloat16" else np.dtype(name).itemsize
+
+
 @dataclasses.dataclass
 class ReusableModel:
     """A compiled model kept for the next trial with the same architecture key and seed."""
@@ -232,9 +293,9 @@ class StudyTuner(base_tuner.BaseTuner):
         self.progress: Progress | None = None  # set by the runner: trial k of n, the record `kerashp status` reads
         self.on_trial_done: Callable[[], None] | None = None  # the runner's live table
         self._reusable: ReusableModel | None = None
-        # The model of a run that stopped at a rung, kept while nothing else is built:
-        # promoted at once (as ASHA often does), it trains on without being built and traced again.
-        self._stopped_at_rung: tuple[str, int, keras.Model] | None = None
+        # The models of runs that stopped at a rung: promoted (as ASHA often does a few
+        # trials later), such a run trains on without being built and traced again.
+        self._stopped = StoppedModels()
         self._custom_gradients_before = compat.custom_gradient_names()  # those of the user's own graphs stay
         self._quiet_failures: contextlib.AbstractContextManager | None = None  # entered by on_search_begin
         # The best score of any completed trial (or rung) so far: a run stopped at a rung is
@@ -451,7 +512,6 @@ class StudyTuner(base_tuner.BaseTuner):
         """Releases the previous model, then builds under the run's dtype policy and
         strategy scope (layers keep the policy they were built with)."""
         self._reusable = None
-        self._stopped_at_rung = None
         # The custom gradients keep released graphs alive: forget them first, so that the one
         # garbage collection clear_session makes frees those graphs too (a full collection
         # costs a third of a second with TensorFlow loaded: one per trial, not three).
@@ -581,10 +641,8 @@ class StudyTuner(base_tuner.BaseTuner):
         """Trains one run to its stage (of its full length: the model and its schedules are
         those of the full run; below it the checkpoint is kept for a promotion)."""
         plan = self._plan(trial, index)
-        kept = self._stopped_at_rung
-        self._stopped_at_rung = None
-        if kept is not None and kept[:2] == (plan.trial_id, index):
-            model = kept[2]  # its state is the checkpoint's, which the backup callback loads again
+        model = self._stopped.take(plan.trial_id, index)
+        if model is not None:  # its state is the checkpoint's, which is loaded into it again below
             logger.info("trial %s continues with the model in memory", plan.trial_id)
         else:
             model = self._model_for(plan.hp, plan.seed)
@@ -601,8 +659,8 @@ class StudyTuner(base_tuner.BaseTuner):
                                                 delete_checkpoint=plan.stage >= plan.full))
         summary = self._finish_run(plan, model, functools.partial(self.study.evaluate, model, data, plan.batch_size))
         if plan.stage < plan.full and summary.get("diverged_epoch") is None:
-            self._stopped_at_rung = (plan.trial_id, index, model)
-        del model  # collected when the next model is built (see _fresh_build_scope)
+            self._stopped.keep(plan.trial_id, index, model)
+        del model  # unless kept, collected when the next model is built (see _fresh_build_scope)
         return summary
 
     def _checkpoint_agrees(self, model: keras.Model, trial_id: str, index: int, directory: pathlib.Path,
@@ -671,6 +729,7 @@ class StudyTuner(base_tuner.BaseTuner):
             # Without clearing TensorFlow's caches (no re-instantiated train step): Keras draws its
             # randomness from seed generators, not from TensorFlow's global seed.
             compat.set_random_seed(seed, tensorflow_seed=False)
+            self._stopped.release(cached.model)  # a run stopped at a rung with it continues from its checkpoint
             model = cached.reset()
             if cached.seed != seed:
                 # Another seed draws other initial weights and dropout seeds: build the trial's
