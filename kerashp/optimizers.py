@@ -100,9 +100,10 @@ class TorchSGD(_OwnSlots, keras.optimizers.SGD):
         if coupled_weight_decay < 0:
             raise ValueError(f"coupled_weight_decay must be >= 0, got {coupled_weight_decay}")
         self.coupled_weight_decay = coupled_weight_decay
+        self._momentum_buffers = momentum > 0  # decided once: `momentum` may become a variable (in_variables)
 
     def slot_names(self):
-        return [("buffers", "momentum")] if self.momentum else []
+        return [("buffers", "momentum")] if self._momentum_buffers else []
 
     def update_step(self, gradient, variable, learning_rate):
         ops = keras.ops
@@ -110,7 +111,7 @@ class TorchSGD(_OwnSlots, keras.optimizers.SGD):
         gradient = ops.cast(gradient, variable.dtype)
         if self.coupled_weight_decay:
             gradient = ops.add(gradient, ops.multiply(ops.cast(self.coupled_weight_decay, variable.dtype), variable))
-        if not self.momentum:
+        if not self._momentum_buffers:
             self.assign_sub(variable, ops.multiply(gradient, lr))
             return
         momentum = ops.cast(self.momentum, variable.dtype)
@@ -169,9 +170,10 @@ class TorchRMSprop(_OwnSlots, keras.optimizers.RMSprop):
     def __init__(self, learning_rate=1e-2, rho: float = 0.99, momentum: float = 0.0, epsilon: float = 1e-8,
                  **kwargs):
         super().__init__(learning_rate=learning_rate, rho=rho, momentum=momentum, epsilon=epsilon, **kwargs)
+        self._momentum_buffers = momentum > 0  # decided once: `momentum` may become a variable (in_variables)
 
     def slot_names(self):
-        return [("square_averages", "velocity")] + ([("buffers", "momentum")] if self.momentum else [])
+        return [("square_averages", "velocity")] + ([("buffers", "momentum")] if self._momentum_buffers else [])
 
     def update_step(self, gradient, variable, learning_rate):
         ops = keras.ops
@@ -183,7 +185,7 @@ class TorchRMSprop(_OwnSlots, keras.optimizers.RMSprop):
         square = self.square_averages[index]
         self.assign(square, ops.add(ops.multiply(square, rho), ops.multiply(ops.square(gradient), 1 - rho)))
         scaled = ops.divide(gradient, ops.add(ops.sqrt(square), ops.cast(self.epsilon, dtype)))
-        if self.momentum:
+        if self._momentum_buffers:
             buffer = self.buffers[index]
             self.assign(buffer, ops.add(ops.multiply(buffer, ops.cast(self.momentum, dtype)), scaled))
             scaled = buffer
@@ -225,8 +227,23 @@ def check_momentum(momentum: float) -> None:
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
 
 
+def momentum_name(name: str) -> str:
+    """The attribute that holds `make_optimizer`'s `momentum` in optimizer `name`
+    ("beta_1" for Adam, "momentum" otherwise)."""
+    return "beta_1" if name == "adam" else "momentum"
+
+
+def momentum_in_variable(name: str, framework: str | Framework = "keras") -> bool:
+    """Whether `make_optimizer(name, ..., framework=framework, in_variables=True)` holds
+    the momentum in a variable: PyTorch's updates (`TorchSGD`, `TorchRMSprop`,
+    `TorchAdam`) and Keras' Adam read it only as a tensor; Keras' SGD and RMSprop
+    branch on its value in Python, so it stays a constant of their traced step
+    (and plain "sgd" has none)."""
+    return name != "sgd" and (frameworks.get(framework).name == "pytorch" or name == "adam")
+
+
 def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9, *,
-                   framework: str | Framework = "keras") -> keras.optimizers.Optimizer:
+                   framework: str | Framework = "keras", in_variables: bool = False) -> keras.optimizers.Optimizer:
     """Builds an optimizer by name with a framework's constants, checking the
     learning rate and momentum first.
 
@@ -241,7 +258,25 @@ def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9, *,
 
     Args:
         framework: "keras" or "pytorch" (see `kerashp.frameworks`).
+        in_variables: hold the momentum (Adam's beta_1) in a variable where the
+            optimizer allows it (`momentum_in_variable`), so that `set_hyperparameters`
+            changes it in a compiled model without retracing (the learning rate is
+            always a variable). For Keras' Adam, beta_2 and epsilon too.
     """
+    optimizer = _make_optimizer(name, learning_rate, momentum, framework=framework)
+    if in_variables and momentum_in_variable(name, framework):
+        if isinstance(optimizer, keras.optimizers.Adam) and not isinstance(optimizer, TorchAdam):
+            names = ADAM_HYPERPARAMETERS
+        else:
+            names = (momentum_name(name),)
+        for attribute in names:
+            setattr(optimizer, attribute, keras.Variable(float(getattr(optimizer, attribute)), dtype="float32",
+                                                         trainable=False, name=attribute))
+    return optimizer
+
+
+def _make_optimizer(name: str, learning_rate: float, momentum: float, *,
+                    framework: str | Framework) -> keras.optimizers.Optimizer:
     if name not in OPTIMIZER_NAMES:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_NAMES)}, got {name!r}")
     check_learning_rate(learning_rate)

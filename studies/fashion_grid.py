@@ -125,7 +125,7 @@ class FashionGrid(Study):
         return build_mlp(
             self.data.input_shape, HIDDEN_LAYERS[hp["hidden"]], outputs=self.data.num_classes,
             activation="relu", dropout=[hp["dropout_1"], hp["dropout_2"]], batch_norm=hp["batch_norm"],
-            kernel_initializer=hp["init"], framework=self.framework,
+            kernel_initializer=hp["init"], framework=self.framework, variable_dropout=True,
         )
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
@@ -136,26 +136,36 @@ class FashionGrid(Study):
         model = self.network(hp)
         model.compile(
             optimizer=make_optimizer(OPTIMIZERS[hp["optimizer"]], hp["learning_rate"], hp["momentum"],
-                                     framework=self.framework),
+                                     framework=self.framework, in_variables=True),
             loss="sparse_categorical_crossentropy",
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )
         return model
 
     def architecture_key(self, hp):
-        # What the traced train step holds as constants: the layers, the dropout rates, the
-        # optimizer's kind and momentum. The initialisation and the learning rate are set in
-        # place (reconfigure), so a grid's neighbouring points share one trace.
-        return (hp["hidden"], hp["batch_norm"], hp["dropout_1"], hp["dropout_2"], hp["optimizer"], hp["momentum"])
+        # What the traced train step holds as constants: the layers and the optimizer's kind
+        # (and its momentum where the optimizer keeps it a constant: Keras' SGD and RMSprop).
+        # The initialisation, the dropout rates (VariableDropout), the learning rate and the
+        # momentum are set in place (reconfigure): the grid's 23,328 points need 18 traces.
+        from kerashp.optimizers import momentum_in_variable
+
+        name = OPTIMIZERS[hp["optimizer"]]
+        return (hp["hidden"], hp["batch_norm"], hp["optimizer"],
+                None if momentum_in_variable(name, self.framework) else hp["momentum"])
 
     def pack_key(self, hp):
         return None  # --pack: not checked against unpacked runs for this study yet
 
     def reconfigure(self, model, hp) -> None:
         from kerashp.models import copy_initial_state
+        from kerashp.optimizers import momentum_in_variable, momentum_name, set_hyperparameters
 
-        copy_initial_state(model, self.network(hp))  # drawn as a fresh build draws it, under the same seed
-        model.optimizer.learning_rate = hp["learning_rate"]  # a variable: assigned, nothing retraced
+        # Weights and dropout rates drawn as a fresh build draws them, under the same seed.
+        copy_initial_state(model, self.network(hp))
+        model.optimizer.learning_rate = hp["learning_rate"]  # variables: assigned, nothing retraced
+        name = OPTIMIZERS[hp["optimizer"]]
+        if momentum_in_variable(name, self.framework):
+            set_hyperparameters(model.optimizer, **{momentum_name(name): hp["momentum"]})
 
 
 if __name__ == "__main__":

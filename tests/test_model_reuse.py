@@ -95,16 +95,15 @@ class FreshGrid(CountedGrid):
         return None
 
 
-def test_grid_points_that_differ_in_initialisation_share_one_trace_and_train_like_fresh_ones(tmp_path):
-    # Nine points of the FashionMNIST grid (3 initialisations x 3 learning rates) on one architecture
-    # with batch norm and dropout, ASHA-pruned (rungs 1 and 3 epochs: promotions resume from
-    # checkpoints into the reused model): the reused model re-draws each point's initial weights
-    # and dropout seeds (copy_initial_state) and sets its learning rate in place.
-    args = ["--data", "sample:fashion_mnist", "--search", "grid", "--epochs", "3", "--prune", "asha",
-            "--min-epochs", "1", "--eta", "3", "--train-limit", "600", "--verbose", "0",
-            *[item for pair in (("--set", f"{k}={v}") for k, v in (
-                ("hidden", "1024-128"), ("batch_norm", True), ("dropout_1", 0.2), ("dropout_2", 0.5),
-                ("optimizer", "sgd"), ("momentum", 0.9))) for item in pair]]
+def test_grid_points_of_one_architecture_share_one_trace_and_train_like_fresh_ones(tmp_path):
+    # Nine random points of the FashionMNIST grid with batch norm and SGD, ASHA-pruned (rungs 1
+    # and 3 epochs: promotions resume from checkpoints into reused models). Hidden layers vary
+    # (up to three architectures, each built and traced once however the trials interleave);
+    # initialisation, dropout rates (VariableDropout), learning rate and momentum (TorchSGD's,
+    # in a variable) are set in place.
+    args = ["--data", "sample:fashion_mnist", "--search", "random", "--trials", "9", "--epochs", "3",
+            "--prune", "asha", "--min-epochs", "1", "--eta", "3", "--train-limit", "600", "--verbose", "0",
+            "--set", "batch_norm=True", "--set", "optimizer=sgd"]
     CountedGrid.builds = FreshGrid.builds = 0
     assert main(FreshGrid, [*args, "--out", str(tmp_path / "fresh")]) == 0
     assert main(CountedGrid, [*args, "--out", str(tmp_path / "reused")]) == 0
@@ -113,7 +112,10 @@ def test_grid_points_that_differ_in_initialisation_share_one_trace_and_train_lik
     columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
     assert len(fresh) == len(reused) > 9 and list(fresh["trial"]) == list(reused["trial"])
     np.testing.assert_allclose(reused[columns], fresh[columns], rtol=1e-5, atol=1e-6)
-    assert CountedGrid.builds == 1 and FreshGrid.builds >= 9
+    table = pd.read_csv(tmp_path / "reused" / "results.csv")
+    assert table["hidden"].nunique() >= 2 and table["momentum"].nunique() >= 2
+    assert table[["dropout_1", "dropout_2"]].drop_duplicates().shape[0] >= 3
+    assert CountedGrid.builds == table["hidden"].nunique() and FreshGrid.builds >= 9
     first_epochs = fresh[fresh["epoch"] == 1].drop_duplicates("trial")
     assert first_epochs["loss"].round(5).nunique() == 9  # the nine points really start differently
     with pytest.raises(ValueError, match="not the same architecture"):
@@ -134,14 +136,14 @@ def test_promoted_runs_continue_with_their_kept_model_and_train_as_rebuilt_ones(
     # ASHA over nine grid points of different architectures (no model reuse): a run stopped at
     # its rung keeps its compiled model, so a promotion a few trials later trains on without a
     # rebuild and a new trace; its epochs must be those of a run rebuilt from its checkpoint.
-    from kerashp.tuning.tuner import StoppedModels
+    from kerashp.tuning.tuner import KeptModels
 
     args = ["--data", "sample:fashion_mnist", "--search", "grid", "--epochs", "3", "--prune", "asha",
             "--min-epochs", "1", "--eta", "3", "--train-limit", "600", "--verbose", "0",
             "--set", "batch_norm=True", "--set", "optimizer=adam", "--set", "momentum=0.9",
             "--set", "learning_rate=0.001", "--set", "init=kaiming_uniform"]
     with monkeypatch.context() as patch:
-        patch.setattr(StoppedModels, "MAX_MODELS", 0)
+        patch.setattr(KeptModels, "MAX_MODELS", 0)
         with caplog.at_level("INFO", logger="kerashp"):
             assert main(FreshGrid, [*args, "--trials", "9", "--out", str(tmp_path / "rebuilt")]) == 0
         assert not any("continues with the model in memory" in r.getMessage() for r in caplog.records)
@@ -161,26 +163,31 @@ def test_promoted_runs_continue_with_their_kept_model_and_train_as_rebuilt_ones(
     np.testing.assert_allclose(kept[columns], rebuilt[columns], rtol=1e-5, atol=1e-6)
 
 
-def test_stopped_models_are_bounded_by_count_and_bytes():
-    from kerashp.tuning.tuner import StoppedModels
+def test_kept_models_are_bounded_by_count_and_bytes_least_recently_used_first():
+    from kerashp.tuning.tuner import KeptModels
 
     def model(units):
         built = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units)])
         built.compile("adam", "mse")
         return built
 
-    small = [model(2) for _ in range(3)]  # 10 weights each, 40 bytes
-    kept = StoppedModels(max_models=2, max_bytes=10**6)
-    for index, each in enumerate(small):
-        kept.keep(f"{index}", 0, each)
-    assert len(kept) == 2 and kept.take("0", 0) is None and kept.take("2", 0) is small[2]
-    assert kept.take("2", 0) is None  # taken once
+    small = [model(2) for _ in range(3)]  # 10 weights each
+    kept = KeptModels(max_models=2, max_bytes=10**6)
+    kept.put("0", small[0])
+    kept.put("1", small[1])
+    assert kept.get("0") is small[0]  # now the most recently used: "1" goes first
+    kept.put("2", small[2])
+    assert len(kept) == 2 and kept.get("1") is None and kept.take("2") is small[2]
+    assert kept.take("2") is None and kept.get("0") is small[0]  # taken once; got, still kept
     big = model(1000)  # 5,000 weights: 20,000 bytes, before the optimizer's slots
-    assert StoppedModels.size_of(big) >= 20_000
-    kept = StoppedModels(max_models=8, max_bytes=StoppedModels.size_of(big) + StoppedModels.size_of(small[0]) - 1)
-    kept.keep("small", 0, small[0])
-    kept.keep("big", 0, big)  # over the budget with the small one: the older goes
-    assert len(kept) == 1 and kept.take("big", 0) is big
-    kept.keep("small", 0, small[0])
+    assert KeptModels.size_of(big) >= 20_000
+    kept = KeptModels(max_models=8, max_bytes=KeptModels.size_of(big) + KeptModels.size_of(small[0]) - 1)
+    kept.put("small", small[0], value="its record")
+    assert kept.get("small") == "its record"
+    kept.put("big", big)  # over the budget with the small one: the older goes
+    assert len(kept) == 1 and kept.take("big") is big
+    kept.put("small", small[0])
+    kept.put("small again", small[0])
     kept.release(small[0])
     assert len(kept) == 0
+    assert len(KeptModels(max_models=0)) == 0

@@ -1,6 +1,7 @@
 """Model builders: plain functions returning uncompiled Keras models."""
 
 from kerashp.models.cnn import build_cnn
+from kerashp.models.dropout import VariableDropout
 from kerashp.models.mlp import build_mlp
 from kerashp.models.mobilenet_v2 import (
     DEFAULT_BN_MOMENTUM,
@@ -13,6 +14,7 @@ from kerashp.models.state import copy_initial_state, seed_states
 __all__ = [
     "DEFAULT_BN_MOMENTUM",
     "KERAS_BN_MOMENTUM",
+    "VariableDropout",
     "build_cnn",
     "build_mlp",
     "build_mobilenet_v2_classifier",

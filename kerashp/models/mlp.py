@@ -8,6 +8,7 @@ import keras
 
 from kerashp import frameworks
 from kerashp.frameworks import Framework
+from kerashp.models.dropout import VariableDropout
 from kerashp.names import OUTPUT_HEADS
 
 
@@ -32,6 +33,7 @@ def build_mlp(
     kernel_initializer: str = "default",
     kernel_regularizer: keras.regularizers.Regularizer | None = None,
     framework: str | Framework = "keras",
+    variable_dropout: bool = False,
     name: str = "mlp",
 ) -> keras.Model:
     """Builds a multilayer perceptron.
@@ -58,6 +60,11 @@ def build_mlp(
         framework: whose defaults the layers use where nothing is named:
             "keras" or "pytorch" (weights and biases of every Dense layer,
             batch-norm momentum and epsilon, "random_normal"'s deviation).
+        variable_dropout: hold each dropout rate in a variable
+            (`kerashp.models.VariableDropout`), so that models differing only in
+            their rates can share one compiled train step; a layer for every hidden
+            layer with a rate given, even 0 (so that the architecture does not depend
+            on the rates: pass a rate of 0 for a layer that may get one later).
     """
     framework = frameworks.get(framework)
     if head not in OUTPUT_HEADS:
@@ -80,7 +87,9 @@ def build_mlp(
         if batch_norm:
             x = keras.layers.BatchNormalization(**framework.batch_norm(), name=f"bn_{i}")(x)
         x = keras.layers.Activation(activation, name=f"act_{i}")(x)
-        if rate:
+        if variable_dropout:
+            x = VariableDropout(rate, name=f"dropout_{i}")(x)
+        elif rate:
             x = keras.layers.Dropout(rate, name=f"dropout_{i}")(x)
     fan_in = int(x.shape[-1])
     head_initializers = {"kernel_initializer": framework.kernel_initializer(fan_in=fan_in),

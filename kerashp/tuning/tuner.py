@@ -156,21 +156,21 @@ class RunPlan:
         return self.directory / "backup"
 
 
-class StoppedModels:
-    """Models of runs stopped at a pruning rung, kept in memory for their promotion.
+class KeptModels:
+    """Compiled models kept in memory under a key, the least recently used released first.
 
-    ASHA promotes a trial whenever it ranks in the top 1/eta of its rung, often a few
-    trials after it stopped. A promoted run whose model is still here trains on without
-    being built and traced again (its next epoch about 0.6 s sooner for the FashionMNIST
-    grid's MLP on 2 CPU cores); its checkpoint, which holds the same state, is loaded
-    into it as always. The least
-    recently stopped model goes first when more than `max_models` are kept or their
-    weights and optimizer state exceed `max_bytes`, so memory stays bounded.
+    The tuner keeps two sets: the models of runs stopped at a pruning rung, under
+    (trial, run), so that a promotion a few trials later (as ASHA makes them) trains on
+    without being built and traced again; and one model per architecture key
+    (`Study.architecture_key`), so that a later trial of that architecture reuses it.
+    Either saves a trace (about 0.6 s per trial for the FashionMNIST grid's MLP on 2 CPU
+    cores, tens of seconds for MobileNetV2). Memory stays bounded: beyond `max_models`
+    models, or `max_bytes` of their variables (weights and optimizer state), the least
+    recently used goes.
 
     Args:
         max_models: at most this many models (default `MAX_MODELS`; 0 keeps none).
-        max_bytes: at most this many bytes of variables (weights and optimizer state) in
-            all (default `MAX_BYTES`).
+        max_bytes: at most this many bytes of variables in all (default `MAX_BYTES`).
     """
 
     MAX_MODELS = 8
@@ -179,7 +179,7 @@ class StoppedModels:
     def __init__(self, max_models: int | None = None, max_bytes: int | None = None):
         self.max_models = self.MAX_MODELS if max_models is None else max_models
         self.max_bytes = self.MAX_BYTES if max_bytes is None else max_bytes
-        self._models: dict[tuple[str, int], tuple[keras.Model, int]] = {}
+        self._kept: dict[Hashable, tuple[Any, keras.Model, int]] = {}  # key -> (value, its model, bytes)
 
     @staticmethod
     def size_of(model: keras.Model) -> int:
@@ -187,28 +187,37 @@ class StoppedModels:
         variables = [*model.weights, *(model.optimizer.variables if model.optimizer is not None else [])]
         return sum(math.prod(v.shape) * _itemsize(v.dtype) for v in variables)
 
-    def keep(self, trial_id: str, index: int, model: keras.Model) -> None:
-        """Keeps run `index` of `trial_id`'s model; releases the oldest beyond the limits."""
-        self._models.pop((trial_id, index), None)
+    def put(self, key: Hashable, model: keras.Model, value: Any = None) -> None:
+        """Keeps `value` (default: `model` itself) under `key`; releases the least recently
+        used beyond the limits (`model` itself where it alone exceeds `max_bytes`)."""
+        self._kept.pop(key, None)
         size = self.size_of(model)
         if self.max_models <= 0 or size > self.max_bytes:
             return
-        self._models[(trial_id, index)] = (model, size)
-        while len(self._models) > self.max_models or sum(s for _, s in self._models.values()) > self.max_bytes:
-            self._models.pop(next(iter(self._models)))
+        self._kept[key] = (model if value is None else value, model, size)
+        while len(self._kept) > self.max_models or sum(kept[2] for kept in self._kept.values()) > self.max_bytes:
+            self._kept.pop(next(iter(self._kept)))
 
-    def take(self, trial_id: str, index: int) -> keras.Model | None:
-        """The kept model of run `index` of `trial_id` (no longer kept), or None."""
-        kept = self._models.pop((trial_id, index), None)
+    def get(self, key: Hashable) -> Any:
+        """What is kept under `key` (now the most recently used), or None."""
+        kept = self._kept.pop(key, None)
+        if kept is None:
+            return None
+        self._kept[key] = kept
+        return kept[0]
+
+    def take(self, key: Hashable) -> Any:
+        """What is kept under `key`, no longer kept, or None."""
+        kept = self._kept.pop(key, None)
         return None if kept is None else kept[0]
 
     def release(self, model: keras.Model) -> None:
-        """Forgets `model` wherever kept (it is about to train another run)."""
-        for key in [key for key, (kept, _) in self._models.items() if kept is model]:
-            del self._models[key]
+        """Forgets every entry of `model` (it is about to train another run)."""
+        for key in [key for key, kept in self._kept.items() if kept[1] is model]:
+            del self._kept[key]
 
     def __len__(self) -> int:
-        return len(self._models)
+        return len(self._kept)
 
 
 def _itemsize(dtype) -> int:
@@ -260,8 +269,9 @@ class StudyTuner(base_tuner.BaseTuner):
       exists) is never trained again;
     - memory grew from trial to trial (#873): the Keras session is cleared and
       the model released before each run, except that trials the study declares
-      interchangeable (`Study.architecture_key`) keep one compiled
-      model, reset between them, instead of tracing a new one;
+      interchangeable (`Study.architecture_key`) share one compiled model per
+      architecture, reset between them, instead of tracing a new one, and that
+      runs stopped at a pruning rung keep theirs for a promotion (`KeptModels`);
     - the HParams dashboard stayed empty (#427): see `kerashp.tensorboard_hparams`;
     - `results_summary()` only printed: the per-epoch history and summary of
       every run are files that `kerashp.report` turns into tables and figures.
@@ -292,10 +302,12 @@ class StudyTuner(base_tuner.BaseTuner):
         self.tensorboard_dir = pathlib.Path(tensorboard_dir)
         self.progress: Progress | None = None  # set by the runner: trial k of n, the record `kerashp status` reads
         self.on_trial_done: Callable[[], None] | None = None  # the runner's live table
-        self._reusable: ReusableModel | None = None
+        # One compiled model per architecture key (`Study.architecture_key`), for the next
+        # trial of that architecture, however many trials of others came between.
+        self._reusable = KeptModels(max_models=16, max_bytes=2**30)
         # The models of runs that stopped at a rung: promoted (as ASHA often does a few
         # trials later), such a run trains on without being built and traced again.
-        self._stopped = StoppedModels()
+        self._stopped = KeptModels()
         self._custom_gradients_before = compat.custom_gradient_names()  # those of the user's own graphs stay
         self._quiet_failures: contextlib.AbstractContextManager | None = None  # entered by on_search_begin
         # The best score of any completed trial (or rung) so far: a run stopped at a rung is
@@ -509,9 +521,9 @@ class StudyTuner(base_tuner.BaseTuner):
 
     @contextlib.contextmanager
     def _fresh_build_scope(self):
-        """Releases the previous model, then builds under the run's dtype policy and
-        strategy scope (layers keep the policy they were built with)."""
-        self._reusable = None
+        """Clears Keras' session (releasing the previous model unless kept for reuse or a
+        promotion), then builds under the run's dtype policy and strategy scope (layers
+        keep the policy they were built with)."""
         # The custom gradients keep released graphs alive: forget them first, so that the one
         # garbage collection clear_session makes frees those graphs too (a full collection
         # costs a third of a second with TensorFlow loaded: one per trial, not three).
@@ -641,7 +653,7 @@ class StudyTuner(base_tuner.BaseTuner):
         """Trains one run to its stage (of its full length: the model and its schedules are
         those of the full run; below it the checkpoint is kept for a promotion)."""
         plan = self._plan(trial, index)
-        model = self._stopped.take(plan.trial_id, index)
+        model = self._stopped.take((plan.trial_id, index))
         if model is not None:  # its state is the checkpoint's, which is loaded into it again below
             logger.info("trial %s continues with the model in memory", plan.trial_id)
         else:
@@ -659,7 +671,7 @@ class StudyTuner(base_tuner.BaseTuner):
                                                 delete_checkpoint=plan.stage >= plan.full))
         summary = self._finish_run(plan, model, functools.partial(self.study.evaluate, model, data, plan.batch_size))
         if plan.stage < plan.full and summary.get("diverged_epoch") is None:
-            self._stopped.keep(plan.trial_id, index, model)
+            self._stopped.put((plan.trial_id, index), model)
         del model  # unless kept, collected when the next model is built (see _fresh_build_scope)
         return summary
 
@@ -724,8 +736,8 @@ class StudyTuner(base_tuner.BaseTuner):
         """A fresh compiled model, or the previous trial's reset and reconfigured
         when the study says the two are interchangeable (`architecture_key`)."""
         key = self.study.architecture_key(hp)
-        cached = self._reusable
-        if key is not None and cached is not None and cached.key == key:
+        cached = self._reusable.get(key) if key is not None else None
+        if cached is not None:
             # Without clearing TensorFlow's caches (no re-instantiated train step): Keras draws its
             # randomness from seed generators, not from TensorFlow's global seed.
             compat.set_random_seed(seed, tensorflow_seed=False)
@@ -748,7 +760,7 @@ class StudyTuner(base_tuner.BaseTuner):
         model.jit_compile = self.fast_path.jit_compile
         model.steps_per_execution = self.fast_path.steps_per_execution
         if key is not None:
-            self._reusable = ReusableModel.capture(key, seed, model)
+            self._reusable.put(key, model, ReusableModel.capture(key, seed, model))
         return model
 
     def on_trial_begin(self, trial):
