@@ -94,3 +94,25 @@ def test_a_resumed_model_with_dropout_draws_the_uninterrupted_runs_masks(tmp_pat
     resumed = train(4, tmp_path / "b", keep=False)
     for ours, theirs in zip(resumed.get_weights(), uninterrupted.get_weights()):
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_the_last_epoch_of_a_finishing_run_is_not_saved_and_a_kill_there_repeats_only_it(tmp_path, monkeypatch):
+    # Its checkpoint would be deleted when the run ends: saving it cost a weights file per run
+    # for nothing. Killed after that epoch but before the run ended, the run repeats that one epoch.
+    from kerashp.tuning import backup as backup_module
+
+    saved = []
+    original = backup_module.AtomicBackupAndRestore.write_checkpoint.__func__
+
+    def recording(cls, model, backup_dir, epoch, batch=0):
+        saved.append(epoch)
+        original(cls, model, backup_dir, epoch, batch)
+
+    monkeypatch.setattr(backup_module.AtomicBackupAndRestore, "write_checkpoint", classmethod(recording))
+    backup = tmp_path / "backup"
+    assert fit(backup, epochs=3) == [0, 1, 2]
+    assert saved == [1, 2] and not backup.exists()
+    saved.clear()
+    assert fit(backup, epochs=3, stop_after=3) == [0, 1, 2]  # killed after the last epoch
+    assert saved == [1, 2] and backup.exists()
+    assert fit(backup, epochs=3) == [2]

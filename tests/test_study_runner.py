@@ -130,3 +130,20 @@ def test_max_minutes_stops_starting_trials_and_a_rerun_goes_on(tmp_path):
     assert len((out / "tuner" / "kerashp_runs.jsonl").read_text().splitlines()) == 2
     assert main(TinyStudy, ["--out", str(out), "--verbose", "0", "--configs", "slow,medium,fast", "--epochs", "2"]) == 0
     assert pd.read_csv(out / "results.csv")["name"].tolist() == ["slow", "medium", "fast"]
+
+
+def test_evaluation_pipelines_are_built_once_per_split_and_batch_size():
+    from kerashp.settings import StudySettings
+
+    study = TinyStudy(StudySettings.for_study(TinyStudy))
+    study.data = study.load_data()
+    held_out = study.data.validation
+    validation = study.make_dataset(held_out, training=False, batch_size=32)
+    assert study.make_dataset(held_out, training=False, batch_size=32) is validation
+    assert study.make_dataset(held_out, training=False, batch_size=16) is not validation
+    assert study.make_dataset(study.data.train, training=False, batch_size=32) is not validation
+    train = study.make_dataset(study.data.train, training=True, seed=0, batch_size=32)
+    assert study.make_dataset(study.data.train, training=True, seed=0, batch_size=32) is not train  # per run
+    batches = [y.numpy().tolist() for _, y in validation]
+    assert batches == [y.numpy().tolist() for _, y in validation]  # iterated again from the start
+    assert sum(len(b) for b in batches) == len(held_out)

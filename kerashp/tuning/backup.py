@@ -51,7 +51,11 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         self._last_save = 0.0
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.min_interval_s and time.monotonic() - self._last_save < self.min_interval_s:
+        # Not saved: epochs within `min_interval_s` of the last save, and the last epoch of a
+        # run whose checkpoint is deleted when it ends (a kill before the run's summary is
+        # written repeats that one epoch, exactly: the pipeline and seed states are restored).
+        last = self.delete_checkpoint and self.params and epoch + 1 >= int(self.params.get("epochs") or 0) > 0
+        if last or (self.min_interval_s and time.monotonic() - self._last_save < self.min_interval_s):
             self._current_epoch = epoch + 1
             self._last_batch_seen = 0
             return
