@@ -190,4 +190,6 @@ def test_kept_models_are_bounded_by_count_and_bytes_least_recently_used_first():
     kept.put("small again", small[0])
     kept.release(small[0])
     assert len(kept) == 0
+    kept.put("big, counted twice", big, copies=2)  # a model with a copy of its initial state
+    assert len(kept) == 0
     assert len(KeptModels(max_models=0)) == 0

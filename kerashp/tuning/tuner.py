@@ -187,11 +187,13 @@ class KeptModels:
         variables = [*model.weights, *(model.optimizer.variables if model.optimizer is not None else [])]
         return sum(math.prod(v.shape) * _itemsize(v.dtype) for v in variables)
 
-    def put(self, key: Hashable, model: keras.Model, value: Any = None) -> None:
-        """Keeps `value` (default: `model` itself) under `key`; releases the least recently
-        used beyond the limits (`model` itself where it alone exceeds `max_bytes`)."""
+    def put(self, key: Hashable, model: keras.Model, value: Any = None, copies: int = 1) -> None:
+        """Keeps `value` (default: `model` itself) under `key`, counted as `copies` times
+        the model's variables (2 where `value` holds a copy of its initial state); releases
+        the least recently used beyond the limits (`model` itself where it alone exceeds
+        `max_bytes`)."""
         self._kept.pop(key, None)
-        size = self.size_of(model)
+        size = copies * self.size_of(model)
         if self.max_models <= 0 or size > self.max_bytes:
             return
         self._kept[key] = (model if value is None else value, model, size)
@@ -227,7 +229,8 @@ def _itemsize(dtype) -> int:
 
 @dataclasses.dataclass
 class ReusableModel:
-    """A compiled model kept for the next trial with the same architecture key and seed."""
+    """A compiled model kept for the next trials with the same architecture key, with the
+    initial state it was built with under `seed`."""
 
     key: Hashable
     seed: int
@@ -304,7 +307,7 @@ class StudyTuner(base_tuner.BaseTuner):
         self.on_trial_done: Callable[[], None] | None = None  # the runner's live table
         # One compiled model per architecture key (`Study.architecture_key`), for the next
         # trial of that architecture, however many trials of others came between.
-        self._reusable = KeptModels(max_models=16, max_bytes=2**30)
+        self._reusable = KeptModels(max_models=16)
         # The models of runs that stopped at a rung: promoted (as ASHA often does a few
         # trials later), such a run trains on without being built and traced again.
         self._stopped = KeptModels()
@@ -733,8 +736,8 @@ class StudyTuner(base_tuner.BaseTuner):
                                               patience=patience, restore_best_weights=True)]
 
     def _model_for(self, hp, seed: int) -> keras.Model:
-        """A fresh compiled model, or the previous trial's reset and reconfigured
-        when the study says the two are interchangeable (`architecture_key`)."""
+        """A fresh compiled model, or the one kept for the trial's architecture key
+        (`Study.architecture_key`), reset and reconfigured for the trial."""
         key = self.study.architecture_key(hp)
         cached = self._reusable.get(key) if key is not None else None
         if cached is not None:
@@ -760,7 +763,7 @@ class StudyTuner(base_tuner.BaseTuner):
         model.jit_compile = self.fast_path.jit_compile
         model.steps_per_execution = self.fast_path.steps_per_execution
         if key is not None:
-            self._reusable.put(key, model, ReusableModel.capture(key, seed, model))
+            self._reusable.put(key, model, ReusableModel.capture(key, seed, model), copies=2)
         return model
 
     def on_trial_begin(self, trial):
