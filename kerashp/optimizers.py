@@ -44,10 +44,16 @@ def make_adam(
         learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs
     )
     if in_variables:
-        for name in ADAM_HYPERPARAMETERS:
-            setattr(optimizer, name, keras.Variable(getattr(optimizer, name), dtype="float32", trainable=False,
-                                                    name=name))
+        _hold_in_variables(optimizer, ADAM_HYPERPARAMETERS)
     return optimizer
+
+
+def _hold_in_variables(optimizer: keras.optimizers.Optimizer, names) -> None:
+    """Replaces the optimizer's constant hyperparameters `names` by float32 variables of
+    the same values, which a traced train step reads (see `set_hyperparameters`)."""
+    for name in names:
+        setattr(optimizer, name, keras.Variable(float(getattr(optimizer, name)), dtype="float32", trainable=False,
+                                                name=name))
 
 
 def set_hyperparameters(optimizer: keras.optimizers.Optimizer, **values: float) -> None:
@@ -265,13 +271,8 @@ def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9, *,
     """
     optimizer = _make_optimizer(name, learning_rate, momentum, framework=framework)
     if in_variables and momentum_in_variable(name, framework):
-        if isinstance(optimizer, keras.optimizers.Adam) and not isinstance(optimizer, TorchAdam):
-            names = ADAM_HYPERPARAMETERS
-        else:
-            names = (momentum_name(name),)
-        for attribute in names:
-            setattr(optimizer, attribute, keras.Variable(float(getattr(optimizer, attribute)), dtype="float32",
-                                                         trainable=False, name=attribute))
+        keras_adam = isinstance(optimizer, keras.optimizers.Adam) and not isinstance(optimizer, TorchAdam)
+        _hold_in_variables(optimizer, ADAM_HYPERPARAMETERS if keras_adam else (momentum_name(name),))
     return optimizer
 
 

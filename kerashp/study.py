@@ -277,7 +277,7 @@ class Study:
 
         batch_size = batch_size or self.settings.training.batch_size
         # An evaluation pipeline is the same for every run: built once per split and batch size
-        # (about 70 ms each time for a FashionMNIST split, a tenth of a small trial's bookkeeping).
+        # (24-33 ms each time for the 6,000 FashionMNIST validation images, measured on 2 CPU cores).
         cache = self.__dict__.setdefault("_evaluation_pipelines", {})
         cached = cache.get((id(split), batch_size)) if not training else None
         if cached is not None and cached[0] is split:
