@@ -80,6 +80,31 @@ def test_pruned_trials_lose_their_checkpoints_when_the_search_is_done_and_an_ext
         pd.testing.assert_series_equal(a["val_accuracy"], b["val_accuracy"])
 
 
+
+def test_a_run_stopped_at_a_rung_writes_no_final_weights_unless_all_are_kept(tmp_path, monkeypatch):
+    # Its checkpoint holds the same weights for a promotion; with "best" it would be removed when
+    # the search ends anyway. Kept past the end here, to see what the search itself wrote.
+    monkeypatch.setattr(weights_module.WeightsPolicy, "search_finished", lambda self: 0)
+    search = ["--search", "random", "--epochs", "9", "--prune", "asha", "--trials", "6"]
+    assert run(tmp_path / "best", *search) == 0
+    assert run(tmp_path / "all", *search, "--keep-weights", "all") == 0
+    for kind, writes in (("best", False), ("all", True)):
+        stopped = [path.parent for path in (tmp_path / kind / "tuner").glob("trial_*/execution_*/backup")]
+        assert stopped, "ASHA stops some of the 6 trials at a rung"
+        for run_dir in stopped:
+            assert (run_dir / "final.weights.h5").exists() == writes, run_dir
+            assert json.loads((run_dir / "summary.json").read_text()).get("weights_kept", True) == writes
+    pd.testing.assert_frame_equal(results(tmp_path / "best")[NUMBERS], results(tmp_path / "all")[NUMBERS])
+
+
+@pytest.mark.fast
+def test_which_runs_write_final_weights(tmp_path):
+    policies = {mode: weights_module.WeightsPolicy(mode, tmp_path) for mode in weights_module.KEEP_WEIGHTS}
+    assert [policies[mode].saves_final_weights(full_length=True) for mode in ("all", "best", "none")] == \
+        [True, True, False]
+    assert [policies[mode].saves_final_weights(full_length=False) for mode in ("all", "best", "none")] == \
+        [True, False, False]
+
 @pytest.mark.fast
 def test_strip_records_before_it_deletes(tmp_path):
     run_dir = tmp_path / "trial_0000" / "execution_0"

@@ -76,15 +76,23 @@ def pruning_columns(trials: Sequence[PrunedTrial], objective: str, higher_is_bet
                     pruner: str) -> pd.DataFrame:
     """Per trial (column `trial`): bracket, rungs, the rung reached and its epochs,
     epochs trained (all runs) and why it stopped."""
+    # A stopped trial's rank among its bracket's trials at the rung it reached: one ordering
+    # per (bracket, rung), each trial scored once there (the live table is rebuilt after
+    # trials, and a rank per trial over its peers grew with the square of the trials).
+    orderings: dict[tuple[int, int], list[int]] = {}
     rows = []
     for trial in trials:
         rank = pool = None
         if 0 <= trial.reached < len(trial.rungs) - 1:
-            peers = [other for other in trials if other.bracket == trial.bracket
-                     and (other.reached >= trial.reached or other.record.status == "FAILED")]
-            ordered = sorted(peers, key=lambda other: (-score_at(other, trial.reached, objective, higher_is_better),
-                                                       int(other.record.trial_id)))
-            pool, rank = len(ordered), ordered.index(trial) + 1
+            key = (trial.bracket, trial.reached)
+            if key not in orderings:
+                peers = [other for other in trials if other.bracket == trial.bracket
+                         and (other.reached >= trial.reached or other.record.status == "FAILED")]
+                ordered = sorted(peers, key=lambda other: (-score_at(other, trial.reached, objective,
+                                                                     higher_is_better), int(other.record.trial_id)))
+                orderings[key] = [id(other) for other in ordered]
+            ordered_ids = orderings[key]
+            pool, rank = len(ordered_ids), ordered_ids.index(id(trial)) + 1
         rows.append({
             "trial": trial.record.trial_id,
             "bracket": trial.bracket,

@@ -7,7 +7,8 @@ a 23,328-point grid would need tens to hundreds of GiB, so:
 
 - "all": every run keeps its final weights (the default of `--search configs`);
 - "best": only the runs of the best fully trained trial so far keep them (the
-  default of a search); a trial that is overtaken loses its weights;
+  default of a search); a trial that is overtaken loses its weights, and a run
+  stopped at a rung writes none (its checkpoint holds them);
 - "none": no run keeps them.
 
 With "best" and "none", the checkpoints and weights of trials stopped at a rung
@@ -79,9 +80,11 @@ class WeightsPolicy:
         self.mode, self.project_dir, self.higher_is_better = mode, pathlib.Path(project_dir), higher_is_better
         self.best: tuple[str, float] | None = None
 
-    @property
-    def saves_final_weights(self) -> bool:
-        return self.mode != "none"
+    def saves_final_weights(self, full_length: bool = True) -> bool:
+        """Whether a run that has just ended writes its final weights: not with "none";
+        with "best", only a run trained to its full length (a run stopped at a rung holds
+        the same weights in its checkpoint, for a promotion, until the search ends)."""
+        return self.mode == "all" or (self.mode == "best" and full_length)
 
     def _better(self, score: float, than: float) -> bool:
         return score > than if self.higher_is_better else score < than

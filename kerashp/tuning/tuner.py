@@ -718,7 +718,7 @@ class StudyTuner(base_tuner.BaseTuner):
                        **extra)
         if summary["diverged_epoch"] is None and self._tests_run(plan, summary):
             summary.update(evaluate())
-        if self.weights.saves_final_weights:
+        if self.weights.saves_final_weights(full_length=plan.stage >= plan.full):
             model.save_weights(str(directory / FINAL_WEIGHTS_FILE))
         else:
             summary[WEIGHTS_KEPT] = False
