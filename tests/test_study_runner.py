@@ -132,18 +132,35 @@ def test_max_minutes_stops_starting_trials_and_a_rerun_goes_on(tmp_path):
     assert pd.read_csv(out / "results.csv")["name"].tolist() == ["slow", "medium", "fast"]
 
 
-def test_evaluation_pipelines_are_built_once_per_split_and_batch_size():
+def test_pipelines_are_built_once_per_split_batch_size_seed_and_epochs_and_give_the_same_batches_again():
+    from kerashp.data.pipeline import make_dataset
     from kerashp.settings import StudySettings
 
     study = TinyStudy(StudySettings.for_study(TinyStudy))
     study.data = study.load_data()
-    held_out = study.data.validation
+    held_out, train_split = study.data.validation, study.data.train
     validation = study.make_dataset(held_out, training=False, batch_size=32)
     assert study.make_dataset(held_out, training=False, batch_size=32) is validation
     assert study.make_dataset(held_out, training=False, batch_size=16) is not validation
-    assert study.make_dataset(study.data.train, training=False, batch_size=32) is not validation
-    train = study.make_dataset(study.data.train, training=True, seed=0, batch_size=32)
-    assert study.make_dataset(study.data.train, training=True, seed=0, batch_size=32) is not train  # per run
+    assert study.make_dataset(train_split, training=False, batch_size=32) is not validation
     batches = [y.numpy().tolist() for _, y in validation]
     assert batches == [y.numpy().tolist() for _, y in validation]  # iterated again from the start
     assert sum(len(b) for b in batches) == len(held_out)
+
+    def labels(dataset):
+        return [y.numpy().tolist() for _, y in dataset]
+
+    train = study.make_dataset(train_split, training=True, seed=3, batch_size=32, first_epoch=1, num_epochs=2)
+    assert study.make_dataset(train_split, training=True, seed=3, batch_size=32, first_epoch=1, num_epochs=2) is train
+    others = [study.make_dataset(train_split, training=True, seed=4, batch_size=32, first_epoch=1, num_epochs=2),
+              study.make_dataset(train_split, training=True, seed=3, batch_size=32, first_epoch=0, num_epochs=2),
+              study.make_dataset(train_split, training=True, seed=3, batch_size=32, first_epoch=1, num_epochs=3)]
+    assert all(other is not train for other in others)
+    fresh = make_dataset(train_split, 32, training=True, seed=3, first_epoch=1, num_epochs=2,
+                         augment=study.augmentation(study.data))
+    assert labels(train) == labels(train) == labels(fresh)  # a second run over it sees the first run's batches
+    assert labels(others[0]) != labels(train)
+    for seed in range(10, 20):  # the least recently used training pipelines go
+        study.make_dataset(train_split, training=True, seed=seed, batch_size=32)
+    assert study.make_dataset(train_split, training=True, seed=3, batch_size=32, first_epoch=1,
+                              num_epochs=2) is not train

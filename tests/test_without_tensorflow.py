@@ -149,6 +149,21 @@ def test_array_batches_shuffle_per_epoch_reproducibly_and_preprocess():
     assert len(packed_targets) == 3 and all(list(t) == [0, 1, 2, 3] for t in packed_targets)
 
 
+
+def test_without_tensorflow_each_run_gets_its_own_training_batches_and_evaluation_ones_are_shared(monkeypatch):
+    from kerashp import backends
+    from kerashp.data.pipeline import Pipelines
+
+    monkeypatch.setattr(backends, "tensorflow", lambda: None)
+    pipelines, data = Pipelines(), split()
+    train = pipelines.get(data, 4, training=True, seed=3)
+    assert isinstance(train, ArrayBatches)
+    train.on_epoch_end()  # it counts the epochs of its run: another run must start at its own first epoch
+    again = pipelines.get(data, 4, training=True, seed=3)
+    assert again is not train and again.epoch == 0
+    validation = pipelines.get(data, 4, training=False)
+    assert isinstance(validation, ArrayBatches) and pipelines.get(data, 4, training=False) is validation
+
 def test_numpy_crop_and_flip_take_windows_of_the_padded_image():
     images = np.random.default_rng(0).integers(1, 255, (64, 8, 8, 3)).astype(np.uint8)
     out = numpy_pad_crop_flip(images, np.random.default_rng(1), pad=2)
