@@ -340,10 +340,11 @@ def main() -> None:
                   f"{outcome.time_to(outcome.best()):.0f} s, test accuracy of the pick {outcome.test_accuracy:.4f}, "
                   f"{outcome.trials} trials, {outcome.epochs} epochs, {outcome.overhead_s:.2f} s per trial outside "
                   "the epochs", flush=True)
+            write(outcomes, args.out, budget_s, final=False)  # what is done so far survives a stopped run
     write(outcomes, args.out, budget_s)
 
 
-def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float) -> None:
+def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float, final: bool = True) -> None:
     with open(out / "peers.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["search", "repetition", "seconds", "best_val_accuracy"])
@@ -376,6 +377,9 @@ def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float) -> None:
     figure.tight_layout()
     figure.savefig(out / "peers.png", dpi=120)
 
+    pyplot.close(figure)
+    if not final:
+        return
     peers = [name for name in ("keras-tuner", "optuna") if any(o.search == name for o in outcomes)]
     ours = [name for name in SEARCHES if name.startswith("kerashp-") and any(o.search == name for o in outcomes)]
     repetitions = sorted({o.repetition for o in outcomes})

@@ -164,3 +164,19 @@ def test_pipelines_are_built_once_per_split_batch_size_seed_and_epochs_and_give_
         study.make_dataset(train_split, training=True, seed=seed, batch_size=32)
     assert study.make_dataset(train_split, training=True, seed=3, batch_size=32, first_epoch=1,
                               num_epochs=2) is not train
+
+
+@pytest.mark.fast
+def test_progress_counts_a_promoted_trial_once_and_says_it_was_promoted(tmp_path, caplog):
+    from kerashp.tuning.progress import Progress
+
+    progress = Progress(tmp_path, total=3, done=1, finished=["0000"])  # one trial finished before
+    with caplog.at_level("INFO", logger="kerashp"):
+        for trial_id in ("0001", "0001", "0000", "0002"):  # 0001 promoted, then 0000 (done before) promoted
+            progress.trial_begins(trial_id, "", 1)
+            progress.trial_ends(trial_id, "completed")
+    lines = [record.getMessage().split(";")[0] for record in caplog.records]
+    assert lines == ["trial 2 of 3 (0001): completed", "trial 0001, promoted (2 of 3 trials done): completed",
+                     "trial 0000, promoted (2 of 3 trials done): completed", "trial 3 of 3 (0002): completed"]
+    assert progress.done == 3
+    assert json.loads((tmp_path / "kerashp_progress.json").read_text())["done"] == 3

@@ -8,7 +8,7 @@ import os
 import pathlib
 import socket
 import time
-from typing import Any
+from typing import Any, Iterable
 
 from kerashp.storage import layout
 
@@ -30,17 +30,22 @@ def duration(seconds: float) -> str:
 class Progress:
     """Counts the trials of one invocation and says where it stands.
 
+    A trial counts once: in a pruned search a trial ends again at each rung it is
+    promoted to, and those ends are logged as promotions, not as further trials.
+
     Args:
         project: the KerasTuner project directory (the record goes there).
         total: trials the study has when done (None: unknown).
         done: trials already finished when this invocation began.
+        finished: their ids, where known (a promotion of one of them is not counted again).
     """
 
-    def __init__(self, project: pathlib.Path, total: int | None, done: int):
+    def __init__(self, project: pathlib.Path, total: int | None, done: int, finished: Iterable[str] = ()):
         self.project = pathlib.Path(project)
         self.total = total
         self.done_before = done
         self.done = done
+        self.counted: set[str] = set(finished)
         self.started = time.time()
         self.trial_started: float | None = None
         self.trial_durations: list[float] = []
@@ -55,10 +60,12 @@ class Progress:
         return f"{self.done} of {self.total}" if self.total else f"{self.done}"
 
     def time_left_s(self) -> float | None:
-        if not self.total or not self.trial_durations:
+        """The trials left at this invocation's pace so far (promotions and the time
+        between trials included)."""
+        finished_here = self.done - self.done_before
+        if not self.total or finished_here <= 0:
             return None
-        mean = sum(self.trial_durations) / len(self.trial_durations)
-        return max(self.total - self.done, 0) * mean
+        return max(self.total - self.done, 0) * (time.time() - self.started) / finished_here
 
     def trial_begins(self, trial_id: str, name: str, epochs: int) -> None:
         self.trial_id, self.trial_name, self.epoch, self.epochs = trial_id, name, None, epochs
@@ -71,13 +78,18 @@ class Progress:
         self.write()
 
     def trial_ends(self, trial_id: str, outcome: str) -> None:
-        """Logs one line: trial k of n, its outcome, elapsed and time left."""
+        """Logs one line: trial k of n (or the promotion of a trial counted before), its
+        outcome, elapsed and time left."""
         if self.trial_started is not None:
             self.trial_durations.append(time.time() - self.trial_started)
-        self.done += 1
+        first = trial_id not in self.counted
+        if first:
+            self.counted.add(trial_id)
+            self.done += 1
         left = self.time_left_s()
-        logger.info("trial %s of %s (%s): %s; elapsed %s%s", self.done, self.total or "?", trial_id, outcome,
-                    duration(time.time() - self.started),
+        where = (f"trial {self.done} of {self.total or '?'} ({trial_id})" if first
+                 else f"trial {trial_id}, promoted ({self.position()} trials done)")
+        logger.info("%s: %s; elapsed %s%s", where, outcome, duration(time.time() - self.started),
                     f", about {duration(left)} left" if left is not None and self.done < (self.total or 0) else "")
         self.trial_id, self.trial_started, self.epoch = None, None, None
         self.write(force=True)

@@ -488,7 +488,8 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
         if role == "chief":
             logger.info("chief: serving the oracle on %s:%s; workers train",
                         os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"])
-        progress = Progress(project_dir, total, done)
+        progress = Progress(project_dir, total, done, [t.trial_id for t in tuner.oracle.trials.values()
+                                                       if t.status in ("COMPLETED", "FAILED", "INVALID")])
         tuner.progress = progress
         tuner.weights.start([(t.trial_id, t.score) for t in tuner.oracle.trials.values()
                              if t.status == "COMPLETED"])
