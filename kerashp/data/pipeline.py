@@ -110,7 +110,7 @@ def split_tensors(split: Split) -> tuple:
 class Pipelines:
     """The input pipelines of a study's runs, each built once and handed out again.
 
-    Building a tf.data pipeline traces its functions (40-50 ms for the FashionMNIST
+    Building a tf.data pipeline traces its functions (38-47 ms for the FashionMNIST
     grid's on 2 CPU cores, against epochs of a fraction of a second), and the runs of
     a search ask for the same ones again and again: every evaluation pipeline is the
     same for every run, and a training pipeline depends only on the split, batch size,
