@@ -121,3 +121,26 @@ def resolve_fast_path(precision: str = "auto", jit: str = "auto", steps_per_exec
     # JAX compiles every step with XLA; without it Keras' JAX trainer runs eagerly, op by op.
     jit_compile = {"on": True, "off": False}.get(jit, on_gpu or backends.keras_backend() == "jax")
     return FastPath(precision, jit_compile, steps_per_execution)
+
+
+def steps_per_execution_for(requested: int, batches_per_epoch: int) -> int:
+    """The batches per compiled call for an epoch of `batches_per_epoch` batches:
+    the largest divisor of `batches_per_epoch` up to `requested`.
+
+    Keras runs whole calls of `steps_per_execution` batches: with an input that
+    spans several epochs (kerashp's training pipelines do) and `steps_per_epoch`
+    not a multiple of it, an epoch would take batches from the next one (43
+    batches at 8 per call: 48 in the first epoch, fewer in the last), and every
+    per-epoch figure (validation, rungs, checkpoints) would land elsewhere.
+
+    Args:
+        requested: the `--steps-per-execution` asked for (at least 1).
+        batches_per_epoch: batches in one epoch (at least 1).
+
+    Returns:
+        A divisor of `batches_per_epoch`, at most `requested` (1 when nothing larger divides).
+    """
+    for steps in range(min(requested, batches_per_epoch), 1, -1):
+        if batches_per_epoch % steps == 0:
+            return steps
+    return 1

@@ -115,7 +115,8 @@ class HardwareSettings:
     Attributes:
         strategy: `--strategy` (see `kerashp.distribute.choose_strategy`).
         jit: XLA: "auto", "on" or "off".
-        steps_per_execution: batches per compiled call.
+        steps_per_execution: batches per compiled call, at most: training uses the
+            largest divisor of an epoch's batches up to it, so that epochs end where they should.
         pack: train up to this many trials with equal `Study.pack_key`
             side by side in one compiled model (1: one trial at a time).
         worker_timeout_s: in distributed tuning, a worker silent this long

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from kerashp.cli import main
-from kerashp.distribute import choose_strategy, resolve_fast_path
+from kerashp.distribute import choose_strategy, resolve_fast_path, steps_per_execution_for
 from kerashp.errors import StudyError
 from tiny_study import TinyStudy
 
@@ -77,3 +77,32 @@ def test_fast_path_options_reach_the_trained_model(tmp_path, monkeypatch):
     assert keras.config.dtype_policy().name == "float32"  # restored for whatever runs next
     results = pd.read_csv(tmp_path / "out" / "results.csv")
     assert results["status"].iloc[0] == "COMPLETED"
+
+
+def test_steps_per_execution_divides_an_epoch():
+    assert [steps_per_execution_for(8, batches) for batches in (43, 42, 48, 5, 1)] == [1, 7, 8, 5, 1]
+    assert steps_per_execution_for(1, 48) == 1 and steps_per_execution_for(16, 782) == 2
+
+
+def test_steps_per_execution_leaves_every_epoch_as_without_it(tmp_path, monkeypatch):
+    """Keras runs whole calls of steps_per_execution batches: asked for 3 with 8 batches per epoch,
+    the first epoch would train 9 batches (the next epoch's first among them) and report its
+    validation there. kerashp trains 2 per call instead; the epochs' figures are those of a run
+    without steps_per_execution, number for number."""
+    seen = []
+    original_fit = TinyStudy.fit
+
+    def recording_fit(self, hp, model, *args, **kwargs):
+        seen.append(model.steps_per_execution)
+        return original_fit(self, hp, model, *args, **kwargs)
+
+    monkeypatch.setattr(TinyStudy, "fit", recording_fit)
+    histories = {}
+    for steps in (1, 3):
+        out = tmp_path / f"steps{steps}"
+        assert main(TinyStudy, ["--configs", "fast", "--epochs", "3", "--steps-per-execution", str(steps),
+                                "--out", str(out), "--verbose", "0"]) == 0
+        histories[steps] = pd.read_csv(next(out.glob("tuner/trial_*/execution_0/history.csv")))
+    assert seen == [1, 2]  # 256 examples in batches of 32: 8 per epoch, and 3 does not divide 8
+    columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+    pd.testing.assert_frame_equal(histories[1][columns], histories[3][columns], check_exact=True)

@@ -28,7 +28,7 @@ from callbacks.timing import Timing
 from kerashp import compat, distribute, tensorboard_hparams
 from kerashp.data import DataSplits
 from kerashp.data.pipeline import steps_per_epoch
-from kerashp.errors import StudyError, is_disk_full
+from kerashp.errors import StudyError, is_disk_full, option_value
 from kerashp.report.tables import last_line
 from kerashp.models.state import copy_initial_state, seed_states
 from kerashp.tuning.backup import AtomicBackupAndRestore
@@ -316,6 +316,7 @@ class StudyTuner(base_tuner.BaseTuner):
         # The best score of any completed trial (or rung) so far: a run stopped at a rung is
         # evaluated on the test split only when it could be the search's pick (`_tests_run`).
         self._best_score: float | None = None
+        self._steps_noted: set[tuple[int, int]] = set()  # (batches per call, per epoch) logged once
         settings = study.settings
         self.weights = WeightsPolicy(settings.output.keep_weights, pathlib.Path(self.project_dir),
                                      study.objective_direction == "max")
@@ -591,9 +592,27 @@ class StudyTuner(base_tuner.BaseTuner):
             *([EpochProgress(self.progress)] if self.progress is not None and len(plans) == 1 else []),
             backup,
         ]
+        batches = steps_per_epoch(len(data.train), plan.batch_size)
+        self._set_steps_per_execution(model, batches)
         fit(train_data, validation_data=validation_data, epochs=plan.stage, initial_epoch=initial_epoch,
-            steps_per_epoch=steps_per_epoch(len(data.train), plan.batch_size), callbacks=callbacks,
+            steps_per_epoch=batches, callbacks=callbacks,
             verbose=self.settings.output.verbose, shuffle=False)  # the input pipeline shuffles
+
+    def _set_steps_per_execution(self, model: keras.Model, batches: int) -> None:
+        """Sets `model`'s batches per compiled call to the largest divisor of an epoch's
+        `batches` up to `--steps-per-execution`, so that every epoch ends on its own last
+        batch (`distribute.steps_per_execution_for`); a model reused with another count
+        makes its train step again."""
+        steps = distribute.steps_per_execution_for(self.fast_path.steps_per_execution, batches)
+        if steps != self.fast_path.steps_per_execution and (steps, batches) not in self._steps_noted:
+            self._steps_noted.add((steps, batches))
+            logger.info("%s: batches per call %d instead, a divisor of the %d batches of an epoch (Keras "
+                        "runs whole calls; epochs would run into each other)",
+                        option_value("steps_per_execution", self.fast_path.steps_per_execution), steps, batches)
+        if model.steps_per_execution != steps:
+            model.steps_per_execution = steps
+            model.make_train_function(force=True)
+            model.make_test_function(force=True)
 
     def stage_epochs(self, trial) -> tuple[int, int]:
         """(epochs to train the trial to now, its full length): in a pruned search
