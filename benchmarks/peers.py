@@ -16,6 +16,8 @@ gets the same wall-clock budget, one after the other in this process, in an orde
 that rotates with the repetition, and a seed of its own per repetition:
 
 - `kerashp-asha`: `kerashp.run(FashionGrid, search="random", prune="asha")`;
+- `kerashp-asha-min3`: the same with `min_epochs=3` (rungs at 3, 9, 27 epochs and the
+  trial's full length: fewer configurations, each first judged on 3 epochs);
 - `kerashp-hyperband`: `search="hyperband"` (random configurations, ASHA in
   Hyperband's brackets);
 - `kerashp-bayesian`: `search="bayesian", prune="asha"` (KerasTuner's Gaussian-process
@@ -53,8 +55,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SEARCHES = ("kerashp-asha", "kerashp-hyperband", "kerashp-bayesian", "keras-tuner", "optuna")
-KERASHP_SEARCHES = {"asha": {"search": "random", "prune": "asha"}, "hyperband": {"search": "hyperband"},
+SEARCHES = ("kerashp-asha", "kerashp-asha-min3", "kerashp-hyperband", "kerashp-bayesian", "keras-tuner", "optuna")
+KERASHP_SEARCHES = {"asha": {"search": "random", "prune": "asha"},
+                    "asha-min3": {"search": "random", "prune": "asha", "min_epochs": 3},
+                    "hyperband": {"search": "hyperband"},
                     "bayesian": {"search": "bayesian", "prune": "asha"}}
 MAX_EPOCHS = 40
 ETA = 3
@@ -364,7 +368,8 @@ def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float, final: bo
     from matplotlib import pyplot
 
     figure, axes = pyplot.subplots(figsize=(7, 4))
-    colours = dict(zip(SEARCHES, ("tab:blue", "tab:cyan", "tab:purple", "tab:orange", "tab:green")))
+    colours = {"kerashp-asha": "tab:blue", "kerashp-asha-min3": "tab:red", "kerashp-hyperband": "tab:cyan",
+               "kerashp-bayesian": "tab:purple", "keras-tuner": "tab:orange", "optuna": "tab:green"}
     for o in outcomes:
         points = o.curve()
         if points:
