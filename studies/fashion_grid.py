@@ -70,7 +70,7 @@ class FashionGrid(Study):
                              "optimizer", "learning_rate", "momentum")
     table_metrics = (
         ("best_val_accuracy", "best val accuracy"), ("final_val_accuracy", "final val accuracy"),
-        ("test_accuracy", "test accuracy"), ("train_time_s", "training time (s)"),
+        ("best_epoch", "best epoch"), ("test_accuracy", "test accuracy"), ("train_time_s", "training time (s)"),
     )
     curves = ()
     curve_grid = (("loss", "train loss"), ("val_loss", "validation loss"),

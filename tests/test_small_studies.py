@@ -99,7 +99,7 @@ def test_fashion_grid_resumes_without_repeats_and_reports_the_search(tmp_path):
     own = [column for column in first.columns if not column.endswith("_p_first")]
     pd.testing.assert_frame_equal(results.iloc[:2].reset_index(drop=True)[own], first[own])
     assert (results["runs"] == 2).all() and results["test_accuracy_std"].notna().all()
-    assert (results["epochs"] == 1).all()
+    assert (results["epochs"] == 1).all() and (results["best_epoch"] == 1).all()  # the table shows where the best was
     epochs = pd.read_csv(out / "epochs.csv")
     assert len(epochs) == 4 * 2 and set(epochs["run"]) == {0, 1}
     for figure in ("hyperparameters.png", "isolation.png", "top_trials.png"):
