@@ -178,7 +178,9 @@ def build_parser(study_class, prog: str | None = None) -> argparse.ArgumentParse
     add("--precision", choices=PRECISIONS, default="auto",
         help="Keras dtype policy; auto (the default): float32 on CPU, mixed_float16 on GPU (softmax stays float32)")
     add("--jit", choices=("auto", "on", "off"), default="auto", help="XLA compilation; auto (the default): off on CPU, on on GPU")
-    add("--steps-per-execution", type=positive_int, default=1, metavar="N", help="batches per compiled call, at most N: the largest divisor of an epoch's batches, so that epochs end where they should")
+    add("--steps-per-execution", type=positive_int, default=1, metavar="N",
+        help="batches per compiled call, at most N: the largest divisor of an epoch's batches, so that epochs end "
+             "where they should")
     add("--pack", type=positive_int, default=1, metavar="K",
         help="train up to K trials that share an architecture at once, in one compiled model (see kerashp.tuning.packing)")
     add("--worker-timeout", type=float, default=1800.0, metavar="SECONDS",
