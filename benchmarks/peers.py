@@ -22,6 +22,8 @@ that rotates with the repetition, and a seed of its own per repetition:
   Hyperband's brackets);
 - `kerashp-bayesian`: `search="bayesian", prune="asha"` (KerasTuner's Gaussian-process
   oracle proposes, ASHA stops; a model-based proposer like Optuna's TPE);
+- `kerashp-tpe`: `search="tpe", prune="asha"` (kerashp's tree-structured Parzen
+  estimator proposes from the highest rung 10 trials reached, ASHA stops);
 - `keras-tuner`: `keras_tuner.Hyperband(max_epochs=40, factor=3)` on the same
   builder (its resource is the epochs, so the grid's `epochs` is not searched), as
   its documentation sets it up;
@@ -55,11 +57,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SEARCHES = ("kerashp-asha", "kerashp-asha-min3", "kerashp-hyperband", "kerashp-bayesian", "keras-tuner", "optuna")
+SEARCHES = ("kerashp-asha", "kerashp-asha-min3", "kerashp-hyperband", "kerashp-bayesian", "kerashp-tpe", "keras-tuner",
+            "optuna")
 KERASHP_SEARCHES = {"asha": {"search": "random", "prune": "asha"},
                     "asha-min3": {"search": "random", "prune": "asha", "min_epochs": 3},
                     "hyperband": {"search": "hyperband"},
-                    "bayesian": {"search": "bayesian", "prune": "asha"}}
+                    "bayesian": {"search": "bayesian", "prune": "asha"},
+                    "tpe": {"search": "tpe", "prune": "asha"}}
 MAX_EPOCHS = 40
 ETA = 3
 
@@ -369,7 +373,7 @@ def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float, final: bo
 
     figure, axes = pyplot.subplots(figsize=(7, 4))
     colours = {"kerashp-asha": "tab:blue", "kerashp-asha-min3": "tab:red", "kerashp-hyperband": "tab:cyan",
-               "kerashp-bayesian": "tab:purple", "keras-tuner": "tab:orange", "optuna": "tab:green"}
+               "kerashp-bayesian": "tab:purple", "kerashp-tpe": "tab:brown", "keras-tuner": "tab:orange", "optuna": "tab:green"}
     for o in outcomes:
         points = o.curve()
         if points:

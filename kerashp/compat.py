@@ -48,6 +48,7 @@ CONTRACT: tuple[tuple[str, str, str], ...] = (
 INSTANCE_CONTRACT: tuple[tuple[str, str], ...] = (
     ("oracle", "_retry_queue"),
     ("oracle", "_tried_so_far"),
+    ("oracle", "_seed_state"),
     ("oracle", "_id_to_hash"),
     ("oracle", "_project_dir"),
     ("oracle", "_run_times"),
@@ -153,6 +154,19 @@ def mark_tried(oracle: Any, trial: Any) -> None:
 
 def values_hash(oracle: Any, values: dict) -> str:
     return oracle._compute_values_hash(values)
+
+
+def already_tried(oracle: Any, values: dict) -> bool:
+    """Whether the oracle has proposed these values before (KerasTuner's duplicate check)."""
+    return oracle._compute_values_hash(values) in oracle._tried_so_far
+
+
+def next_seed(oracle: Any) -> int:
+    """The oracle's seed for its next proposal, advanced as KerasTuner's random search
+    advances it (kept in oracle.json, so a reloaded oracle goes on from it)."""
+    seed = int(oracle._seed_state)
+    oracle._seed_state = seed + 1
+    return seed
 
 
 def trial_dir(oracle: Any, trial_id: str) -> str:

@@ -86,7 +86,9 @@ class SearchSettings:
 
     Attributes:
         method: "configs" (the named configurations), "grid", "random",
-            "bayesian" or "hyperband" (random proposals, Hyperband's brackets; `--search`).
+            "bayesian" (a Gaussian process proposes), "tpe" (a tree-structured Parzen
+            estimator proposes; `kerashp.tuning.tpe`) or "hyperband" (random
+            proposals, Hyperband's brackets; `--search`).
         configs: names of the configurations to run (None: all of them).
         trials: number of trials (configurations) of a search.
         prune: "none", "asha", "median" or "hyperband": train trials in stages

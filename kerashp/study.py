@@ -105,7 +105,7 @@ class Study:
         curve_grid: four (metric, title) pairs drawn as one 2x2 figure
             (`learning_curves.png`), or None.
         default_search: `--search` when none is given ("configs", "grid",
-            "random" or "bayesian").
+            "random", "bayesian", "tpe" or "hyperband").
         epochs_hyperparameter: True where `epochs` is one of the searched
             hyperparameters; an explicit `--epochs N` (or `--quick`) then fixes it.
         quick_data: `--data` of `--quick` (None: the study's default data);
@@ -184,7 +184,7 @@ class Study:
         return type(self).Options(**self.settings.training.options)
 
     def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
-        """Declares the search space (used by `--search grid|random|bayesian|hyperband`).
+        """Declares the search space (used by `--search grid|random|bayesian|tpe|hyperband`).
 
         A study that only runs its named configurations need not override it.
         KerasTuner's conditional scopes work as in a HyperModel's `build`: enter

@@ -194,7 +194,7 @@ def test_pruning_options_that_cannot_work_are_refused_in_one_line(tmp_path, capf
     assert len(errors) == 2 and "--search hyperband prunes with hyperband" in errors[0] and "--eta" in errors[1]
 
 
-def test_named_configurations_and_a_bayesian_search_are_pruned_too(tmp_path):
+def test_named_configurations_and_bayesian_and_tpe_searches_are_pruned_too(tmp_path):
     out = tmp_path / "configs"
     assert main(TinyStudy, ["--out", str(out), "--verbose", "0", "--epochs", "3", "--prune", "asha",
                             "--configs", "slow,medium,fast,diverging"]) == 0
@@ -211,6 +211,13 @@ def test_named_configurations_and_a_bayesian_search_are_pruned_too(tmp_path):
                             "--epochs", "3", "--prune", "asha"]) == 0
     table = pd.read_csv(out / "results.csv")
     assert len(table) == 3 and (table["status"] == "COMPLETED").all() and (table["rung_reached"] == 1).sum() == 1
+
+    # TPE: 10 random configurations, then proposals from the first rung's scores.
+    out = tmp_path / "tpe"
+    assert main(TinyStudy, ["--out", str(out), "--verbose", "0", "--search", "tpe", "--trials", "12",
+                            "--epochs", "3", "--prune", "asha"]) == 0
+    table = pd.read_csv(out / "results.csv")
+    assert len(table) == 12 and (table["status"] == "COMPLETED").all() and (table["rung_reached"] == 1).sum() >= 12 // 3
 
 
 class TinyWithTest(TinyStudy):

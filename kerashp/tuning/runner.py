@@ -35,6 +35,7 @@ from kerashp.tuning.oracle import (
 )
 from kerashp.tuning.progress import Progress
 from kerashp.tuning.pruners import Rungs, make_pruner
+from kerashp.tuning.tpe import ResumableTPEOracle
 from kerashp.tuning.tuner import DiskFull, StudyTuner
 
 logger = logging.getLogger("kerashp")
@@ -136,7 +137,7 @@ def pruning_rungs(study: Study, configs: dict[str, dict[str, Any]]) -> Rungs | N
 
 
 def make_oracle(study: Study, configs: dict[str, dict[str, Any]]) -> keras_tuner.Oracle:
-    """The oracle for `--search configs|grid|random|bayesian|hyperband`, pruned with `--prune`."""
+    """The oracle for `--search configs|grid|random|bayesian|tpe|hyperband`, pruned with `--prune`."""
     settings = study.settings
     objective = keras_tuner.Objective(study.objective, study.objective_direction)
     common: dict[str, Any] = dict(objective=objective, seed=settings.training.seed + 1, worker_timeout_s=settings.hardware.worker_timeout_s,
@@ -153,9 +154,9 @@ def make_oracle(study: Study, configs: dict[str, dict[str, Any]]) -> keras_tuner
         fixed.Fixed(name, value)
     common.update(max_trials=settings.search.trials, hyperparameters=fixed, max_consecutive_failed_trials=10**6)
     bases = {"grid": GridOracle, "random": ResumableRandomSearchOracle, "hyperband": ResumableRandomSearchOracle,
-             "bayesian": ResumableBayesianOracle}
+             "bayesian": ResumableBayesianOracle, "tpe": ResumableTPEOracle}
     if settings.search.method not in bases:
-        raise StudyError(f"unknown search {settings.search.method!r}; choose configs, grid, random, bayesian or hyperband")
+        raise StudyError(f"unknown search {settings.search.method!r}; choose configs, grid, random, bayesian, tpe or hyperband")
     return bases[settings.search.method](**common)
 
 
@@ -445,7 +446,7 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
         raise StudyError(f"{option_name('reference')} {settings.output.reference!r} is not among the configurations run: "
                          f"{', '.join(configs)}")
     pruning_rungs(study, configs)  # refuses rungs that cannot prune, before anything changes
-    if settings.search.method in ("random", "bayesian", "hyperband") and not settings.search.trials:
+    if settings.search.method in ("random", "bayesian", "tpe", "hyperband") and not settings.search.trials:
         raise StudyError(f"{option_name('search')} {settings.search.method} needs {option_name('trials')} N")
     out = settings.output.out
     role = distributed_role()

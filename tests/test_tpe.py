@@ -1,0 +1,137 @@
+"""`--search tpe` (kerashp.tuning.tpe) on synthetic objectives, no model trained: its
+proposals concentrate where the scores are high (against random search with the
+same seed), a pruned search learns from the highest rung enough trials reached, a
+reloaded oracle proposes what the uninterrupted one proposes, and conditional
+hyperparameters are proposed only where active."""
+
+import math
+
+import keras_tuner
+import numpy as np
+import pytest
+from keras_tuner.engine import trial as trial_module
+
+from kerashp.tuning.oracle import ResumableRandomSearchOracle
+from kerashp.tuning.pruners import ASHA, Rungs
+from kerashp.tuning.tpe import ResumableTPEOracle, TPESampler, _Gaussians, _Scale, rung_observations
+
+OBJECTIVE = keras_tuner.Objective("score", "max")
+
+
+def space():
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("optimizer", ["sgd", "adam", "rmsprop"])
+    hp.Float("learning_rate", 1e-5, 1e-1, sampling="log")
+    hp.Boolean("batch_norm")
+    hp.Int("units", 8, 256, step=8)
+    hp.Choice("dropout", [0.5, 0.3, 0.2, 0.1])
+    return hp
+
+
+def synthetic_score(values, epochs=9):
+    """Best with adam, a learning rate of 1e-3, batch norm and 128 units; longer training adds a little."""
+    return ((values["optimizer"] == "adam") - 0.3 * (math.log10(values["learning_rate"]) + 3) ** 2
+            + 0.2 * values["batch_norm"] - abs(values["units"] - 128) / 256 + 1e-3 * epochs)
+
+
+def make_oracle(cls, directory, pruner=None, seed=7, **kwargs):
+    pruned = {} if pruner is None else {"pruner": pruner, "full_epochs": lambda trial: 9}
+    oracle = cls(objective=OBJECTIVE, hyperparameters=kwargs.pop("hyperparameters", space()), max_trials=10**6,
+                 seed=seed, max_consecutive_failed_trials=10**6, **pruned, **kwargs)
+    oracle._set_project_dir(str(directory), "project")
+    oracle.verbose = 0  # as the runner sets it (one line per trial of its own)
+    if (directory / "project" / "oracle.json").exists():
+        oracle.reload()
+    return oracle
+
+
+def run_trials(oracle, count, score=synthetic_score):
+    """Creates, scores and ends `count` trials (each at its rung's epochs when pruned); their values."""
+    proposed = []
+    for _ in range(count):
+        trial = oracle.create_trial("tuner0")
+        assert trial.status == trial_module.TrialStatus.RUNNING
+        values = dict(trial.hyperparameters.values)
+        epochs = oracle.rung_book.state(trial.trial_id)["epochs"] if oracle.rung_book else 9
+        proposed.append((values, epochs))
+        oracle.update_trial(trial.trial_id, {"score": score(values, epochs)}, step=epochs)
+        trial.status = trial_module.TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+    return proposed
+
+
+def test_tpe_proposals_concentrate_on_the_good_values_where_random_search_does_not(tmp_path):
+    tpe = run_trials(make_oracle(ResumableTPEOracle, tmp_path / "tpe"), 60)
+    random = run_trials(make_oracle(ResumableRandomSearchOracle, tmp_path / "random"), 60)
+    # The first 10 TPE proposals are random; after 20 observations the model has found the good region.
+    later_tpe, later_random = [values for values, _ in tpe[20:]], [values for values, _ in random[20:]]
+    share = lambda trials: sum(values["optimizer"] == "adam" for values in trials) / len(trials)
+    assert share(later_tpe) >= 0.6 and share(later_random) < 0.5
+    distance = lambda trials: np.median([abs(math.log10(values["learning_rate"]) + 3) for values in trials])
+    assert distance(later_tpe) < 0.5 * distance(later_random)
+    best = lambda trials: max(synthetic_score(values) for values, _ in trials)
+    assert best(tpe) > best(random)
+
+
+def test_a_pruned_tpe_search_learns_from_the_highest_rung_that_enough_trials_reached(tmp_path):
+    oracle = make_oracle(ResumableTPEOracle, tmp_path, pruner=ASHA(Rungs(min_epochs=1, eta=3, max_epochs=9)))
+    trials = lambda: sorted(oracle.trials.values(), key=lambda trial: int(trial.trial_id))
+    run_trials(oracle, 9)  # 7 configurations at 1 epoch, 2 of them promoted to 3
+    reached = lambda rung: len(oracle.rung_book.at_rung(trials(), rung))
+    assert (reached(0), reached(1)) == (7, 2)
+    # Fewer than 10 trials at any rung: the first rung's scores (1 epoch), of every trial.
+    observed = rung_observations(oracle, trials(), startup=10)
+    assert len(observed) == 7 and {round(score - synthetic_score(values, 0), 6) for values, score in observed} == {1e-3}
+    run_trials(oracle, 60)
+    assert reached(1) >= 10 and reached(2) < 10
+    observed = rung_observations(oracle, trials(), startup=10)
+    # The second rung (3 epochs): every trial that reached it, with its score there.
+    assert len(observed) == reached(1)
+    assert {round(score - synthetic_score(values, 0), 6) for values, score in observed} == {3e-3}
+
+
+def test_a_reloaded_tpe_oracle_proposes_what_the_uninterrupted_one_proposes(tmp_path):
+    pruner = lambda: ASHA(Rungs(min_epochs=1, eta=3, max_epochs=9))
+    whole = run_trials(make_oracle(ResumableTPEOracle, tmp_path / "whole", pruner=pruner()), 30)
+    first = run_trials(make_oracle(ResumableTPEOracle, tmp_path / "split", pruner=pruner()), 17)
+    second = run_trials(make_oracle(ResumableTPEOracle, tmp_path / "split", pruner=pruner()), 13)
+    assert first + second == whole
+    assert len({tuple(sorted(values.items())) for values, epochs in whole if epochs == 1}) == sum(
+        epochs == 1 for _, epochs in whole)  # no configuration proposed twice
+
+
+def test_conditional_hyperparameters_are_proposed_only_where_active(tmp_path):
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("model", ["mlp", "cnn"])
+    with hp.conditional_scope("model", ["cnn"]):
+        hp.Int("filters", 8, 256, step=8)
+    with hp.conditional_scope("model", ["mlp"]):
+        hp.Int("units", 16, 512, step=16)
+
+    def score(values, epochs):
+        return values["filters"] / 256 + 1 if values["model"] == "cnn" else values["units"] / 512
+
+    proposed = run_trials(make_oracle(ResumableTPEOracle, tmp_path, hyperparameters=hp), 30, score)
+    for values, _ in proposed:
+        assert set(values) == ({"model", "filters"} if values["model"] == "cnn" else {"model", "units"})
+    assert sum(values["model"] == "cnn" for values, _ in proposed[15:]) >= 10
+
+
+def test_the_parzen_estimators_are_densities_and_cover_every_value():
+    gaussians = _Gaussians([0.1, 0.12, 0.8], prior_weight=1.0)
+    grid = np.linspace(0, 1, 20001)[:-1] + 0.5 / 20000
+    assert np.mean(np.exp(gaussians.log_density(grid))) == pytest.approx(1.0, abs=1e-3)
+    draws = gaussians.sample(np.random.default_rng(0), 4000)
+    # Draws follow the density: the share below 0.3 matches its integral there (~0.55, 1/2 of the weight near 0.1).
+    below = np.mean(np.exp(gaussians.log_density(grid[grid < 0.3]))) * 0.3
+    assert draws.min() >= 0 and draws.max() < 1 and np.mean(draws < 0.3) == pytest.approx(below, abs=0.025)
+    hp = keras_tuner.HyperParameters()
+    hp.Float("rate", 0.0, 0.5, step=0.1)
+    hp.Int("width", 1, 1000, sampling="log")
+    rate, width = (_Scale.of(item) for item in hp.space)
+    assert sorted({rate.value(point) for point in np.linspace(0, 0.999, 500)}) == list(hp.space[0].values)
+    assert all(rate.value(rate.position(value)) == value for value in hp.space[0].values)
+    widths = [width.value(point) for point in np.linspace(0, 0.999, 500)]
+    assert min(widths) == 1 and max(widths) >= 950 and all(isinstance(value, int) for value in widths)
+    with pytest.raises(ValueError, match="invalid TPE settings"):
+        TPESampler(gamma=1.5)
