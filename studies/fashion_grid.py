@@ -1,8 +1,9 @@
-"""Grid, random or Bayesian search over fully connected networks on FashionMNIST.
+"""Grid, random, Bayesian or TPE search over fully connected networks on FashionMNIST.
 
     python -m studies.fashion_grid                          # the whole grid, resumable, until stopped
     python -m studies.fashion_grid --search random --trials 30 --seeds 3
     python -m studies.fashion_grid --data file:../shared/datasets/fashion-mnist --search bayesian --trials 20
+    python -m studies.fashion_grid --search tpe --trials 400 --prune asha --max-minutes 60
 
 The search space of the original: epochs {20, 30, 40}; hidden layers
 [1024, 256], [1024, 512] or [1024, 128]; weight initialisation Xavier uniform,
@@ -58,7 +59,7 @@ INIT_TABLES = (
 
 class FashionGrid(Study):
     name = "fashion_grid"
-    description = "fully connected networks on FashionMNIST: the original's grid, or a random/Bayesian search of it"
+    description = "fully connected networks on FashionMNIST: the original's grid, or a random, Bayesian or TPE search of it"
     default_data = "fashion_mnist"
     quick_data = "sample:fashion_mnist"
     default_val_split = 0.1
