@@ -13,7 +13,7 @@ from keras_tuner.engine import trial as trial_module
 
 from kerashp.tuning.oracle import ResumableRandomSearchOracle
 from kerashp.tuning.pruners import ASHA, Rungs
-from kerashp.tuning.tpe import ResumableTPEOracle, TPESampler, _Gaussians, _Scale, rung_observations
+from kerashp.tuning.tpe import ResumableTPEOracle, TPESampler, _Gaussians, _Scale, observations
 
 OBJECTIVE = keras_tuner.Objective("score", "max")
 
@@ -46,7 +46,8 @@ def make_oracle(cls, directory, pruner=None, seed=7, **kwargs):
 
 
 def run_trials(oracle, count, score=synthetic_score):
-    """Creates, scores and ends `count` trials (each at its rung's epochs when pruned); their values."""
+    """Creates, scores and ends `count` trials (each at its rung's epochs when pruned; a score of
+    None: the trial fails); their values and epochs."""
     proposed = []
     for _ in range(count):
         trial = oracle.create_trial("tuner0")
@@ -54,8 +55,10 @@ def run_trials(oracle, count, score=synthetic_score):
         values = dict(trial.hyperparameters.values)
         epochs = oracle.rung_book.state(trial.trial_id)["epochs"] if oracle.rung_book else 9
         proposed.append((values, epochs))
-        oracle.update_trial(trial.trial_id, {"score": score(values, epochs)}, step=epochs)
-        trial.status = trial_module.TrialStatus.COMPLETED
+        value = score(values, epochs)
+        if value is not None:
+            oracle.update_trial(trial.trial_id, {"score": value}, step=epochs)
+        trial.status = trial_module.TrialStatus.COMPLETED if value is not None else trial_module.TrialStatus.FAILED
         oracle.end_trial(trial)
     return proposed
 
@@ -73,21 +76,37 @@ def test_tpe_proposals_concentrate_on_the_good_values_where_random_search_does_n
     assert best(tpe) > best(random)
 
 
-def test_a_pruned_tpe_search_learns_from_the_highest_rung_that_enough_trials_reached(tmp_path):
+def test_a_pruned_tpe_search_ranks_trials_by_how_far_they_trained_then_by_their_score_there(tmp_path):
     oracle = make_oracle(ResumableTPEOracle, tmp_path, pruner=ASHA(Rungs(min_epochs=1, eta=3, max_epochs=9)))
     trials = lambda: sorted(oracle.trials.values(), key=lambda trial: int(trial.trial_id))
-    run_trials(oracle, 9)  # 7 configurations at 1 epoch, 2 of them promoted to 3
-    reached = lambda rung: len(oracle.rung_book.at_rung(trials(), rung))
-    assert (reached(0), reached(1)) == (7, 2)
-    # Fewer than 10 trials at any rung: the first rung's scores (1 epoch), of every trial.
-    observed = rung_observations(oracle, trials(), startup=10)
-    assert len(observed) == 7 and {round(score - synthetic_score(values, 0), 6) for values, score in observed} == {1e-3}
-    run_trials(oracle, 60)
-    assert reached(1) >= 10 and reached(2) < 10
-    observed = rung_observations(oracle, trials(), startup=10)
-    # The second rung (3 epochs): every trial that reached it, with its score there.
-    assert len(observed) == reached(1)
-    assert {round(score - synthetic_score(values, 0), 6) for values, score in observed} == {3e-3}
+    run_trials(oracle, 69)
+    observed = observations(oracle, trials())
+    assert len(observed) == len(oracle.trials)  # every trial, at the highest rung it reached
+    for values, (epochs, score) in observed:
+        assert epochs in (1, 3, 9) and score == pytest.approx(synthetic_score(values, epochs))
+    reached = {epochs: sum(key[0] == epochs for _, key in observed) for epochs in (1, 3, 9)}
+    assert reached[9] >= 1 and reached[3] >= 5
+    # The good group: the trials promoted furthest first, each level by its score.
+    good, rest = TPESampler().split(observed)
+    assert len(good) == math.ceil(0.15 * len(observed))
+    keys = [key for _, key in good + rest]
+    assert keys == sorted(keys, reverse=True) and good[0][1][0] == 9
+    assert min(key for _, key in good) > max(key for _, key in rest)
+
+
+def test_failed_trials_count_as_the_worst_and_their_values_are_avoided(tmp_path):
+    def score(values, epochs):  # SGD diverges
+        return None if values["optimizer"] == "sgd" else synthetic_score(values, epochs)
+
+    for pruner in (None, ASHA(Rungs(min_epochs=1, eta=3, max_epochs=9))):
+        oracle = make_oracle(ResumableTPEOracle, tmp_path / str(pruner), pruner=pruner)
+        proposed = run_trials(oracle, 40, score)
+        trials = sorted(oracle.trials.values(), key=lambda trial: int(trial.trial_id))
+        observed = observations(oracle, trials)
+        failed = [key for values, key in observed if values["optimizer"] == "sgd"]
+        assert failed and all(key == (-1, -math.inf) for key in failed)
+        assert all(key[1] > -math.inf for values, key in observed if values["optimizer"] != "sgd")
+        assert sum(values["optimizer"] == "sgd" for values, _ in proposed[20:]) <= 4
 
 
 def test_a_reloaded_tpe_oracle_proposes_what_the_uninterrupted_one_proposes(tmp_path):

@@ -1,6 +1,5 @@
 """Tree-structured Parzen estimator (TPE; Bergstra et al., 2011), the proposer of
-`--search tpe`, on the scores at the highest rung enough trials reached (as BOHB,
-Falkner et al., 2018, does for Hyperband).
+`--search tpe`, with pruned trials ranked as Optuna's TPE ranks them.
 
 Each proposal splits the trials observed so far into the best `gamma` of them and
 the rest, models each hyperparameter's values in both groups with a Parzen
@@ -11,11 +10,12 @@ good group's density is highest relative to the rest's. Hyperparameters are
 modelled independently (Optuna's default), and one that a condition leaves
 inactive is modelled from the trials where it was active.
 
-Under a pruner the observations are each trial's objective at one rung: the
-highest rung that at least `startup` trials reached, so the model starts on
-one-epoch scores and moves up as promotions accumulate. Until then (and in a
-search without enough finished trials) proposals are random, as KerasTuner's
-random search draws them.
+Under a pruner the trials are ranked by how far they trained, then by their
+objective at the highest rung they reached: the good group is made of the trials
+the pruner promoted furthest, and the rest holds every trial it stopped earlier
+and every failed one, so the model also learns where not to go. Until `startup`
+trials have reported, proposals are random, as KerasTuner's random search draws
+them.
 
 Every proposal is a function of the trials on disk and a seed kept in the
 oracle's state, so a search killed at any moment and rerun proposes the same
@@ -35,7 +35,8 @@ from keras_tuner.engine import trial as trial_module
 from kerashp import compat
 from kerashp.tuning.oracle import ResumableOracle
 
-Observation = tuple[Mapping[str, Any], float]  # (a trial's values, its score: larger is better, -inf: failed)
+# A trial's values and its rank key, larger is better: (how far it trained, its objective there).
+Observation = tuple[Mapping[str, Any], tuple[float, float]]
 
 MAX_COLLISIONS = 30  # proposals tried before the space counts as exhausted (KerasTuner: 20 random ones)
 MODEL_ATTEMPTS = 10  # of which from the model (the first greedy, then draws from the good group's); then random
@@ -66,7 +67,7 @@ class TPESampler:
 
     def split(self, observations: Sequence[Observation]) -> tuple[list[Observation], list[Observation]]:
         """The good group and the rest (ties ranked in the order given)."""
-        ranked = sorted(observations, key=lambda observation: -observation[1])
+        ranked = sorted(observations, key=lambda observation: observation[1], reverse=True)
         good = max(1, min(self.max_good, math.ceil(self.gamma * len(ranked))))
         return ranked[:good], ranked[good:]
 
@@ -76,12 +77,12 @@ class TPESampler:
 
         Args:
             space: KerasTuner hyperparameters, in declaration order (conditions refer to earlier ones).
-            observations: scored configurations; fewer than `startup`: a random proposal.
+            observations: configurations with their rank keys; fewer than `startup`: a random proposal.
             rng: the source of randomness (one seed per proposal keeps a search reproducible).
             greedy: keep the candidate with the best density ratio (False: a draw from the
                 good group's model, for when the greedy choice was tried already).
         """
-        usable = [(values, score) for values, score in observations if not math.isnan(score)]
+        usable = [(values, tuple(-math.inf if math.isnan(x) else x for x in key)) for values, key in observations]
         model = len(usable) >= self.startup
         good, rest = self.split(usable) if model else ([], [])
         hyperparameters = keras_tuner.HyperParameters()
@@ -236,27 +237,31 @@ def _numeric_values(hp) -> list | None:
     return values if 1 < len(values) <= MAX_DISCRETE else None
 
 
-def rung_observations(oracle: ResumableOracle, trials: Sequence[trial_module.Trial],
-                      startup: int) -> list[Observation]:
-    """The observations a proposal learns from: every trial's objective at the highest
-    rung that at least `startup` trials reached (a trial that failed on its way to that
-    rung counts as the worst there); without a pruner, every ended trial's score."""
+def observations(oracle: ResumableOracle, trials: Sequence[trial_module.Trial]) -> list[Observation]:
+    """What a proposal learns from: every trial that reported its objective, ranked
+    by how far it trained, then by its objective there (as Optuna's TPE ranks pruned
+    trials): under a pruner a trial's rank is (epochs of the highest rung it reached,
+    its objective at that rung), so that a trial the pruner promoted ranks above every
+    trial stopped earlier; without one, (0, its score). A failed trial ranks below all
+    (-1, -inf); a trial still training to its first rung is left out."""
     book = oracle.rung_book
-    if book is None:
-        return [(trial.hyperparameters.values, _oriented(oracle, trial)) for trial in trials
-                if trial.status in (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)]
-    started = [trial for trial in trials if book.state(trial.trial_id) is not None]
-    if not started:
-        return []
-    for rung in range(max(len(book.trial_rungs(trial)) for trial in started) - 1, -1, -1):
-        pool = book.at_rung(started, rung)
-        if len(pool) >= startup or rung == 0:
-            return [(trial.hyperparameters.values, book.score_at(trial, rung)) for trial in pool]
-    return []
+    failed = (-1.0, -math.inf)
+    found = []
+    for trial in trials:
+        if trial.status == trial_module.TrialStatus.FAILED:
+            found.append((trial.hyperparameters.values, failed))
+        elif book is None:
+            if trial.status == trial_module.TrialStatus.COMPLETED:
+                found.append((trial.hyperparameters.values, (0.0, _oriented(oracle, trial))))
+        elif book.state(trial.trial_id) is not None and book.reached(trial) >= 0:
+            rung = book.reached(trial)
+            found.append((trial.hyperparameters.values,
+                          (float(book.trial_rungs(trial)[rung]), book.score_at(trial, rung))))
+    return found
 
 
 def _oriented(oracle, trial) -> float:
-    if trial.status == trial_module.TrialStatus.FAILED or trial.score is None or math.isnan(trial.score):
+    if trial.score is None or math.isnan(trial.score):
         return -math.inf
     return float(trial.score) if oracle.objective.direction == "max" else -float(trial.score)
 
@@ -277,16 +282,16 @@ class ResumableTPEOracle(ResumableOracle):
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         trials = sorted(self.trials.values(), key=lambda trial: int(trial.trial_id))
-        observations = rung_observations(self, trials, self.sampler.startup)
+        learned = observations(self, trials)
         space = self.get_space().space
         for attempt in range(MAX_COLLISIONS):
             rng = np.random.default_rng(compat.next_seed(self))
             # Where the greedy proposal was tried already: draws from the good group's model, then random ones.
-            values = self.sampler.propose(space, observations if attempt < MODEL_ATTEMPTS else [], rng,
+            values = self.sampler.propose(space, learned if attempt < MODEL_ATTEMPTS else [], rng,
                                           greedy=attempt == 0)
             if not compat.already_tried(self, values):
                 return {"status": trial_module.TrialStatus.RUNNING, "values": values}
         return {"status": trial_module.TrialStatus.STOPPED, "values": None}
 
 
-__all__ = ["ResumableTPEOracle", "TPESampler", "rung_observations"]
+__all__ = ["ResumableTPEOracle", "TPESampler", "observations"]
