@@ -151,8 +151,8 @@ def build_parser(study_class, prog: str | None = None) -> argparse.ArgumentParse
         help="with --seeds N >= 2: the configuration the others are compared with, seed by seed (default: the first)")
     add("--search", choices=SEARCHES, default=study_class.default_search,
         help="run the named configurations, or search the space (grid: every point in a fixed order, resumable; "
-             "bayesian: a Gaussian process proposes; tpe: a tree-structured Parzen estimator proposes, from the highest "
-             "rung enough trials reached when pruned; hyperband: random configurations pruned in Hyperband's brackets, "
+             "bayesian: a Gaussian process proposes; tpe: a tree-structured Parzen estimator proposes, pruned trials "
+             "ranked by how far they trained; hyperband: random configurations pruned in Hyperband's brackets, "
              "as --search random --prune hyperband)")
     add("--trials", type=positive_int, default=None, help=f"configurations of a random, Bayesian, TPE or Hyperband search (for grid: stop after N trials in all; with --quick: {QUICK_TRIALS})")
     add("--prune", choices=PRUNERS, default=None,
