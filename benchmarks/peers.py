@@ -36,7 +36,7 @@ time since the search began, and writes `--out`/peers.csv (one row per event:
 search, repetition, seconds, best validation accuracy so far) and peers_summary.csv
 (best validation accuracy within the budget, the time it was first reached, the
 test accuracy of the pick, epochs trained, trials started, seconds outside the
-training epochs per trial), and peers.png (the anytime curves). The ratio the
+training epochs per trial, the pick's hyperparameters as JSON), and peers.png (the anytime curves). The ratio the
 targets speak of is printed: the time kerashp needed to reach the best peer's best
 validation accuracy, over the time that peer needed (median over repetitions).
 """
@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import json
 import os
 import pathlib
 import statistics
@@ -79,6 +80,7 @@ class Outcome:
     epochs: int
     trials: int  # trials started; a promotion to a further rung counts as one more (KerasTuner's own count)
     overhead_s: float  # per trial (or rung), outside the training epochs
+    pick: dict = dataclasses.field(default_factory=dict)  # the pick's hyperparameter values
 
     def curve(self) -> list[tuple[float, float]]:
         best, points = -1.0, []
@@ -149,7 +151,8 @@ def run_kerashp(data, seed: int, budget_s: float, method: str, out: pathlib.Path
     train_s = float(table["train_time_s"].sum())  # the training epochs of every trial and rung
     pick = results.best
     return Outcome(f"kerashp-{method}", 0, [e for e in events if e[0] <= budget_s], float(pick["test_accuracy"]),
-                   epochs, len(runs), (wall - train_s) / max(len(runs), 1))
+                   epochs, len(runs), (wall - train_s) / max(len(runs), 1),
+                   {name: _plain(pick[name]) for name in ("epochs", *SPACE) if name in pick})
 
 
 def builder(data):
@@ -228,7 +231,7 @@ def run_keras_tuner(data, seed: int, budget_s: float, out: pathlib.Path) -> Outc
     test_accuracy = float(best_model.evaluate(*test, batch_size=study.batch_size, verbose=0, return_dict=True)[
         "accuracy"])
     return Outcome("keras-tuner", 0, [e for e in events if e[0] <= budget_s], test_accuracy, len(epoch_s), trials,
-                   (wall - sum(epoch_s)) / max(trials, 1))
+                   (wall - sum(epoch_s)) / max(trials, 1), dict(tuner.get_best_hyperparameters(1)[0].values))
 
 
 def run_optuna(data, seed: int, budget_s: float) -> Outcome:
@@ -240,7 +243,7 @@ def run_optuna(data, seed: int, budget_s: float) -> Outcome:
     (x, y), validation, test = arrays(data.train), arrays(data.validation), arrays(data.test)
     events: list[tuple[float, float]] = []
     epoch_s: list[float] = []
-    best = {"val": -1.0, "test": float("nan")}
+    best = {"val": -1.0, "test": float("nan"), "values": {}}
     started = time.perf_counter()
 
     class Pruning(keras.callbacks.Callback):
@@ -270,7 +273,7 @@ def run_optuna(data, seed: int, budget_s: float) -> Outcome:
         value = max(history.history["val_accuracy"])
         events.append((time.perf_counter() - started, value))
         if value > best["val"]:  # the pick's test accuracy, evaluated when it becomes the pick
-            best["val"] = value
+            best["val"], best["values"] = value, dict(values)
             best["test"] = float(model.evaluate(*test, batch_size=study.batch_size, verbose=0,
                                                 return_dict=True)["accuracy"])
         keras.backend.clear_session()
@@ -285,7 +288,12 @@ def run_optuna(data, seed: int, budget_s: float) -> Outcome:
     wall = time.perf_counter() - started
     trials = len(search.trials)
     return Outcome("optuna", 0, [e for e in events if e[0] <= budget_s], best["test"], len(epoch_s), trials,
-                   (wall - sum(epoch_s)) / max(trials, 1))
+                   (wall - sum(epoch_s)) / max(trials, 1), best["values"])
+
+
+def _plain(value):
+    """A table cell as a plain Python value (numpy scalars and pandas' booleans as JSON writes them)."""
+    return value.item() if hasattr(value, "item") else value
 
 
 SPACE: dict[str, list] = {}
@@ -362,10 +370,11 @@ def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float, final: bo
     with open(out / "peers_summary.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["search", "repetition", "best_val_accuracy", "seconds_to_best", "test_accuracy_of_pick",
-                         "epochs", "trials", "overhead_s_per_trial"])
+                         "epochs", "trials", "overhead_s_per_trial", "pick"])
         for o in outcomes:
             writer.writerow([o.search, o.repetition, f"{o.best():.4f}", f"{o.time_to(o.best()):.1f}",
-                             f"{o.test_accuracy:.4f}", o.epochs, o.trials, f"{o.overhead_s:.2f}"])
+                             f"{o.test_accuracy:.4f}", o.epochs, o.trials, f"{o.overhead_s:.2f}",
+                             json.dumps(o.pick, sort_keys=True)])
     import matplotlib
 
     matplotlib.use("Agg")
