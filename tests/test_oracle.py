@@ -52,6 +52,27 @@ def test_reload_resumes_the_interrupted_trial_then_the_rest_without_repeats(tmp_
     assert names == ["a", "b", "c"]
 
 
+def test_a_trial_handed_out_just_before_a_kill_is_run_after_the_rerun(tmp_path):
+    """KerasTuner writes a new trial's file, then oracle.json: a kill between the two writes
+    leaves a trial that oracle.json does not know; the rerun runs it first, under its id."""
+    oracle = make_oracle(tmp_path)
+    finish(oracle, oracle.create_trial("tuner0"))
+    state = (tmp_path / "project" / "oracle.json").read_bytes()
+    handed_out = oracle.create_trial("tuner0")
+    (tmp_path / "project" / "oracle.json").write_bytes(state)  # as if killed before oracle.json was written
+
+    resumed = make_oracle(tmp_path)
+    again = resumed.create_trial("tuner0")
+    assert (again.trial_id, again.hyperparameters.values["config"]) == (handed_out.trial_id, "b")
+    finish(resumed, again)
+    last = resumed.create_trial("tuner0")
+    assert last.hyperparameters.values["config"] == "c"
+    finish(resumed, last)
+    assert resumed.create_trial("tuner0").status == "STOPPED"
+    statuses = {t.hyperparameters.values["config"]: t.status for t in make_oracle(tmp_path).trials.values()}
+    assert statuses == {"a": "COMPLETED", "b": "COMPLETED", "c": "COMPLETED"}
+
+
 def test_subset_then_full_set_adds_only_the_missing(tmp_path):
     oracle = make_oracle(tmp_path, ["c"])
     finish(oracle, oracle.create_trial("tuner0"))

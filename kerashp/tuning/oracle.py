@@ -266,7 +266,21 @@ class ResumableOracle(keras_tuner.Oracle):
         compat.set_retry_queue(self, [
             trial_id for trial_id in compat.retry_queue(self) if self.trials[trial_id].status not in finished
         ])
+        self._queue_orphaned_trials()
         self._reopen_incomplete_trials()
+
+    def _queue_orphaned_trials(self) -> None:
+        """Queues a trial whose file says RUNNING but which oracle.json does not know as
+        running: KerasTuner writes a new trial's file, then oracle.json, and a process
+        killed between the two writes would otherwise leave that trial never run. It is
+        run first, as it would have been (the queue is taken from its end)."""
+        queued = set(compat.retry_queue(self))
+        orphans = [trial_id for trial_id in sorted(self.trials, key=lambda trial_id: (len(trial_id), trial_id))
+                   if self.trials[trial_id].status == trial_module.TrialStatus.RUNNING and trial_id not in queued]
+        for trial_id in reversed(orphans):
+            logger.warning("trial %s was handed out when the process stopped, before the oracle recorded it: "
+                           "running it now", trial_id)
+            compat.retry_queue(self).append(trial_id)
 
     def _reopen_incomplete_trials(self) -> None:
         """Queues a finished trial again where a run's summary or final weights
