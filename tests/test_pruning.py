@@ -96,9 +96,9 @@ def test_asha_promotes_the_top_third_and_continues_from_the_checkpoint(searches)
     assert not list((asha / "tuner").glob("trial_*/execution_*/backup"))
 
 
-def start(out, *args):
+def start(out, *args, search=tuple(SEARCH)):
     command = [sys.executable, str(ROOT / "tests" / "tiny_study.py"), "--out", str(out), "--verbose", "0",
-               *SEARCH, "--prune", "asha", *args]
+               *search, "--prune", "asha", *args]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -130,6 +130,34 @@ def test_a_pruned_search_killed_twice_makes_the_uninterrupted_searchs_decisions(
     epochs = collections.Counter((trial, epoch) for trial, epoch, _ in trained(out))
     assert sum(count - 1 for count in epochs.values()) <= len(kills)
     assert len(epochs) == ours["rung_epochs"].sum()
+
+
+def test_a_tpe_search_killed_twice_proposes_and_decides_as_the_uninterrupted_one(tmp_path):
+    """`--search tpe` past its 10 random configurations: two SIGKILLs (one while the model
+    proposes from the first rung's scores), then a rerun, give the uninterrupted search's
+    trials, values and promotions."""
+    search = ("--search", "tpe", "--trials", "16", "--epochs", "9")
+    reference = tmp_path / "reference"
+    assert main(TinyStudy, ["--out", str(reference), "--verbose", "0", *search, "--prune", "asha"]) == 0
+    out = tmp_path / "out"
+    for kill_after in (8, 19):
+        process = start(out, "--epoch-sleep", "0.2", search=search)
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            if (out / "epochs_trained.log").exists() and len(trained(out)) >= kill_after:
+                break
+            assert process.poll() is None, process.stdout.read()
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    rerun = start(out, "--epoch-sleep", "0.2", search=search)
+    output, _ = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, output
+    columns = ["learning_rate", "rung_reached", "rung_epochs", "best_val_accuracy", "stopped"]
+    ours = pd.read_csv(out / "results.csv").set_index("trial")[columns]
+    theirs = pd.read_csv(reference / "results.csv").set_index("trial")[columns]
+    assert len(theirs) == 16
+    pd.testing.assert_frame_equal(ours, theirs, rtol=1e-5)
 
 
 def test_a_packed_pruned_search_makes_the_same_decisions(searches, tmp_path, caplog):
