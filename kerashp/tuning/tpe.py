@@ -177,6 +177,9 @@ class _Scale:
     ordered: list | None = None  # numeric, modelled on the position in this list
     fixed: bool = False
 
+    def __post_init__(self):
+        self._positions = None if self.ordered is None else np.asarray(self.ordered, dtype=float)
+
     @classmethod
     def of(cls, hp) -> "_Scale":
         kinds = keras_tuner.engine.hyperparameters
@@ -213,7 +216,7 @@ class _Scale:
     def position(self, value: Any) -> float:
         """Where a value lies on [0, 1] (the middle of its bin for listed values)."""
         if self.ordered is not None:
-            index = min(range(len(self.ordered)), key=lambda i: abs(self.ordered[i] - value))
+            index = int(np.argmin(np.abs(self._positions - float(value))))
             return (index + 0.5) / len(self.ordered)
         return float(min(max(self.hp.value_to_prob(value), 0.0), np.nextafter(1.0, 0.0)))
 
