@@ -22,6 +22,18 @@ def finish(oracle, trial):
     oracle.end_trial(trial)
 
 
+def resume_b_then_c(directory, trial_id):
+    """Reloads the oracle and checks that it runs "b" first, under `trial_id`, then "c", then stops."""
+    resumed = make_oracle(directory)
+    again = resumed.create_trial("tuner0")
+    assert (again.trial_id, again.hyperparameters.values["config"]) == (trial_id, "b")
+    finish(resumed, again)
+    last = resumed.create_trial("tuner0")
+    assert last.hyperparameters.values["config"] == "c"
+    finish(resumed, last)
+    assert resumed.create_trial("tuner0").status == "STOPPED"
+
+
 def test_configurations_run_in_order_then_stop(tmp_path):
     oracle = make_oracle(tmp_path)
     seen = []
@@ -40,14 +52,7 @@ def test_reload_resumes_the_interrupted_trial_then_the_rest_without_repeats(tmp_
     interrupted = oracle.create_trial("tuner0")  # process dies here
     assert interrupted.hyperparameters.values["config"] == "b"
 
-    resumed = make_oracle(tmp_path)
-    again = resumed.create_trial("tuner0")
-    assert (again.trial_id, again.hyperparameters.values["config"]) == (interrupted.trial_id, "b")
-    finish(resumed, again)
-    last = resumed.create_trial("tuner0")
-    assert last.hyperparameters.values["config"] == "c"
-    finish(resumed, last)
-    assert resumed.create_trial("tuner0").status == "STOPPED"
+    resume_b_then_c(tmp_path, interrupted.trial_id)
     names = sorted(t.hyperparameters.values["config"] for t in make_oracle(tmp_path).trials.values())
     assert names == ["a", "b", "c"]
 
@@ -61,14 +66,7 @@ def test_a_trial_handed_out_just_before_a_kill_is_run_after_the_rerun(tmp_path):
     handed_out = oracle.create_trial("tuner0")
     (tmp_path / "project" / "oracle.json").write_bytes(state)  # as if killed before oracle.json was written
 
-    resumed = make_oracle(tmp_path)
-    again = resumed.create_trial("tuner0")
-    assert (again.trial_id, again.hyperparameters.values["config"]) == (handed_out.trial_id, "b")
-    finish(resumed, again)
-    last = resumed.create_trial("tuner0")
-    assert last.hyperparameters.values["config"] == "c"
-    finish(resumed, last)
-    assert resumed.create_trial("tuner0").status == "STOPPED"
+    resume_b_then_c(tmp_path, handed_out.trial_id)
     statuses = {t.hyperparameters.values["config"]: t.status for t in make_oracle(tmp_path).trials.values()}
     assert statuses == {"a": "COMPLETED", "b": "COMPLETED", "c": "COMPLETED"}
 

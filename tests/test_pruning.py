@@ -103,12 +103,11 @@ def start(out, *args, search=tuple(SEARCH)):
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_a_pruned_search_killed_twice_makes_the_uninterrupted_searchs_decisions(searches, tmp_path):
-    _, reference = searches
-    out = tmp_path / "out"
-    kills = []
-    for kill_after in (6, 13):  # epochs trained: the first kill in rung 0, the second after promotions began
-        process = start(out, "--epoch-sleep", "0.2")
+def kill_then_rerun(out, kill_points, search=tuple(SEARCH)):
+    """Starts the pruned search, SIGKILLs it once `kill_after` epochs were trained, for each
+    of `kill_points`, then reruns it to the end."""
+    for kill_after in kill_points:
+        process = start(out, "--epoch-sleep", "0.2", search=search)
         deadline = time.time() + 300
         while time.time() < deadline:
             if (out / "epochs_trained.log").exists() and len(trained(out)) >= kill_after:
@@ -117,15 +116,26 @@ def test_a_pruned_search_killed_twice_makes_the_uninterrupted_searchs_decisions(
             time.sleep(0.02)
         process.send_signal(signal.SIGKILL)
         process.wait()
-        kills.append(process.pid)
-    rerun = start(out, "--epoch-sleep", "0.2")
+    rerun = start(out, "--epoch-sleep", "0.2", search=search)
     output, _ = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, output
 
+
+def same_decisions(out, reference):
+    """Asserts that the two searches' tables agree on values, rungs, scores and stops; ours."""
     columns = ["learning_rate", "rung_reached", "rung_epochs", "best_val_accuracy", "stopped"]
     ours = pd.read_csv(out / "results.csv").set_index("trial")[columns]
     theirs = pd.read_csv(reference / "results.csv").set_index("trial")[columns]
     pd.testing.assert_frame_equal(ours, theirs, rtol=1e-5)
+    return ours
+
+
+def test_a_pruned_search_killed_twice_makes_the_uninterrupted_searchs_decisions(searches, tmp_path):
+    _, reference = searches
+    out = tmp_path / "out"
+    kills = (6, 13)  # epochs trained: the first kill in rung 0, the second after promotions began
+    kill_then_rerun(out, kills)
+    ours = same_decisions(out, reference)
     # No trial trained again from the start: at most the epoch in flight at each kill is repeated.
     epochs = collections.Counter((trial, epoch) for trial, epoch, _ in trained(out))
     assert sum(count - 1 for count in epochs.values()) <= len(kills)
@@ -140,24 +150,8 @@ def test_a_tpe_search_killed_twice_proposes_and_decides_as_the_uninterrupted_one
     reference = tmp_path / "reference"
     assert main(TinyStudy, ["--out", str(reference), "--verbose", "0", *search, "--prune", "asha"]) == 0
     out = tmp_path / "out"
-    for kill_after in (8, 19):
-        process = start(out, "--epoch-sleep", "0.2", search=search)
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            if (out / "epochs_trained.log").exists() and len(trained(out)) >= kill_after:
-                break
-            assert process.poll() is None, process.stdout.read()
-            time.sleep(0.02)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    rerun = start(out, "--epoch-sleep", "0.2", search=search)
-    output, _ = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, output
-    columns = ["learning_rate", "rung_reached", "rung_epochs", "best_val_accuracy", "stopped"]
-    ours = pd.read_csv(out / "results.csv").set_index("trial")[columns]
-    theirs = pd.read_csv(reference / "results.csv").set_index("trial")[columns]
-    assert len(theirs) == 16
-    pd.testing.assert_frame_equal(ours, theirs, rtol=1e-5)
+    kill_then_rerun(out, (8, 19), search=search)
+    assert len(same_decisions(out, reference)) == 16
 
 
 def test_a_packed_pruned_search_makes_the_same_decisions(searches, tmp_path, caplog):
