@@ -39,6 +39,11 @@ test accuracy of the pick, epochs trained, trials started, seconds outside the
 training epochs per trial, the pick's hyperparameters as JSON), and peers.png (the anytime curves). The ratio the
 targets speak of is printed: the time kerashp needed to reach the best peer's best
 validation accuracy, over the time that peer needed (median over repetitions).
+
+Every finished search is kept in `--out`/outcomes.json: a stopped invocation rerun with the
+same `--out`, data, `--train-limit` and `--budget-minutes` measures only the searches not
+finished yet (the one that was running starts again), so that 3 repetitions of 20-minute
+searches can be measured in several sittings.
 """
 
 from __future__ import annotations
@@ -336,11 +341,20 @@ def main() -> None:
     budget_s = args.budget_minutes * 60
     print(f"data: {data.description}; budget {args.budget_minutes:g} min per search; searches {', '.join(searches)}",
           flush=True)
-    outcomes: list[Outcome] = []
     args.out.mkdir(parents=True, exist_ok=True)
+    settings = {"data": args.data, "train_limit": args.train_limit, "budget_minutes": args.budget_minutes}
+    try:
+        outcomes = load_outcomes(args.out, settings)
+    except ValueError as error:
+        parser.exit(2, f"peers.py: error: {error}\n")
+    for outcome in outcomes:
+        print(f"repetition {outcome.repetition} {outcome.search}: measured before (best val accuracy "
+              f"{outcome.best():.4f}), kept", flush=True)
     for repetition in range(args.repetitions):
         order = searches[repetition % len(searches):] + searches[:repetition % len(searches)]
         for name in order:
+            if any(o.search == name and o.repetition == repetition for o in outcomes):
+                continue
             seed = 1000 * repetition + 7
             with tempfile.TemporaryDirectory() as scratch:
                 scratch = pathlib.Path(scratch)
@@ -356,8 +370,38 @@ def main() -> None:
                   f"{outcome.time_to(outcome.best()):.0f} s, test accuracy of the pick {outcome.test_accuracy:.4f}, "
                   f"{outcome.trials} trials, {outcome.epochs} epochs, {outcome.overhead_s:.2f} s per trial outside "
                   "the epochs", flush=True)
-            write(outcomes, args.out, budget_s, final=False)  # what is done so far survives a stopped run
-    write(outcomes, args.out, budget_s)
+            save_outcomes(args.out, settings, outcomes)  # what is done so far survives a stopped run
+            write(outcomes, args.out, budget_s, final=False)
+    write([o for o in outcomes if o.search in searches and o.repetition < args.repetitions], args.out, budget_s)
+
+
+OUTCOMES_FILE = "outcomes.json"
+
+
+def load_outcomes(out: pathlib.Path, settings: dict) -> list[Outcome]:
+    """The searches finished by an earlier invocation with the same data, training images and
+    budget (a rerun measures only the rest); another invocation's settings: ValueError."""
+    path = out / OUTCOMES_FILE
+    if not path.exists():
+        return []
+    try:
+        saved = json.loads(path.read_text())
+        outcomes = [Outcome(**{**item, "events": [tuple(event) for event in item["events"]]})
+                    for item in saved["outcomes"]]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} cannot be read ({error}); move it away to start these measurements again") from None
+    if saved.get("settings") != settings:
+        raise ValueError(f"{path} holds searches measured with {saved.get('settings')}, not {settings}: "
+                         "choose another --out")
+    return outcomes
+
+
+def save_outcomes(out: pathlib.Path, settings: dict, outcomes: list[Outcome]) -> None:
+    """Every finished search, written whole to a new file, then renamed over the last one."""
+    path = out / OUTCOMES_FILE
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps({"settings": settings, "outcomes": [dataclasses.asdict(o) for o in outcomes]}))
+    os.replace(partial, path)
 
 
 def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float, final: bool = True) -> None:
