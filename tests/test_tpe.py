@@ -13,7 +13,7 @@ import pytest
 from kerashp.tuning.oracle import ResumableRandomSearchOracle
 from kerashp.tuning.pruners import ASHA, Rungs
 from kerashp.tuning.tpe import ResumableTPEOracle, TPESampler, _Gaussians, _Scale, observations
-from synthetic_search import make_oracle, run_trials, space, synthetic_score
+from synthetic_search import make_oracle, run_trials, synthetic_score
 
 def test_tpe_proposals_concentrate_on_the_good_values_where_random_search_does_not(tmp_path):
     tpe = run_trials(make_oracle(ResumableTPEOracle, tmp_path / "tpe"), 60)
@@ -106,24 +106,3 @@ def test_the_parzen_estimators_are_densities_and_cover_every_value():
     assert min(widths) == 1 and max(widths) >= 950 and all(isinstance(value, int) for value in widths)
     with pytest.raises(ValueError, match="invalid TPE settings"):
         TPESampler(gamma=1.5)
-
-
-def test_a_share_of_the_model_based_proposals_is_random():
-    """With every good trial on adam, the model all but never proposes another optimizer;
-    `random_fraction` of the proposals are random and propose one two thirds of the time."""
-    hp = space()
-    observed = [({**values, "optimizer": optimizer}, (0.0, score))
-                for optimizer, score in (("adam", 1.0), ("sgd", 0.0), ("rmsprop", 0.0))
-                for values in [{"learning_rate": 1e-3, "batch_norm": True, "units": 128, "dropout": 0.2}] * 10]
-    rng = np.random.default_rng(0)
-
-    def not_adam(fraction):
-        sampler = TPESampler(random_fraction=fraction)
-        proposals = [sampler.propose(hp.space, observed, rng) for _ in range(600)]
-        return np.mean([values["optimizer"] != "adam" for values in proposals])
-
-    assert not_adam(0.0) < 0.03
-    assert not_adam(1 / 3) == pytest.approx(2 / 9, abs=0.05)
-    assert TPESampler().random_fraction == pytest.approx(1 / 3)
-    with pytest.raises(ValueError, match="invalid TPE settings"):
-        TPESampler(random_fraction=1.0)

@@ -15,8 +15,7 @@ objective at the highest rung they reached: the good group is made of the trials
 the pruner promoted furthest, and the rest holds every trial it stopped earlier
 and every failed one, so the model also learns where not to go. Until `startup`
 trials have reported, proposals are random, as KerasTuner's random search draws
-them; after that, a third of them still are (`random_fraction`, as in BOHB), so
-that values the first good trials lacked keep being tried.
+them.
 
 Every proposal is a function of the trials on disk and a seed kept in the
 oracle's state, so a search killed at any moment and rerun proposes the same
@@ -54,9 +53,6 @@ class TPESampler:
         gamma: the fraction of the observations that forms the good group (at least one, at most `max_good`).
         max_good: the largest good group.
         prior_weight: the weight of the uniform prior in each group's model (keeps every value possible).
-        random_fraction: the share of proposals drawn at random once the model is in use (BOHB's
-            1/3): a good group formed early around one configuration otherwise narrows every later
-            proposal to its values, and the values no good trial had are seldom tried again.
     """
 
     startup: int = 10
@@ -64,11 +60,9 @@ class TPESampler:
     gamma: float = 0.15
     max_good: int = 25
     prior_weight: float = 1.0
-    random_fraction: float = 1 / 3
 
     def __post_init__(self):
-        if (self.startup < 2 or self.candidates < 1 or not 0 < self.gamma < 1 or self.max_good < 1
-                or not 0 <= self.random_fraction < 1):
+        if self.startup < 2 or self.candidates < 1 or not 0 < self.gamma < 1 or self.max_good < 1:
             raise ValueError(f"invalid TPE settings: {self}")
 
     def split(self, observations: Sequence[Observation]) -> tuple[list[Observation], list[Observation]]:
@@ -86,11 +80,10 @@ class TPESampler:
             observations: configurations with their rank keys; fewer than `startup`: a random proposal.
             rng: the source of randomness (one seed per proposal keeps a search reproducible).
             greedy: keep the candidate with the best density ratio (False: a draw from the
-                good group's model, for when the greedy choice was tried already). A greedy
-                proposal is random instead with probability `random_fraction`.
+                good group's model, for when the greedy choice was tried already).
         """
         usable = [(values, tuple(-math.inf if math.isnan(x) else x for x in key)) for values, key in observations]
-        model = len(usable) >= self.startup and not (greedy and rng.random() < self.random_fraction)
+        model = len(usable) >= self.startup
         good, rest = self.split(usable) if model else ([], [])
         hyperparameters = keras_tuner.HyperParameters()
         for hp in space:
