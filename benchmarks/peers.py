@@ -433,8 +433,9 @@ def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float, final: bo
             xs, ys = zip(*points)
             axes.step([*xs, budget_s], [*ys, ys[-1]], where="post", color=colours[o.search], alpha=0.8,
                       label=o.search if o.repetition == 0 else None)
+    top = max((o.best() for o in outcomes if o.events), default=1.0)
     axes.set(xlabel="seconds since the search began", ylabel="best validation accuracy so far",
-             title="Anytime curves, FashionMNIST grid space")
+             title="Anytime curves, FashionMNIST grid space", ylim=(top - 0.04, top + 0.004))  # where the race is
     axes.legend()
     figure.tight_layout()
     figure.savefig(out / "peers.png", dpi=120)
