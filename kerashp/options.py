@@ -165,6 +165,9 @@ def build_parser(study_class, prog: str | None = None) -> argparse.ArgumentParse
     add("--eta", type=positive_int, default=3, help="a pruned search's reduction factor (rungs eta times apart; asha keeps the top 1/eta)")
     add("--early-stopping", type=positive_int, default=None, metavar="PATIENCE",
         help="stop a run after PATIENCE epochs without improving the study's objective and keep its best weights (default: off)")
+    add("--restore-best-weights", action="store_true",
+        help="test each run, and keep its weights, at its best epoch by the study's objective (the epoch the search "
+             "ranks it by), as Keras' EarlyStopping(restore_best_weights=True) does; default: its last epoch's")
     names = hyperparameter_names(study_class)
     add("--set", type=assignment, action="append", default=[], metavar="NAME=VALUE",
         help="override a hyperparameter in every configuration (repeatable)"

@@ -63,6 +63,10 @@ class TrainingSettings:
         precision: Keras dtype policy, or "auto" (see `kerashp.distribute`).
         early_stopping: stop a run after this many epochs without improving
             the study's objective, keeping its best weights (None: off).
+        restore_best_weights: end each run with the weights of its best epoch (by the
+            study's objective) for its test pass and saved weights, as Keras'
+            `EarlyStopping(restore_best_weights=True)` does (False: its last epoch's,
+            as the mirrored originals report; see `kerashp.tuning.best_epoch`).
         defaults: whose defaults the builders and optimizer factories use,
             "keras" or "pytorch" (see `kerashp.frameworks`; by default the
             study's `original_framework`). Projects made before this setting
@@ -78,6 +82,7 @@ class TrainingSettings:
     precision: str = _setting("auto")
     early_stopping: int | None = _setting(None)
     defaults: str = _setting("keras")
+    restore_best_weights: bool = _setting(False)
 
 
 @dataclasses.dataclass
@@ -357,6 +362,7 @@ def _settings(study_class, args: argparse.Namespace, experiment: str | None) -> 
             precision=args.precision,
             early_stopping=args.early_stopping,
             defaults=args.defaults or study_class.original_framework,
+            restore_best_weights=args.restore_best_weights,
         ),
         search=SearchSettings(
             method=args.search,

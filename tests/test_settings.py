@@ -17,7 +17,7 @@ from tiny_study import TinyStudy
 # What projects written by kerashp 0.2 and 0.3 store in tuner/kerashp_settings.json.
 STORED_FINGERPRINT_KEYS = {
     "experiment", "data", "train_limit", "val_split", "epochs", "batch_size", "seeds", "seed", "search", "options",
-    "precision", "early_stopping", "prune", "min_epochs", "eta", "defaults", "overrides",
+    "precision", "early_stopping", "prune", "min_epochs", "eta", "defaults", "overrides", "restore_best_weights",
 }
 
 
@@ -74,6 +74,7 @@ def test_what_changes_no_number_leaves_the_fingerprint_alone(change):
     ({"defaults": "pytorch"}, "defaults"), ({"data": "sample:fashion_mnist"}, "data"),
     ({"train_limit": 10}, "train_limit"), ({"val_split": 0.5}, "val_split"), ({"search": "random"}, "search"),
     ({"prune": "asha"}, "prune"), ({"min_epochs": 2}, "min_epochs"), ({"eta": 4}, "eta"),
+    ({"restore_best_weights": True}, "restore_best_weights"),
 ])
 def test_what_changes_a_number_changes_the_fingerprint(change, key):
     before = StudySettings.for_study(TinyStudy, trials=3).training_fingerprint()

@@ -33,13 +33,14 @@ class EpochLog(keras.callbacks.Callback):
             log.write(f"{self.trial_id} {epoch + 1} {os.getpid()}\n")
 
 
-def synthetic_splits(num_train=256, num_test=128, seed=0):
+def synthetic_splits(num_train=256, num_test=128, seed=0, val_split=None):
     rng = np.random.default_rng(seed)
     centers = rng.normal(size=(3, 8)).astype(np.float32) * 3
     def draw(n):
         labels = rng.integers(0, 3, n).astype(np.int32)
         return Split(centers[labels] + rng.normal(size=(n, 8)).astype(np.float32), labels)
-    return make_splits(draw(num_train), draw(num_test), num_classes=3, class_names=("a", "b", "c"), source="synthetic")
+    return make_splits(draw(num_train), draw(num_test), num_classes=3, class_names=("a", "b", "c"), source="synthetic",
+                       val_split=val_split)
 
 
 class TinyStudy(Study):

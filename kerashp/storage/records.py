@@ -31,7 +31,7 @@ HISTORY_FILE = "history.csv"
 # Logged metrics whose best value is their minimum (losses and errors); others: maximum.
 LOWER_IS_BETTER = re.compile(r"loss|error|mse|mae|nll|crossentropy")
 SUMMARY_FILE = "summary.json"
-FINAL_WEIGHTS_FILE = "final.weights.h5"  # a run's weights when it ended
+FINAL_WEIGHTS_FILE = "final.weights.h5"  # a run's weights when it ended (its best epoch's with --restore-best-weights)
 
 
 def write_text_atomic(path: pathlib.Path, text: str | bytes) -> None:

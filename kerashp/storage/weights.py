@@ -17,6 +17,11 @@ A run's summary records `"weights_kept": false` before its weights go, so a
 run without weights is still a finished run; a trial promoted after its
 checkpoint went (a later `--trials` extension) trains again from its first
 epoch, with the same numbers.
+
+With `--restore-best-weights` a run also holds the weights of its best epoch so
+far (`best-epoch-NNNN.weights.h5`, see `kerashp.tuning.best_epoch`) while it
+trains and, stopped at a rung, until it is promoted or the search ends; its
+`final.weights.h5` are then those of its best epoch.
 """
 
 from __future__ import annotations
@@ -39,6 +44,26 @@ def weights_expected(summary: dict | None) -> bool:
     return bool(summary is None or summary.get(WEIGHTS_KEPT, True))
 
 
+BEST_EPOCH_GLOB = "best-epoch-*.weights.h5"
+
+
+def best_epoch_weights_path(directory: pathlib.Path, epoch: int) -> pathlib.Path:
+    """Where `--restore-best-weights` keeps a run's weights of epoch `epoch` (1-based)
+    while the run may still need them."""
+    return pathlib.Path(directory) / f"best-epoch-{epoch:04d}.weights.h5"
+
+
+def remove_best_epoch_weights(directory: pathlib.Path, keep: int | None = None) -> int:
+    """Removes a run's best-epoch weights files but that of epoch `keep`; the bytes freed."""
+    freed = 0
+    kept = best_epoch_weights_path(directory, keep) if keep is not None else None
+    for path in pathlib.Path(directory).glob(BEST_EPOCH_GLOB):
+        if path != kept:
+            freed += path.stat().st_size
+            path.unlink()
+    return freed
+
+
 def strip_run(directory: pathlib.Path, checkpoint: bool = False) -> int:
     """Removes a finished run's final weights (and with `checkpoint` its `backup/`),
     recording it in its summary first. Returns the bytes freed."""
@@ -57,6 +82,8 @@ def strip_run(directory: pathlib.Path, checkpoint: bool = False) -> int:
     if checkpoint and backup.is_dir():
         freed += sum(path.stat().st_size for path in backup.rglob("*") if path.is_file())
         shutil.rmtree(backup)
+    if checkpoint:  # a pruned run's best epoch so far, kept for its promotion
+        freed += remove_best_epoch_weights(directory)
     return freed
 
 

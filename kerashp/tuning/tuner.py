@@ -32,8 +32,9 @@ from kerashp.errors import StudyError, is_disk_full, option_value
 from kerashp.report.tables import last_line
 from kerashp.models.state import copy_initial_state, seed_states
 from kerashp.tuning.backup import AtomicBackupAndRestore
+from kerashp.tuning.best_epoch import BestEpochWeights, restored_best_weights
 from kerashp.storage import records
-from kerashp.storage.weights import WEIGHTS_KEPT, WeightsPolicy, weights_expected
+from kerashp.storage.weights import WEIGHTS_KEPT, WeightsPolicy, remove_best_epoch_weights, weights_expected
 from kerashp.study import Study
 from kerashp.tuning.hypermodel import StudyHyperModel
 from kerashp.tuning.packing import ReplicaCallbacks, pack_models, replicas, repeat_targets
@@ -562,10 +563,13 @@ class StudyTuner(base_tuner.BaseTuner):
     def _run_callbacks(self, plan: RunPlan) -> list:
         """The callbacks that record one run: the study's own, its CSV history, its TensorBoard run."""
         records.drop_torn_last_line(plan.directory / records.HISTORY_FILE)  # resumed after a kill mid-write
+        best = ([BestEpochWeights(plan.directory, self.study.objective, self.study.objective_direction)]
+                if self.settings.training.restore_best_weights else [])
         return [
             *self.study.extra_callbacks(plan.hp, plan.directory, plan.tensorboard_run),
             keras.callbacks.CSVLogger(str(plan.directory / records.HISTORY_FILE), append=True),
             *tensorboard_callbacks(plan.tensorboard_run),
+            *best,
         ]
 
     def _fit(self, model: keras.Model, plans: list[RunPlan], data: DataSplits, *, first_epoch: int,
@@ -735,15 +739,33 @@ class StudyTuner(base_tuner.BaseTuner):
         summary = records.summarize_history(history, self.study.objective, self.study.objective_direction)
         summary.update(seed=plan.seed, diverged_epoch=records.first_nan_epoch(history), stage_epochs=plan.stage,
                        **extra)
-        if summary["diverged_epoch"] is None and self._tests_run(plan, summary):
-            summary.update(evaluate())
-        if self.weights.saves_final_weights(full_length=plan.stage >= plan.full):
-            model.save_weights(str(directory / FINAL_WEIGHTS_FILE))
-        else:
-            summary[WEIGHTS_KEPT] = False
+        full_length = plan.stage >= plan.full
+        with self._weights_to_report(plan, model, summary, keep=full_length):
+            if summary["diverged_epoch"] is None and self._tests_run(plan, summary):
+                summary.update(evaluate())
+            if self.weights.saves_final_weights(full_length=full_length):
+                model.save_weights(str(directory / FINAL_WEIGHTS_FILE))
+            else:
+                summary[WEIGHTS_KEPT] = False
         tensorboard_hparams.write_run_summary(plan.tensorboard_run, {**plan.hp.values, "seed": plan.seed}, summary)
         records.write_json_atomic(directory / records.SUMMARY_FILE, summary)
+        if self.settings.training.restore_best_weights:  # after the summary: a kill before it retrains the run
+            diverged = summary["diverged_epoch"] is not None
+            remove_best_epoch_weights(directory, keep=None if full_length or diverged else summary.get("best_epoch"))
         return summary
+
+    @contextlib.contextmanager
+    def _weights_to_report(self, plan: RunPlan, model: keras.Model, summary: dict[str, Any], keep: bool):
+        """With `--restore-best-weights`, the run's best epoch's weights for its test pass and
+        saved weights (`kerashp.tuning.best_epoch`), recorded as `restored_epoch`; else (and
+        for a diverged run, neither tested nor kept) the last epoch's."""
+        if not self.settings.training.restore_best_weights or summary["diverged_epoch"] is not None:
+            yield
+            return
+        with restored_best_weights(model, plan.directory, summary.get("best_epoch"), summary["epochs"],
+                                   keep=keep) as epoch:
+            summary["restored_epoch"] = epoch
+            yield
 
     def _early_stopping(self) -> list[keras.callbacks.Callback]:
         """`--early-stopping PATIENCE`: EarlyStopping on the objective, restoring the best weights
