@@ -79,6 +79,10 @@ def test_the_callback_keeps_the_first_best_epochs_weights_and_resumes_from_the_h
     resumed.on_epoch_begin(4)
     resumed.on_epoch_end(4, {"val_accuracy": 0.92})
     assert [path.name for path in tmp_path.glob("best-epoch-*")] == ["best-epoch-0005.weights.h5"]
+    (tmp_path / "partial-best-epoch-0009.weights.h5").write_bytes(b"cut")  # a kill mid-write, epoch 9
+    resumed.on_epoch_begin(5)
+    resumed.on_epoch_end(5, {"val_accuracy": 0.93})
+    assert sorted(path.name for path in tmp_path.glob("*.h5")) == ["best-epoch-0006.weights.h5"]
 
 
 @pytest.mark.fast

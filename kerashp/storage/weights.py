@@ -57,7 +57,8 @@ def remove_best_epoch_weights(directory: pathlib.Path, keep: int | None = None) 
     """Removes a run's best-epoch weights files but that of epoch `keep`; the bytes freed."""
     freed = 0
     kept = best_epoch_weights_path(directory, keep) if keep is not None else None
-    for path in pathlib.Path(directory).glob(BEST_EPOCH_GLOB):
+    directory = pathlib.Path(directory)
+    for path in [*directory.glob(BEST_EPOCH_GLOB), *directory.glob(f"partial-{BEST_EPOCH_GLOB}")]:  # a kill mid-write
         if path != kept:
             freed += path.stat().st_size
             path.unlink()

@@ -62,7 +62,8 @@ class BestEpochWeights(keras.callbacks.Callback):
         self._started = True  # the epochs logged before this fit's first (a resumed run)
         for row in records.history_rows(self.directory / records.HISTORY_FILE):
             value = row.get(self.monitor)
-            if row["epoch"] <= epoch and isinstance(value, (int, float)) and math.isfinite(value) and self._better(value):
+            logged = row.get("epoch", math.inf) <= epoch  # rows of the epochs this fit redoes do not count
+            if logged and isinstance(value, (int, float)) and math.isfinite(value) and self._better(value):
                 self.best = float(value)
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
