@@ -55,10 +55,11 @@ def best_epoch_weights_path(directory: pathlib.Path, epoch: int) -> pathlib.Path
 
 def remove_best_epoch_weights(directory: pathlib.Path, keep: int | None = None) -> int:
     """Removes a run's best-epoch weights files but that of epoch `keep`; the bytes freed."""
-    freed = 0
-    kept = best_epoch_weights_path(directory, keep) if keep is not None else None
     directory = pathlib.Path(directory)
-    for path in [*directory.glob(BEST_EPOCH_GLOB), *directory.glob(f"partial-{BEST_EPOCH_GLOB}")]:  # a kill mid-write
+    kept = best_epoch_weights_path(directory, keep) if keep is not None else None
+    freed = 0
+    # With the partial files a kill mid-write leaves behind.
+    for path in [*directory.glob(BEST_EPOCH_GLOB), *directory.glob(f"partial-{BEST_EPOCH_GLOB}")]:
         if path != kept:
             freed += path.stat().st_size
             path.unlink()
