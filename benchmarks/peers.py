@@ -16,6 +16,9 @@ gets the same wall-clock budget, one after the other in this process, in an orde
 that rotates with the repetition, and a seed of its own per repetition:
 
 - `kerashp-asha`: `kerashp.run(FashionGrid, search="random", prune="asha")`;
+- `kerashp-asha-best`: the same with `restore_best_weights=True` (each run tested, and
+  the pick's weights kept, at its best epoch, as KerasTuner's `get_best_models` loads
+  them; `kerashp-asha` tests its pick on its final weights);
 - `kerashp-asha-min3`: the same with `min_epochs=3` (rungs at 3, 9, 27 epochs and the
   trial's full length: fewer configurations, each first judged on 3 epochs);
 - `kerashp-hyperband`: `search="hyperband"` (random configurations, ASHA in
@@ -64,9 +67,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SEARCHES = ("kerashp-asha", "kerashp-asha-min3", "kerashp-hyperband", "kerashp-bayesian", "kerashp-tpe", "keras-tuner",
-            "optuna")
+SEARCHES = ("kerashp-asha", "kerashp-asha-best", "kerashp-asha-min3", "kerashp-hyperband", "kerashp-bayesian",
+            "kerashp-tpe", "keras-tuner", "optuna")
 KERASHP_SEARCHES = {"asha": {"search": "random", "prune": "asha"},
+                    "asha-best": {"search": "random", "prune": "asha", "restore_best_weights": True},
                     "asha-min3": {"search": "random", "prune": "asha", "min_epochs": 3},
                     "hyperband": {"search": "hyperband"},
                     "bayesian": {"search": "bayesian", "prune": "asha"},
@@ -131,6 +135,12 @@ def grid_study(data):
     return PeerGrid
 
 
+def kerashp_options(method: str, seed: int, budget_s: float, out: pathlib.Path) -> dict:
+    """`kerashp.run`'s options for the search `kerashp-<method>`."""
+    return {**KERASHP_SEARCHES[method], "trials": 100_000, "eta": ETA, "seed": seed, "max_minutes": budget_s / 60,
+            "out": out, "verbose": 0, "keep_weights": "best"}
+
+
 def run_kerashp(data, seed: int, budget_s: float, method: str, out: pathlib.Path) -> Outcome:
     import kerashp
     from kerashp.tuning import tuner as tuner_module
@@ -149,9 +159,7 @@ def run_kerashp(data, seed: int, budget_s: float, method: str, out: pathlib.Path
 
     tuner_module.StudyTuner.on_trial_end = on_trial_end
     try:
-        options = KERASHP_SEARCHES[method]
-        results = kerashp.run(grid_study(data), **options, trials=100_000, eta=ETA, seed=seed,
-                              max_minutes=budget_s / 60, out=out, verbose=0, keep_weights="best")
+        results = kerashp.run(grid_study(data), **kerashp_options(method, seed, budget_s, out))
     finally:
         tuner_module.StudyTuner.on_trial_end = original
     wall = time.perf_counter() - started
@@ -430,8 +438,9 @@ def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float, final: bo
     from matplotlib import pyplot
 
     figure, axes = pyplot.subplots(figsize=(7, 4))
-    colours = {"kerashp-asha": "tab:blue", "kerashp-asha-min3": "tab:red", "kerashp-hyperband": "tab:cyan",
-               "kerashp-bayesian": "tab:purple", "kerashp-tpe": "tab:brown", "keras-tuner": "tab:orange", "optuna": "tab:green"}
+    colours = {"kerashp-asha": "tab:blue", "kerashp-asha-best": "tab:pink", "kerashp-asha-min3": "tab:red",
+               "kerashp-hyperband": "tab:cyan", "kerashp-bayesian": "tab:purple", "kerashp-tpe": "tab:brown",
+               "keras-tuner": "tab:orange", "optuna": "tab:green"}
     for o in outcomes:
         points = o.curve()
         if points:

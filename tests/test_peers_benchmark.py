@@ -2,6 +2,7 @@
 only the searches not finished yet, and refuses an --out measured with other settings (the
 searches themselves are replaced by stand-ins here; the benchmark trains for minutes)."""
 
+import dataclasses
 import importlib.util
 import json
 import logging
@@ -72,3 +73,24 @@ def test_a_rerun_measures_only_the_searches_not_finished_and_keeps_the_others(tm
     with pytest.raises(SystemExit):
         peers.main()
     assert "cannot be read" in capsys.readouterr().err
+
+
+def test_each_kerashp_search_is_options_kerashp_run_accepts(tmp_path, monkeypatch):
+    """The options of every kerashp search resolve as `kerashp.run` resolves them (a misspelt
+    option would otherwise surface only minutes into a benchmark); the best-epoch variant differs
+    from plain ASHA in restoring the best epoch only."""
+    from kerashp.errors import option_style
+    from kerashp.settings import resolve_runs
+    from studies.fashion_grid import FashionGrid
+
+    peers = load_peers(monkeypatch)
+    resolved = {}
+    with option_style("python"):
+        for method in peers.KERASHP_SEARCHES:
+            (settings,) = resolve_runs(FashionGrid, peers.kerashp_options(method, 7, 60.0, tmp_path / method))
+            resolved[method] = settings
+    plain, best = resolved["asha"], resolved["asha-best"]
+    assert (plain.training.restore_best_weights, best.training.restore_best_weights) == (False, True)
+    assert dataclasses.replace(best.training, restore_best_weights=False) == plain.training
+    assert best.search == plain.search and best.search.prune == "asha" and best.training.seed == 7
+    assert best.search.max_minutes == 1.0
