@@ -1,6 +1,7 @@
 """benchmarks/peers.py keeps every finished search: a rerun with the same settings measures
 only the searches not finished yet, and refuses an --out measured with other settings (the
-searches themselves are replaced by stand-ins here; the benchmark trains for minutes)."""
+searches themselves are replaced by stand-ins here; the benchmark trains for minutes); and
+every kerashp search's options are options `kerashp.run` accepts."""
 
 import dataclasses
 import importlib.util
@@ -75,7 +76,7 @@ def test_a_rerun_measures_only_the_searches_not_finished_and_keeps_the_others(tm
     assert "cannot be read" in capsys.readouterr().err
 
 
-def test_each_kerashp_search_is_options_kerashp_run_accepts(tmp_path, monkeypatch):
+def test_every_kerashp_search_resolves_as_kerashp_run_resolves_it(tmp_path, monkeypatch):
     """The options of every kerashp search resolve as `kerashp.run` resolves them (a misspelt
     option would otherwise surface only minutes into a benchmark); the best-epoch variant differs
     from plain ASHA in restoring the best epoch only."""
