@@ -1,0 +1,76 @@
+"""Does a peer search's time outside the epochs grow with the age of the process it runs in?
+(prints; never asserts).
+
+    python benchmarks/peers_process_age.py --data file:../shared/datasets/fashion-mnist \\
+        --search keras-tuner --budget-minutes 2.5 --runs 2
+
+`benchmarks/peers.py` runs its searches one after the other in one process. There
+KerasTuner's seconds per trial outside the epochs grew from repetition to repetition
+(2.3, 4.4, 9.3 s in the 20-minute benchmark) while kerashp's stayed at 0.4 s; the
+repetitions differ in seed, so that alone does not say whether the process or the
+draws made the difference. Here one search runs `--runs` times in one process with
+the same seed, data and budget as `benchmarks/peers.py` gives its repetition 0, and
+each run's trials, epochs and seconds per trial outside the epochs are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import peers  # noqa: E402  (benchmarks/peers.py: the same searches, data and space)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="fashion_mnist")
+    parser.add_argument("--train-limit", type=int, default=6000)
+    parser.add_argument("--budget-minutes", type=float, default=2.5)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--search", default="keras-tuner", choices=("keras-tuner", "optuna", "kerashp-asha"))
+    args = parser.parse_args()
+    if args.search == "optuna":
+        try:
+            import optuna  # noqa: F401
+        except ImportError:
+            parser.error('optuna is not installed: pip install -e ".[bench]"')
+    import logging
+
+    logging.getLogger("kerashp").setLevel(logging.WARNING)  # as in peers.py: no line per trial
+    from kerashp.quiet import import_keras_quietly
+
+    import_keras_quietly()
+    import keras_tuner
+
+    from studies.fashion_grid import FashionGrid
+
+    space = keras_tuner.HyperParameters()
+    FashionGrid.declare_hyperparameters(None, space)
+    peers.SPACE.update({hp.name: list(hp.values) if hasattr(hp, "values") else [False, True]
+                        for hp in space.space if hp.name != "epochs"})
+    data = peers.load_data(args.data, args.train_limit)
+    budget_s, seed = args.budget_minutes * 60, 7  # peers.py's seed for repetition 0
+    print(f"data: {data.description}; {args.search}, {args.runs} runs of {args.budget_minutes:g} min, seed {seed}, "
+          "one process", flush=True)
+    for run in range(args.runs):
+        began = time.perf_counter()
+        with tempfile.TemporaryDirectory() as scratch:
+            scratch = pathlib.Path(scratch)
+            if args.search == "keras-tuner":
+                outcome = peers.run_keras_tuner(data, seed, budget_s, scratch)
+            elif args.search == "optuna":
+                outcome = peers.run_optuna(data, seed, budget_s)
+            else:
+                outcome = peers.run_kerashp(data, seed, budget_s, "asha", scratch)
+        print(f"run {run}: {outcome.trials} trials, {outcome.epochs} epochs, {outcome.overhead_s:.2f} s per trial "
+              f"outside the epochs, best val accuracy {outcome.best():.4f}, {time.perf_counter() - began:.0f} s",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
