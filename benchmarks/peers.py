@@ -12,8 +12,10 @@ defaults), batch 128, at most 40 epochs. The data: the real FashionMNIST copy, 1
 of the training images held out for validation (6,000, fixed seed), the first
 `--train-limit` of the rest for training (so that a search fits the budget here),
 the 10,000 test images for the test accuracy of each search's pick. Each search
-gets the same wall-clock budget, one after the other in this process, in an order
-that rotates with the repetition, and a seed of its own per repetition:
+gets the same wall-clock budget, one after the other, each in a fresh Python process
+(KerasTuner slows down in a process that ran searches before: benchmarks/peers_process_age.py;
+`--in-process` runs them all in this one), in an order that rotates with the
+repetition, and a seed of its own per repetition:
 
 - `kerashp-asha`: `kerashp.run(FashionGrid, search="random", prune="asha")`;
 - `kerashp-asha-best`: the same with `restore_best_weights=True` (each run tested, and
@@ -59,6 +61,7 @@ import json
 import os
 import pathlib
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -325,6 +328,10 @@ def main() -> None:
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--searches", default=",".join(SEARCHES), help=f"comma-separated subset of {SEARCHES}")
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "artifacts" / "benchmarks" / "peers")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run every search in this process (by default each runs in a fresh one)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # SEARCH:REPETITION, run by the parent in a fresh process
+    parser.add_argument("--outcome-file", type=pathlib.Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     searches = [name.strip() for name in args.searches.split(",") if name.strip()]
     unknown = set(searches) - set(SEARCHES)
@@ -352,6 +359,11 @@ def main() -> None:
                   for hp in space.space if hp.name != "epochs"})
     data = load_data(args.data, args.train_limit)
     budget_s = args.budget_minutes * 60
+    if args.one:  # a child: one search, its outcome written for the parent
+        name, repetition = args.one.rsplit(":", 1)
+        outcome = measure(name, int(repetition), data, budget_s)
+        args.outcome_file.write_text(json.dumps(dataclasses.asdict(outcome)))
+        return
     print(f"data: {data.description}; budget {args.budget_minutes:g} min per search; searches {', '.join(searches)}",
           flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -368,16 +380,14 @@ def main() -> None:
         for name in order:
             if any(o.search == name and o.repetition == repetition for o in outcomes):
                 continue
-            seed = 1000 * repetition + 7
-            with tempfile.TemporaryDirectory() as scratch:
-                scratch = pathlib.Path(scratch)
-                if name.startswith("kerashp-"):
-                    outcome = run_kerashp(data, seed, budget_s, name.removeprefix("kerashp-"), scratch)
-                elif name == "keras-tuner":
-                    outcome = run_keras_tuner(data, seed, budget_s, scratch)
-                else:
-                    outcome = run_optuna(data, seed, budget_s)
-            outcome.repetition = repetition
+            if args.in_process:
+                outcome = measure(name, repetition, data, budget_s)
+            else:
+                outcome = measure_in_own_process(name, repetition, args)
+                if outcome is None:
+                    parser.exit(2, f"peers.py: error: the {name} search of repetition {repetition} failed (its "
+                                   f"output is above); the searches finished before it are kept in "
+                                   f"{args.out / OUTCOMES_FILE}\n")
             outcomes.append(outcome)
             print(f"repetition {repetition} {name}: best val accuracy {outcome.best():.4f} at "
                   f"{outcome.time_to(outcome.best()):.0f} s, test accuracy of the pick {outcome.test_accuracy:.4f}, "
@@ -386,6 +396,37 @@ def main() -> None:
             save_outcomes(args.out, settings, outcomes)  # what is done so far survives a stopped run
             write(outcomes, args.out, budget_s, final=False)
     write([o for o in outcomes if o.search in searches and o.repetition < args.repetitions], args.out, budget_s)
+
+
+def measure(name: str, repetition: int, data, budget_s: float) -> Outcome:
+    """The search `name` at repetition `repetition`'s seed, in this process."""
+    seed = 1000 * repetition + 7
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = pathlib.Path(scratch)
+        if name.startswith("kerashp-"):
+            outcome = run_kerashp(data, seed, budget_s, name.removeprefix("kerashp-"), scratch)
+        elif name == "keras-tuner":
+            outcome = run_keras_tuner(data, seed, budget_s, scratch)
+        else:
+            outcome = run_optuna(data, seed, budget_s)
+    outcome.repetition = repetition
+    return outcome
+
+
+def measure_in_own_process(name: str, repetition: int, args: argparse.Namespace) -> Outcome | None:
+    """The same, in a fresh Python process, so that no search runs in a process aged by the ones before it
+    (KerasTuner's time per trial outside the epochs grows with it: benchmarks/peers_process_age.py).
+    None when that process fails."""
+    with tempfile.TemporaryDirectory() as scratch:
+        outcome_file = pathlib.Path(scratch) / "outcome.json"
+        command = [sys.executable, str(pathlib.Path(__file__).resolve()), "--data", args.data, "--train-limit",
+                   str(args.train_limit), "--budget-minutes", repr(args.budget_minutes), "--one",
+                   f"{name}:{repetition}", "--outcome-file", str(outcome_file)]
+        finished = subprocess.run(command, check=False)
+        if finished.returncode != 0 or not outcome_file.exists():
+            return None
+        item = json.loads(outcome_file.read_text())
+    return Outcome(**{**item, "events": [tuple(event) for event in item["events"]]})
 
 
 OUTCOMES_FILE = "outcomes.json"

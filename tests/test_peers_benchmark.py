@@ -1,12 +1,15 @@
 """benchmarks/peers.py keeps every finished search: a rerun with the same settings measures
-only the searches not finished yet, and refuses an --out measured with other settings (the
-searches themselves are replaced by stand-ins here; the benchmark trains for minutes); and
-every kerashp search's options are options `kerashp.run` accepts."""
+only the searches not finished yet, and refuses an --out measured with other settings; each
+search runs in a process of its own and hands its outcome back whole, a failed one stops the
+benchmark with one line and keeps what finished (the searches themselves are replaced by
+stand-ins here; the benchmark trains for minutes); and every kerashp search's options are
+options `kerashp.run` accepts."""
 
 import dataclasses
 import importlib.util
 import json
 import logging
+import subprocess
 import sys
 import types
 
@@ -32,8 +35,27 @@ def kerashp_log_level():
     logger.setLevel(level)
 
 
+def run_children_here(peers, monkeypatch, returncode=0):
+    """`subprocess.run` of a search's own process, replaced by main() with the child's arguments in this
+    process (so that the stand-ins serve it); the commands are recorded."""
+    commands = []
+
+    def run(command, check):
+        commands.append(command)
+        assert command[0] == sys.executable and command[1].endswith("peers.py")
+        if returncode == 0:
+            with monkeypatch.context() as child:
+                child.setattr(sys, "argv", command[1:])
+                peers.main()
+        return subprocess.CompletedProcess(command, returncode)
+
+    monkeypatch.setattr(peers.subprocess, "run", run)
+    return commands
+
+
 def test_a_rerun_measures_only_the_searches_not_finished_and_keeps_the_others(tmp_path, monkeypatch, capsys):
     peers = load_peers(monkeypatch)
+    commands = run_children_here(peers, monkeypatch)
     calls = []
 
     def stand_in(name):
@@ -55,6 +77,9 @@ def test_a_rerun_measures_only_the_searches_not_finished_and_keeps_the_others(tm
     with pytest.raises(KeyboardInterrupt):
         peers.main()
     assert calls == [("kerashp-tpe", 7), ("keras-tuner", 7), ("keras-tuner", 1007)]  # rotated order in repetition 1
+    assert [command[command.index("--one") + 1] for command in commands] == [
+        "kerashp-tpe:0", "keras-tuner:0", "keras-tuner:1"]  # each search in a process of its own
+    assert commands[0][commands[0].index("--budget-minutes") + 1] == "0.1"
     saved = json.loads((tmp_path / "outcomes.json").read_text())
     assert [(o["search"], o["repetition"]) for o in saved["outcomes"]] == [("kerashp-tpe", 0), ("keras-tuner", 0)]
 
@@ -74,6 +99,40 @@ def test_a_rerun_measures_only_the_searches_not_finished_and_keeps_the_others(tm
     with pytest.raises(SystemExit):
         peers.main()
     assert "cannot be read" in capsys.readouterr().err
+
+
+def test_a_failed_search_process_stops_the_benchmark_with_one_line_and_keeps_what_finished(tmp_path, monkeypatch,
+                                                                                             capsys):
+    peers = load_peers(monkeypatch)
+    monkeypatch.setattr(peers, "load_data", lambda spec, limit: types.SimpleNamespace(description=spec))
+    outcome = peers.Outcome("optuna", 0, [(2.0, 0.81)], 0.8, 10, 4, 0.1)
+    peers.save_outcomes(tmp_path, {"data": "sample:fashion_mnist", "train_limit": 6000, "budget_minutes": 0.1},
+                        [outcome])
+    run_children_here(peers, monkeypatch, returncode=1)
+    monkeypatch.setattr(sys, "argv", ["peers.py", "--data", "sample:fashion_mnist", "--budget-minutes", "0.1",
+                                      "--repetitions", "1", "--searches", "optuna,keras-tuner", "--out",
+                                      str(tmp_path)])
+    with pytest.raises(SystemExit) as stopped:
+        peers.main()
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert "keras-tuner search of repetition 0 failed" in error and len(error.strip().splitlines()) == 1
+    saved = json.loads((tmp_path / "outcomes.json").read_text())
+    assert [(o["search"], o["events"]) for o in saved["outcomes"]] == [("optuna", [[2.0, 0.81]])]
+
+
+def test_in_process_runs_every_search_here(tmp_path, monkeypatch):
+    peers = load_peers(monkeypatch)
+    monkeypatch.setattr(peers.subprocess, "run", lambda *args, **kwargs: pytest.fail("a process was started"))
+    monkeypatch.setattr(peers, "load_data", lambda spec, limit: types.SimpleNamespace(description=spec))
+    monkeypatch.setattr(peers, "run_optuna", lambda data, seed, budget_s: peers.Outcome(
+        "optuna", 0, [(1.0, 0.5 + seed / 100_000)], 0.8, 10, 4, 0.1))
+    monkeypatch.setattr(sys, "argv", ["peers.py", "--data", "sample:fashion_mnist", "--budget-minutes", "0.1",
+                                      "--repetitions", "2", "--searches", "optuna", "--out", str(tmp_path),
+                                      "--in-process"])
+    peers.main()
+    saved = json.loads((tmp_path / "outcomes.json").read_text())
+    assert [(o["repetition"], o["events"][0][1]) for o in saved["outcomes"]] == [(0, 0.50007), (1, 0.51007)]
 
 
 def test_every_kerashp_search_resolves_as_kerashp_run_resolves_it(tmp_path, monkeypatch):
