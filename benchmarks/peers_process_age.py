@@ -4,9 +4,10 @@
     python benchmarks/peers_process_age.py --data file:../shared/datasets/fashion-mnist \\
         --search keras-tuner --budget-minutes 2.5 --runs 2
 
-`benchmarks/peers.py` runs its searches one after the other in one process. There
-KerasTuner's seconds per trial outside the epochs grew from repetition to repetition
-(2.3, 4.4, 9.3 s in the 20-minute benchmark) while kerashp's stayed at 0.4 s; the
+`benchmarks/peers.py` ran its searches one after the other in one process (now each
+runs in a fresh one; `--in-process` for the old way). There KerasTuner's seconds per
+trial outside the epochs grew from repetition to repetition (2.3, 4.4, 9.3 s in the
+20-minute benchmark) while kerashp's stayed at 0.4 s; the
 repetitions differ in seed, so that alone does not say whether the process or the
 draws made the difference. Here one search runs `--runs` times in one process with
 the same seed, data and budget as `benchmarks/peers.py` gives its repetition 0, and
