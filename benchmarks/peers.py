@@ -420,8 +420,8 @@ def measure_in_own_process(name: str, repetition: int, args: argparse.Namespace)
     with tempfile.TemporaryDirectory() as scratch:
         outcome_file = pathlib.Path(scratch) / "outcome.json"
         command = [sys.executable, str(pathlib.Path(__file__).resolve()), "--data", args.data, "--train-limit",
-                   str(args.train_limit), "--budget-minutes", repr(args.budget_minutes), "--one",
-                   f"{name}:{repetition}", "--outcome-file", str(outcome_file)]
+                   str(args.train_limit), "--budget-minutes", repr(args.budget_minutes), "--searches", name,
+                   "--one", f"{name}:{repetition}", "--outcome-file", str(outcome_file)]
         finished = subprocess.run(command, check=False)
         if finished.returncode != 0 or not outcome_file.exists():
             return None

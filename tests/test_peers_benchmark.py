@@ -80,6 +80,7 @@ def test_a_rerun_measures_only_the_searches_not_finished_and_keeps_the_others(tm
     assert [command[command.index("--one") + 1] for command in commands] == [
         "kerashp-tpe:0", "keras-tuner:0", "keras-tuner:1"]  # each search in a process of its own
     assert commands[0][commands[0].index("--budget-minutes") + 1] == "0.1"
+    assert commands[0][commands[0].index("--searches") + 1] == "kerashp-tpe"  # a child needs only its own peer
     saved = json.loads((tmp_path / "outcomes.json").read_text())
     assert [(o["search"], o["repetition"]) for o in saved["outcomes"]] == [("kerashp-tpe", 0), ("keras-tuner", 0)]
 
@@ -105,12 +106,12 @@ def test_a_failed_search_process_stops_the_benchmark_with_one_line_and_keeps_wha
                                                                                              capsys):
     peers = load_peers(monkeypatch)
     monkeypatch.setattr(peers, "load_data", lambda spec, limit: types.SimpleNamespace(description=spec))
-    outcome = peers.Outcome("optuna", 0, [(2.0, 0.81)], 0.8, 10, 4, 0.1)
+    outcome = peers.Outcome("kerashp-asha", 0, [(2.0, 0.81)], 0.8, 10, 4, 0.1)
     peers.save_outcomes(tmp_path, {"data": "sample:fashion_mnist", "train_limit": 6000, "budget_minutes": 0.1},
                         [outcome])
     run_children_here(peers, monkeypatch, returncode=1)
     monkeypatch.setattr(sys, "argv", ["peers.py", "--data", "sample:fashion_mnist", "--budget-minutes", "0.1",
-                                      "--repetitions", "1", "--searches", "optuna,keras-tuner", "--out",
+                                      "--repetitions", "1", "--searches", "kerashp-asha,keras-tuner", "--out",
                                       str(tmp_path)])
     with pytest.raises(SystemExit) as stopped:
         peers.main()
@@ -118,17 +119,17 @@ def test_a_failed_search_process_stops_the_benchmark_with_one_line_and_keeps_wha
     error = capsys.readouterr().err
     assert "keras-tuner search of repetition 0 failed" in error and len(error.strip().splitlines()) == 1
     saved = json.loads((tmp_path / "outcomes.json").read_text())
-    assert [(o["search"], o["events"]) for o in saved["outcomes"]] == [("optuna", [[2.0, 0.81]])]
+    assert [(o["search"], o["events"]) for o in saved["outcomes"]] == [("kerashp-asha", [[2.0, 0.81]])]
 
 
 def test_in_process_runs_every_search_here(tmp_path, monkeypatch):
     peers = load_peers(monkeypatch)
     monkeypatch.setattr(peers.subprocess, "run", lambda *args, **kwargs: pytest.fail("a process was started"))
     monkeypatch.setattr(peers, "load_data", lambda spec, limit: types.SimpleNamespace(description=spec))
-    monkeypatch.setattr(peers, "run_optuna", lambda data, seed, budget_s: peers.Outcome(
-        "optuna", 0, [(1.0, 0.5 + seed / 100_000)], 0.8, 10, 4, 0.1))
+    monkeypatch.setattr(peers, "run_keras_tuner", lambda data, seed, budget_s, out: peers.Outcome(
+        "keras-tuner", 0, [(1.0, 0.5 + seed / 100_000)], 0.8, 10, 4, 0.1))
     monkeypatch.setattr(sys, "argv", ["peers.py", "--data", "sample:fashion_mnist", "--budget-minutes", "0.1",
-                                      "--repetitions", "2", "--searches", "optuna", "--out", str(tmp_path),
+                                      "--repetitions", "2", "--searches", "keras-tuner", "--out", str(tmp_path),
                                       "--in-process"])
     peers.main()
     saved = json.loads((tmp_path / "outcomes.json").read_text())
