@@ -320,6 +320,24 @@ def _plain(value):
 SPACE: dict[str, list] = {}
 
 
+def prepare() -> None:
+    """Keras imported quietly, kerashp's log at one line per search, and SPACE filled with the grid's values."""
+    import logging
+
+    logging.getLogger("kerashp").setLevel(logging.WARNING)  # one line per search here, not one per trial
+    from kerashp.quiet import import_keras_quietly
+
+    import_keras_quietly()
+    import keras_tuner
+
+    from studies.fashion_grid import FashionGrid
+
+    space = keras_tuner.HyperParameters()
+    FashionGrid.declare_hyperparameters(None, space)
+    SPACE.update({hp.name: list(hp.values) if hasattr(hp, "values") else [False, True]
+                  for hp in space.space if hp.name != "epochs"})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="fashion_mnist")
@@ -343,20 +361,7 @@ def main() -> None:
         except ImportError:
             parser.error('optuna is not installed: pip install -e ".[bench]"')
 
-    import logging
-
-    logging.getLogger("kerashp").setLevel(logging.WARNING)  # one line per search here, not one per trial
-    from kerashp.quiet import import_keras_quietly
-
-    import_keras_quietly()
-    import keras_tuner
-
-    from studies.fashion_grid import FashionGrid
-
-    space = keras_tuner.HyperParameters()
-    FashionGrid.declare_hyperparameters(None, space)
-    SPACE.update({hp.name: list(hp.values) if hasattr(hp, "values") else [False, True]
-                  for hp in space.space if hp.name != "epochs"})
+    prepare()
     data = load_data(args.data, args.train_limit)
     budget_s = args.budget_minutes * 60
     if args.one:  # a child: one search, its outcome written for the parent

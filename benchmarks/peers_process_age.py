@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import pathlib
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
@@ -33,41 +32,21 @@ def main() -> None:
     parser.add_argument("--train-limit", type=int, default=6000)
     parser.add_argument("--budget-minutes", type=float, default=2.5)
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--search", default="keras-tuner", choices=("keras-tuner", "optuna", "kerashp-asha"))
+    parser.add_argument("--search", default="keras-tuner", choices=peers.SEARCHES)
     args = parser.parse_args()
     if args.search == "optuna":
         try:
             import optuna  # noqa: F401
         except ImportError:
             parser.error('optuna is not installed: pip install -e ".[bench]"')
-    import logging
-
-    logging.getLogger("kerashp").setLevel(logging.WARNING)  # as in peers.py: no line per trial
-    from kerashp.quiet import import_keras_quietly
-
-    import_keras_quietly()
-    import keras_tuner
-
-    from studies.fashion_grid import FashionGrid
-
-    space = keras_tuner.HyperParameters()
-    FashionGrid.declare_hyperparameters(None, space)
-    peers.SPACE.update({hp.name: list(hp.values) if hasattr(hp, "values") else [False, True]
-                        for hp in space.space if hp.name != "epochs"})
+    peers.prepare()
     data = peers.load_data(args.data, args.train_limit)
-    budget_s, seed = args.budget_minutes * 60, 7  # peers.py's seed for repetition 0
-    print(f"data: {data.description}; {args.search}, {args.runs} runs of {args.budget_minutes:g} min, seed {seed}, "
-          "one process", flush=True)
+    budget_s = args.budget_minutes * 60
+    print(f"data: {data.description}; {args.search}, {args.runs} runs of {args.budget_minutes:g} min, repetition "
+          "0's seed, one process", flush=True)
     for run in range(args.runs):
         began = time.perf_counter()
-        with tempfile.TemporaryDirectory() as scratch:
-            scratch = pathlib.Path(scratch)
-            if args.search == "keras-tuner":
-                outcome = peers.run_keras_tuner(data, seed, budget_s, scratch)
-            elif args.search == "optuna":
-                outcome = peers.run_optuna(data, seed, budget_s)
-            else:
-                outcome = peers.run_kerashp(data, seed, budget_s, "asha", scratch)
+        outcome = peers.measure(args.search, 0, data, budget_s)  # peers.py's repetition 0: its seed
         print(f"run {run}: {outcome.trials} trials, {outcome.epochs} epochs, {outcome.overhead_s:.2f} s per trial "
               f"outside the epochs, best val accuracy {outcome.best():.4f}, {time.perf_counter() - began:.0f} s",
               flush=True)
