@@ -44,7 +44,10 @@ search, repetition, seconds, best validation accuracy so far) and peers_summary.
 test accuracy of the pick, epochs trained, trials started, seconds outside the
 training epochs per trial, the pick's hyperparameters as JSON), and peers.png (the anytime curves). The ratio the
 targets speak of is printed: the time kerashp needed to reach the best peer's best
-validation accuracy, over the time that peer needed (median over repetitions).
+validation accuracy, over the time that peer needed (median over repetitions); and, in
+peers_same_search.csv, the same ratio between two repetitions of one search (another
+seed of the same search in the peer's place), which shows how often the target holds by
+chance alone.
 
 Every finished search is kept in `--out`/outcomes.json: a stopped invocation rerun with the
 same `--out`, data, `--train-limit` and `--budget-minutes` measures only the searches not
@@ -518,7 +521,33 @@ def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float, final: bo
         if ratios:
             print(f"{mine}: time to the best peer's best validation accuracy over that peer's time, per repetition "
                   f"{', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f} (target <= 0.5)")
-    print(f"wrote {out / 'peers.csv'}, {out / 'peers_summary.csv'}, {out / 'peers.png'}")
+    pairs = same_search_ratios(outcomes)
+    with open(out / "peers_same_search.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["search", "repetition", "against_repetition", "ratio"])
+        writer.writerows([name, mine, theirs, f"{ratio:.2f}"] for name, mine, theirs, ratio in pairs)
+    for name in dict.fromkeys(name for name, *_ in pairs):
+        ratios = [ratio for search, _, _, ratio in pairs if search == name]
+        print(f"{name} against its own other repetitions (the same ratio, another seed of the same search): "
+              f"{sum(r <= 0.5 for r in ratios)} of {len(ratios)} pairs <= 0.5, median {statistics.median(ratios):.2f}")
+    print(f"wrote {out / 'peers.csv'}, {out / 'peers_summary.csv'}, {out / 'peers_same_search.csv'}, "
+          f"{out / 'peers.png'}")
+
+
+def same_search_ratios(outcomes: list[Outcome]) -> list[tuple[str, int, int, float]]:
+    """For every search and ordered pair of its repetitions (a, b): the time repetition a took to
+    reach b's best validation accuracy over b's time to it (inf: never), the target's ratio with
+    another seed of the same search in place of the peer: how often the target holds by chance."""
+    pairs = []
+    for name in dict.fromkeys(o.search for o in outcomes):
+        runs = [o for o in outcomes if o.search == name and o.events]
+        for mine in runs:
+            for theirs in runs:
+                if mine is not theirs:
+                    best = theirs.best()
+                    pairs.append((name, mine.repetition, theirs.repetition,
+                                  mine.time_to(best) / theirs.time_to(best)))
+    return pairs
 
 
 if __name__ == "__main__":

@@ -155,3 +155,14 @@ def test_every_kerashp_search_resolves_as_kerashp_run_resolves_it(tmp_path, monk
     assert dataclasses.replace(best.training, restore_best_weights=False) == plain.training
     assert best.search == plain.search and best.search.prune == "asha" and best.training.seed == 7
     assert best.search.max_minutes == 1.0
+
+
+def test_the_same_search_ratio_compares_each_repetition_with_the_others_best(monkeypatch):
+    peers = load_peers(monkeypatch)
+    first = peers.Outcome("optuna", 0, [(10.0, 0.80), (50.0, 0.86)], 0.85, 10, 5, 0.1)
+    second = peers.Outcome("optuna", 1, [(20.0, 0.84), (30.0, 0.87)], 0.85, 10, 5, 0.1)
+    third = peers.Outcome("optuna", 2, [], float("nan"), 0, 0, 0.0)  # nothing finished: compared with nothing
+    other = peers.Outcome("keras-tuner", 0, [(5.0, 0.9)], 0.88, 10, 5, 0.1)  # alone: no pair
+    pairs = peers.same_search_ratios([first, second, third, other])
+    # repetition 0 reached 0.87 never; repetition 1 reached 0.86 at 30 s, against 0's 50 s
+    assert pairs == [("optuna", 0, 1, float("inf")), ("optuna", 1, 0, pytest.approx(30.0 / 50.0))]
