@@ -115,10 +115,14 @@ class Study:
         isolation_hyperparameter: the hyperparameter of the isolation plot a
             search draws (best trial per value); default the first table column.
         split_seed: seed of the held-out validation split (None: the run's `--seed`).
-        backup_interval_s: 0 (the default) checkpoints every epoch, so a killed
-            run resumes from its last finished epoch; for studies of thousands
-            of sub-second epochs, a checkpoint at most every this many seconds
-            (a resumed run repeats at most that much training).
+        backup_interval_s: None (the default): a run checkpoints after an
+            epoch unless its last checkpoint is younger than 20 times what
+            writing one takes, so that checkpoints cost at most 5% of the
+            training (every epoch where epochs take seconds; about every second
+            for a small MLP's sub-second epochs); a killed run resumes from its
+            last checkpoint and trains the epochs after it again, to the same
+            numbers. 0: every epoch; a positive number: at most every this many
+            seconds (a resumed run repeats at most that much training).
         original_framework: the framework the original study was run in,
             "keras" (the default) or "pytorch": kerashp's builders and optimizer
             factories then use its defaults (`self.framework`; see
@@ -152,7 +156,7 @@ class Study:
     quick_data: ClassVar[str | None] = "sample"
     quick_experiments: ClassVar[tuple[str, ...]] = ()
     isolation_hyperparameter: ClassVar[str | None] = None
-    backup_interval_s: ClassVar[float] = 0.0
+    backup_interval_s: ClassVar[float | None] = None
     split_seed: ClassVar[int | None] = 0
     original_framework: ClassVar[str] = "keras"
     original: ClassVar[Original | None] = None

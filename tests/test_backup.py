@@ -4,11 +4,12 @@ import json
 
 import keras
 import numpy as np
+import pytest
 
-from kerashp.tuning.backup import AtomicBackupAndRestore
+from kerashp.tuning.backup import AtomicBackupAndRestore, CheckpointCost
 
 
-def fit(backup_dir, epochs, stop_after=None):
+def fit(backup_dir, epochs, stop_after=None, **options):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile(keras.optimizers.Adam(0.1), "mse")
@@ -22,7 +23,7 @@ def fit(backup_dir, epochs, stop_after=None):
     history = keras.callbacks.History()
     try:
         model.fit(x, y, epochs=epochs, verbose=0,
-                  callbacks=[history, AtomicBackupAndRestore(str(backup_dir)), Interrupt()])
+                  callbacks=[history, AtomicBackupAndRestore(str(backup_dir), **options), Interrupt()])
     except KeyboardInterrupt:
         pass
     return history.epoch
@@ -74,8 +75,10 @@ def test_a_checkpoint_in_keras_own_layout_still_resumes(tmp_path):
     assert fit(backup, epochs=5) == [2, 3, 4]
 
 
-def test_a_resumed_model_with_dropout_draws_the_uninterrupted_runs_masks(tmp_path):
-    """Weights alone would restart the dropout layer's seed generator: the checkpoint keeps its state."""
+@pytest.mark.parametrize("interval", [0.0, 3600.0])
+def test_a_resumed_model_with_dropout_draws_the_uninterrupted_runs_masks(tmp_path, interval):
+    """Weights alone would restart the dropout layer's seed generator: the checkpoint keeps its state
+    (also where the interval skipped every epoch's checkpoint: the stage's end is saved all the same)."""
     x = np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.int32)
 
@@ -85,7 +88,8 @@ def test_a_resumed_model_with_dropout_draws_the_uninterrupted_runs_masks(tmp_pat
                                   keras.layers.Dropout(0.5), keras.layers.Dense(2, activation="softmax")])
         model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
         model.fit(x, y, epochs=epochs, verbose=0, shuffle=False,
-                  callbacks=[AtomicBackupAndRestore(str(backup_dir), delete_checkpoint=not keep)])
+                  callbacks=[AtomicBackupAndRestore(str(backup_dir), min_interval_s=interval,
+                                                    delete_checkpoint=not keep)])
         return model
 
     uninterrupted = train(4, tmp_path / "a", keep=False)
@@ -116,3 +120,24 @@ def test_the_last_epoch_of_a_finishing_run_is_not_saved_and_a_kill_there_repeats
     assert fit(backup, epochs=3, stop_after=3) == [0, 1, 2]  # killed after the last epoch
     assert saved == [1, 2] and backup.exists()
     assert fit(backup, epochs=3) == [2]
+
+
+def test_the_automatic_interval_skips_checkpoints_younger_than_twenty_times_their_writing_time(tmp_path):
+    # Writing a checkpoint "took" 10 s: the next may come 200 s later, so none of these
+    # millisecond epochs is checkpointed and a kill resumes from the start of fit.
+    backup = tmp_path / "backup"
+    slow = CheckpointCost(seconds=10.0)
+    assert AtomicBackupAndRestore(str(backup), min_interval_s=None, cost=slow).interval_s() == pytest.approx(200.0)
+    assert fit(backup, epochs=5, stop_after=3, min_interval_s=None, cost=slow) == [0, 1, 2]
+    assert not (backup / "training_metadata.json").exists()
+    assert fit(backup, epochs=5, min_interval_s=None, cost=slow) == [0, 1, 2, 3, 4]  # trained again from epoch 1
+    # Nothing measured yet: the first epoch is checkpointed, and what that took is kept for the next runs.
+    fresh = CheckpointCost()
+    assert fit(tmp_path / "fresh", epochs=5, stop_after=1, min_interval_s=None, cost=fresh) == [0]
+    assert json.loads((tmp_path / "fresh" / "training_metadata.json").read_text())["epoch"] == 1
+    assert 0 < fresh.seconds < 10
+
+
+def test_a_negative_interval_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="min_interval_s must be at least 0"):
+        AtomicBackupAndRestore(str(tmp_path), min_interval_s=-1.0)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from kerashp.cli import main
+from kerashp.tuning.backup import AtomicBackupAndRestore
 from tiny_study import TinyStudy
 
 
@@ -176,7 +177,7 @@ def test_a_truncated_archive_leaves_no_half_extracted_copy(tmp_path, capfd):
 
 # ---- a resumed run is the uninterrupted run -----------------------------------------------------
 
-def interrupting_study(after_epoch):
+def interrupting_study(after_epoch, backup_interval_s=0.0):
     import keras
 
     class Stop(keras.callbacks.Callback):
@@ -188,18 +189,26 @@ def interrupting_study(after_epoch):
         def extra_callbacks(self, hp, run_dir, tensorboard_dir):
             return [*super().extra_callbacks(hp, run_dir, tensorboard_dir), Stop()]
 
+    InterruptedTiny.backup_interval_s = backup_interval_s
     return InterruptedTiny
 
 
-def test_a_resumed_run_trains_on_the_batches_of_the_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("backup_interval_s", [0.0, None, 3600.0])
+def test_a_resumed_run_trains_on_the_batches_of_the_uninterrupted_run(tmp_path, backup_interval_s):
+    # Checkpoints after every epoch, at the default's automatic interval (which skips some of
+    # these millisecond epochs), and never within the run: the rerun repeats the epochs after
+    # its last checkpoint (none: all of them) and ends with the uninterrupted run's numbers.
     args = ["--configs", "medium", "--epochs", "5", "--verbose", "0"]
     assert main(TinyStudy, ["--out", str(tmp_path / "whole"), *args]) == 0
     # Ctrl-C after epoch 3's CSV row, before the backup callback (last) saw it: exit 130
-    assert main(interrupting_study(3), ["--out", str(tmp_path / "resumed"), *args]) == 130
-    assert main(TinyStudy, ["--out", str(tmp_path / "resumed"), *args]) == 0
+    assert main(interrupting_study(3, backup_interval_s), ["--out", str(tmp_path / "resumed"), *args]) == 130
+    run_dir = tmp_path / "resumed" / "tuner" / "trial_0000" / "execution_0"
+    committed = AtomicBackupAndRestore.committed_epoch(run_dir / "backup")
+    assert committed == {0.0: 2, 3600.0: 0}.get(backup_interval_s, committed) and 0 <= committed <= 2
+    resumed_study = interrupting_study(0, backup_interval_s)  # after_epoch 0: never interrupts
+    assert main(resumed_study, ["--out", str(tmp_path / "resumed"), *args]) == 0
     whole = pd.read_csv(tmp_path / "whole" / "tuner" / "trial_0000" / "execution_0" / "history.csv")
-    resumed = pd.read_csv(tmp_path / "resumed" / "tuner" / "trial_0000" / "execution_0" / "history.csv")
-    resumed = resumed.drop_duplicates("epoch", keep="last").reset_index(drop=True)  # epoch 3 logged twice
+    resumed = pd.read_csv(run_dir / "history.csv")  # the rows after the checkpoint replaced by the rerun's
     assert resumed["epoch"].tolist() == whole["epoch"].tolist() == [0, 1, 2, 3, 4]
     columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
     np.testing.assert_allclose(resumed[columns].to_numpy(), whole[columns].to_numpy(), rtol=1e-5, atol=1e-6)

@@ -55,6 +55,10 @@ class TinyStudy(Study):
         "diverging": {"learning_rate": 1e12},
     }
     table_hyperparameters = ("learning_rate",)
+    # A checkpoint every epoch: the kill tests check that a rerun repeats at most the epoch in
+    # flight (the default's interval would skip most checkpoints of these millisecond epochs;
+    # tests/test_backup.py and tests/test_faults.py check it).
+    backup_interval_s = 0.0
     built_models: list = []  # weak references, for the memory test
 
     @dataclasses.dataclass(frozen=True)

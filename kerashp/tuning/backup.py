@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import math
 import os
 import pathlib
 import shutil
@@ -16,6 +18,13 @@ from kerashp.models.state import seed_states
 from kerashp.storage import records
 
 logger = logging.getLogger("kerashp")
+
+
+@dataclasses.dataclass
+class CheckpointCost:
+    """What the last checkpoint took to write (seconds; 0: none written yet)."""
+
+    seconds: float = 0.0
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -41,21 +50,42 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             more than the epoch; a resumed run then repeats at most this many
             seconds of training, and repeated epochs replace their first rows
             in the history (see `kerashp.storage.records.read_history`).
+            None: chosen from what the last checkpoint took to write, so that
+            checkpoints take at most `AUTO_SHARE` of the training time (an
+            epoch's is skipped while the last one, or the start of `fit`, is
+            younger than that writing time over `AUTO_SHARE`): every epoch where
+            epochs take seconds, about every second for a small MLP's sub-second
+            epochs. The interval counts from the start of `fit` (where the run
+            resumes from if killed before its first checkpoint).
+        cost: where the writing time is kept, shared by the callbacks of a
+            search's runs so that each run's first epochs know it (None: this
+            callback's own, measured at its first checkpoint).
     """
 
     WEIGHTS_PATTERN = "epoch_{:06d}.weights.h5"
+    AUTO_SHARE = 0.05
 
-    def __init__(self, backup_dir: str, min_interval_s: float = 0.0, **kwargs):
+    def __init__(self, backup_dir: str, min_interval_s: float | None = 0.0, cost: CheckpointCost | None = None,
+                 **kwargs):
         super().__init__(backup_dir, **kwargs)
+        if min_interval_s is not None and min_interval_s < 0:
+            raise ValueError(f"min_interval_s must be at least 0 (or None: automatic), got {min_interval_s}")
         self.min_interval_s = min_interval_s
-        self._last_save = 0.0
+        self.cost = cost if cost is not None else CheckpointCost()
+        self._last_save = -math.inf  # when the last checkpoint began, or fit (monotonic seconds)
+
+    def interval_s(self) -> float:
+        """The least time between two checkpoints now (seconds)."""
+        if self.min_interval_s is not None:
+            return self.min_interval_s
+        return self.cost.seconds / self.AUTO_SHARE
 
     def on_epoch_end(self, epoch, logs=None):
-        # Not saved: epochs within `min_interval_s` of the last save, and the last epoch of a
+        # Not saved: epochs within the interval of the last save, and the last epoch of a
         # run whose checkpoint is deleted when it ends (a kill before the run's summary is
         # written repeats that one epoch, exactly: the pipeline and seed states are restored).
         last = self.delete_checkpoint and self.params and epoch + 1 >= int(self.params.get("epochs") or 0) > 0
-        if last or (self.min_interval_s and time.monotonic() - self._last_save < self.min_interval_s):
+        if last or time.monotonic() - self._last_save < self.interval_s():
             self._current_epoch = epoch + 1
             self._last_batch_seen = 0
             return
@@ -115,6 +145,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         self._last_save = time.monotonic()
         self._saved_epoch = self._current_epoch
         self.write_checkpoint(self.model, self.backup_dir, self._current_epoch, self._last_batch_seen)
+        self.cost.seconds = time.monotonic() - self._last_save
 
     def on_train_end(self, logs=None):
         # A stage of a pruned search ends at a rung: its last epoch must be in the
@@ -147,3 +178,4 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
                            self.backup_dir, str(error).splitlines()[0] if str(error) else type(error).__name__)
             shutil.rmtree(self.backup_dir, ignore_errors=True)
             compat.set_initial_epoch(self.model, None)
+        self._last_save = time.monotonic()  # a kill before the first checkpoint resumes from here

@@ -31,7 +31,7 @@ from kerashp.data.pipeline import steps_per_epoch
 from kerashp.errors import StudyError, is_disk_full, option_value
 from kerashp.report.tables import last_line
 from kerashp.models.state import copy_initial_state, seed_states
-from kerashp.tuning.backup import AtomicBackupAndRestore
+from kerashp.tuning.backup import AtomicBackupAndRestore, CheckpointCost
 from kerashp.tuning.best_epoch import BestEpochWeights, restored_best_weights
 from kerashp.storage import records
 from kerashp.storage.weights import WEIGHTS_KEPT, WeightsPolicy, remove_best_epoch_weights, weights_expected
@@ -312,6 +312,7 @@ class StudyTuner(base_tuner.BaseTuner):
         # The models of runs that stopped at a rung: promoted (as ASHA often does a few
         # trials later), such a run trains on without being built and traced again.
         self._stopped = KeptModels()
+        self._checkpoint_cost = CheckpointCost()  # what a run's checkpoint takes, for the next runs' intervals
         self._custom_gradients_before = compat.custom_gradient_names()  # those of the user's own graphs stay
         self._quiet_failures: contextlib.AbstractContextManager | None = None  # entered by on_search_begin
         # The best score of any completed trial (or rung) so far: a run stopped at a rung is
@@ -502,7 +503,8 @@ class StudyTuner(base_tuner.BaseTuner):
                   initial_epoch=initial_epoch,
                   recording=[ReplicaCallbacks(models, [self._run_callbacks(plan) for plan in plans])],
                   backup=AtomicBackupAndRestore(str(pack_dir / "backup"),
-                                                min_interval_s=self.study.backup_interval_s))
+                                                min_interval_s=self.study.backup_interval_s,
+                                                cost=self._checkpoint_cost))
         for model, plan in zip(models, plans):  # where each trial continues if promoted
             if epochs < full_epochs:
                 AtomicBackupAndRestore.write_checkpoint(model, plan.backup, epochs)
@@ -688,13 +690,13 @@ class StudyTuner(base_tuner.BaseTuner):
         if committed and not self._checkpoint_agrees(model, plan.trial_id, index, plan.directory, committed):
             model = self._model_for(plan.hp, plan.seed)  # a failed load may have changed it: start as a fresh run
             committed = 0
-        if not committed:  # a run from its first epoch: epochs logged before (a checkpoint removed) are redone
-            records.truncate_history(plan.directory / records.HISTORY_FILE, 0)
+        # The epochs logged after the checkpoint (all, without one) are trained again: their rows go.
+        records.truncate_history(plan.directory / records.HISTORY_FILE, committed)
         # The backup callback restores the checkpoint's epoch (and so fit's first epoch) itself.
         self._fit(model, [plan], data, first_epoch=min(committed, plan.stage - 1), initial_epoch=0,
                   recording=[*self._run_callbacks(plan), keras.callbacks.TerminateOnNaN(), *self._early_stopping()],
                   backup=AtomicBackupAndRestore(str(plan.backup), min_interval_s=self.study.backup_interval_s,
-                                                delete_checkpoint=plan.stage >= plan.full))
+                                                cost=self._checkpoint_cost, delete_checkpoint=plan.stage >= plan.full))
         summary = self._finish_run(plan, model, functools.partial(self.study.evaluate, model, data, plan.batch_size))
         if plan.stage < plan.full and summary.get("diverged_epoch") is None:
             self._stopped.put((plan.trial_id, index), model)
