@@ -499,9 +499,10 @@ class StudyTuner(base_tuner.BaseTuner):
         if not resumed_epoch and initial_epoch:  # promoted trials: each replica from its own checkpoint
             for model, plan in zip(models, plans):
                 AtomicBackupAndRestore.load_checkpoint(model, plan.backup)
+        resumed_from = max(resumed_epoch, initial_epoch)
         for plan in plans:  # the epochs logged after the checkpoint the pack resumes from are trained again
-            records.truncate_history(plan.directory / records.HISTORY_FILE, max(resumed_epoch, initial_epoch))
-        self._fit(packed, plans, data, first_epoch=min(max(resumed_epoch, initial_epoch), epochs - 1),
+            records.truncate_history(plan.directory / records.HISTORY_FILE, resumed_from)
+        self._fit(packed, plans, data, first_epoch=min(resumed_from, epochs - 1),
                   initial_epoch=initial_epoch,
                   recording=[ReplicaCallbacks(models, [self._run_callbacks(plan) for plan in plans])],
                   backup=AtomicBackupAndRestore(str(pack_dir / "backup"),
