@@ -28,6 +28,8 @@ CONTRACT: tuple[tuple[str, str, str], ...] = (
     ("keras_tuner.src.engine.base_tuner", "BaseTuner", "_populate_initial_space"),
     ("keras_tuner.src.engine.base_tuner", "BaseTuner", "_run_and_update_trial"),
     ("keras_tuner.src.engine.base_tuner", "BaseTuner", "_try_run_and_update_trial"),
+    ("keras_tuner.src.engine.base_tuner", "BaseTuner", "_get_tuner_fname"),
+    ("keras_tuner.src.engine.base_tuner", "BaseTuner", "_is_worker"),
     ("keras_tuner.src.engine.oracle", "Oracle", "_save_trial"),
     ("keras_tuner.src.engine.oracle", "Oracle", "_get_trial_dir"),
     ("keras_tuner.src.engine.oracle", "Oracle", "_get_oracle_fname"),
@@ -197,6 +199,45 @@ def without_trial_lists(oracle: Any, running: set[str]) -> Iterator[None]:
         for name, value in saved.items():
             setattr(oracle, name, value)
         display.trial_start, display.trial_number = starts, numbers
+
+
+class _CountedAs(dict):
+    """A dict whose len() is a given number (see `new_trial_numbered`)."""
+
+    def __init__(self, items: dict, number: int):
+        super().__init__(items)
+        self.number = number
+
+    def __len__(self) -> int:
+        return self.number
+
+
+@contextlib.contextmanager
+def new_trial_numbered(oracle: Any, number: int) -> Iterator[None]:
+    """Inside, KerasTuner's `Oracle.create_trial` gives a new trial the id `number`.
+
+    KerasTuner numbers a new trial `len(oracle.trials)` (keras_tuner/src/engine/oracle.py,
+    `create_trial`): where a trial's directory was deleted, that id is another trial's,
+    whose record the new trial would overwrite. The caller passes the first free number
+    and checks `max_trials` against the real count itself.
+    """
+    trials = oracle.trials
+    oracle.trials = _CountedAs(trials, number)
+    try:
+        yield
+    finally:
+        trials.update(oracle.trials)
+        oracle.trials = trials
+
+
+def tuner_file(tuner: Any) -> str:
+    """The tuner's own state file (`tuner0.json`), which KerasTuner rewrites after each trial."""
+    return tuner._get_tuner_fname()
+
+
+def is_worker(tuner: Any) -> bool:
+    """Whether the tuner is a worker of a distributed search (the chief keeps the oracle)."""
+    return tuner._is_worker()
 
 
 def run_times(oracle: Any) -> dict[str, int]:

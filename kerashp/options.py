@@ -47,6 +47,19 @@ def positive_int(text: str) -> int:
     return value
 
 
+SEED_LIMIT = 2**32  # NumPy's and TensorFlow's seeds are unsigned 32-bit integers
+
+
+def seed_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {SEED_LIMIT - 1}, got {text!r}") from None
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {SEED_LIMIT - 1}, got {value}")
+    return value
+
+
 def fraction(text: str) -> float:
     try:
         value = float(text)
@@ -146,7 +159,7 @@ def build_parser(study_class, prog: str | None = None) -> argparse.ArgumentParse
     add("--val-split", type=fraction, default=None, metavar="FRACTION", help=f"hold out this fraction of the training data for validation (default: {study_class.default_val_split or 'none, validate on the test split'})")
     add("--out", type=pathlib.Path, default=None, help=f"output directory (default: artifacts/{study_class.name})")
     add("--seeds", type=positive_int, default=1, help="runs per configuration with seeds seed, seed+1, ...; tables show mean ± std, results.md the confidence intervals, paired comparisons and verdicts")
-    add("--seed", type=int, default=0, help="first seed")
+    add("--seed", type=seed_int, default=0, help="first seed")
     add("--reference", default=None, metavar="NAME",
         help="with --seeds N >= 2: the configuration the others are compared with, seed by seed (default: the first)")
     add("--search", choices=SEARCHES, default=study_class.default_search,

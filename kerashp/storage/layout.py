@@ -3,6 +3,7 @@
     <out>/results.csv, results.md, epochs.csv, seeds.csv, *.png   the report
     <out>/tensorboard/                                             TensorBoard logs
     <out>/tuner/                                                   the KerasTuner project
+    <out>/tuner/kerashp_owner.json                                 the study this directory belongs to
     <out>/tuner/kerashp_settings.json                              the training fingerprint
     <out>/tuner/kerashp_definition.json                            the configurations' values and the space
     <out>/tuner/kerashp_study.json                                 what the report needs of the study
@@ -20,13 +21,16 @@ import json
 import logging
 import os
 import pathlib
+import re
 from typing import Any
 
+from kerashp.errors import StudyError
 from kerashp.storage import records
 
 logger = logging.getLogger("kerashp")
 
 PROJECT_NAME = "tuner"
+OWNER_FILE = "kerashp_owner.json"  # {"study": name, "experiment": name or null}: whose directory this is
 TENSORBOARD_DIR = "tensorboard"
 FINGERPRINT_FILE = "kerashp_settings.json"
 DEFINITION_FILE = "kerashp_definition.json"  # the named configurations' values and the search space trained
@@ -57,6 +61,61 @@ def experiment_dirs(out: str | os.PathLike) -> list[pathlib.Path]:
     if is_study_dir(out):
         return [out]
     return sorted(path for path in out.iterdir() if path.is_dir() and is_study_dir(path)) if out.is_dir() else []
+
+
+def read_owner(out: str | os.PathLike) -> dict[str, Any] | None:
+    """The study (`{"study": ..., "experiment": ...}`) that `out` belongs to, or None where
+    kerashp wrote nothing there. A project written before the owner record existed is known
+    by its study record; one with only a training fingerprint is kerashp's, of an unknown study."""
+    project = project_dir(out)
+    for name in (OWNER_FILE, STUDY_FILE):
+        path = project / name
+        if path.is_file():
+            record = records.read_json(path)
+            if not isinstance(record, dict) or not isinstance(record.get("study", record.get("name")), str):
+                raise StudyError(f"{path} does not say which study {out} belongs to (damaged or replaced); "
+                                         "restore it from a copy or choose another --out")
+            return {"study": record.get("study", record.get("name")), "experiment": record.get("experiment")}
+    if (project / FINGERPRINT_FILE).is_file():
+        return {"study": None, "experiment": None}
+    return None
+
+
+def write_owner(out: str | os.PathLike, study: str, experiment: str | None) -> None:
+    """Records that `out` belongs to this study (before anything else of it is written)."""
+    project = project_dir(out)
+    project.mkdir(parents=True, exist_ok=True)
+    records.write_json_atomic(project / OWNER_FILE, {"study": study, "experiment": experiment})
+
+
+def outputs_in_the_way(out: str | os.PathLike, report_files: list[str]) -> list[str]:
+    """What a study run in `out` would write over or delete, where kerashp did not write it
+    (`out` has no owner): its project and TensorBoard directories, its report files."""
+    out = pathlib.Path(out)
+    names = [PROJECT_NAME, TENSORBOARD_DIR, *report_files]
+    return [name for name in names if os.path.lexists(out / name)]
+
+
+def kerashp_written(out: str | os.PathLike, report_files: list[str]) -> list[pathlib.Path]:
+    """The files and directories kerashp writes in a study directory it owns, as found
+    there: the report files, the KerasTuner project's records and trials, the TensorBoard
+    runs and HParams file. Anything else (a user's notes, a copy `trial_0001.bak`) is not
+    among them."""
+    out = pathlib.Path(out)
+    found = [out / name for name in report_files if os.path.lexists(out / name)]
+    project = project_dir(out)
+    tensorboard = out / TENSORBOARD_DIR
+    if project.is_dir():
+        found += [entry for entry in project.iterdir()
+                  if records.TRIAL_DIR.fullmatch(entry.name) or KERAS_TUNER_FILE.fullmatch(entry.name)
+                  or (entry.name.startswith("kerashp_") and entry.suffix in (".json", ".jsonl", ".log"))]
+    if tensorboard.is_dir():
+        found += [entry for entry in tensorboard.iterdir()
+                  if records.TRIAL_DIR.fullmatch(entry.name) or entry.name.startswith("events.out.tfevents.")]
+    return found
+
+
+KERAS_TUNER_FILE = re.compile(r"oracle\.json|tuner\d+\.json")  # the oracle's and each tuner's state
 
 
 def rung_path(trial_dir: str | os.PathLike) -> pathlib.Path:

@@ -21,6 +21,7 @@ import math
 import os
 import pathlib
 import re
+import secrets
 from typing import Any
 
 import pandas as pd
@@ -38,9 +39,12 @@ def write_text_atomic(path: pathlib.Path, text: str | bytes) -> None:
     """Writes a file so that a reader never sees it half-written, even after a kill
     or a power cut: a temporary file beside it, flushed to disk, renamed over `path`."""
     path = pathlib.Path(path)
-    temporary = path.with_name(path.name + ".tmp")
+    # A name of its own (pid and random part): two writers of one file (a report while a
+    # run writes it) never rename each other's temporary file away.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as to open()
     try:
-        with open(temporary, "wb" if isinstance(text, bytes) else "w") as handle:
+        with open(descriptor, "wb" if isinstance(text, bytes) else "w") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
@@ -93,16 +97,54 @@ def read_json_if_present(path: str | os.PathLike) -> Any:
         return read_json(path)
 
 
+TRIAL_DIR = re.compile(r"trial_(\d+)")  # KerasTuner's trial directories; a copy (trial_0001.bak) is none
+EXECUTION_DIR = re.compile(r"execution_(\d+)")
+
+
 def trial_files(project_dir: str | os.PathLike) -> list[pathlib.Path]:
     """The `trial_<id>/trial.json` files of a project, in trial-id order (see `trial_order`),
-    listed with one directory read instead of a glob per trial."""
+    listed with one directory read instead of a glob per trial. Only directories named
+    exactly `trial_<digits>` count: a copy such as `trial_0001.bak` is left alone."""
     project_dir = os.fspath(project_dir)
     try:
-        names = [entry.name for entry in os.scandir(project_dir) if entry.name.startswith("trial_") and entry.is_dir()]
-    except FileNotFoundError:
+        names = [entry.name for entry in os.scandir(project_dir)
+                 if TRIAL_DIR.fullmatch(entry.name) and entry.is_dir()]
+    except (FileNotFoundError, NotADirectoryError):
         return []
     paths = [pathlib.Path(project_dir, name, "trial.json") for name in names]
     return sorted((path for path in paths if os.path.exists(path)), key=trial_order)
+
+
+def execution_dirs(trial_dir: str | os.PathLike) -> list[tuple[int, pathlib.Path]]:
+    """A trial's run directories `execution_<i>` as (i, path), in order; a copy such as
+    `execution_0.bak`, or a file of that name, is not a run."""
+    try:
+        entries = [(int(match.group(1)), pathlib.Path(entry.path)) for entry in os.scandir(trial_dir)
+                   if (match := EXECUTION_DIR.fullmatch(entry.name)) and entry.is_dir()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(entries)
+
+
+def check_trial_state(path: pathlib.Path, state: Any) -> dict[str, Any]:
+    """A trial.json's content, or StudyError naming the file where it is not a trial's record
+    (JSON of another shape, or another trial's record copied under this directory's name)."""
+    values = state.get("hyperparameters", {}).get("values") if isinstance(state, dict) else None
+    if not (isinstance(state, dict) and isinstance(state.get("trial_id"), str)
+            and isinstance(state.get("status"), str) and isinstance(values, dict)
+            and isinstance(state["hyperparameters"].get("space", []), list)):
+        raise StudyError(f"{path} does not hold a trial's record (damaged or replaced); restore it from a copy, "
+                         "delete its trial directory to retrain that trial, or pass --overwrite to start afresh")
+    found, expected = state["trial_id"], path.parent.name.removeprefix("trial_")
+    if not (int(found) == int(expected) if found.isdigit() and expected.isdigit() else found == expected):
+        raise StudyError(f"{path} is the record of trial {found}, not of trial {expected} "
+                         "(a copied directory?); move it out of the project")
+    return state
+
+
+def read_trial_state(path: pathlib.Path) -> dict[str, Any]:
+    """A trial.json, checked (see `check_trial_state`)."""
+    return check_trial_state(path, read_json(path))
 
 
 def read_history(path: pathlib.Path) -> pd.DataFrame:
@@ -158,9 +200,7 @@ def drop_torn_last_line(path: pathlib.Path) -> bool:
     content = path.read_bytes()
     if not content or content.endswith(b"\n"):
         return False
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_bytes(content[: content.rfind(b"\n") + 1])
-    os.replace(temporary, path)
+    write_text_atomic(path, content[: content.rfind(b"\n") + 1])
     return True
 
 
@@ -176,9 +216,7 @@ def truncate_history(path: pathlib.Path, epochs: int) -> None:
     kept = lines[:1] + [line for line in lines[1:]
                         if line.endswith("\n") and line.split(",", 1)[0].strip().isdigit()
                         and int(line.split(",", 1)[0]) < epochs]
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text("".join(kept))
-    os.replace(temporary, path)
+    write_text_atomic(path, "".join(kept))
 
 
 def summarize_history(history: pd.DataFrame, objective: str, direction: str = "max") -> dict[str, Any]:
@@ -316,21 +354,29 @@ def trial_order(path: pathlib.Path) -> tuple[int, str]:
     return (int(trial_id), trial_id) if trial_id.isdigit() else (2**63, trial_id)
 
 
+def read_summary(path: pathlib.Path) -> dict[str, Any] | None:
+    """A run's summary.json (None where there is none), or StudyError naming the file
+    where it holds something other than a summary (`null`, a list, ...)."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        return None
+    summary = read_json(path)
+    if not isinstance(summary, dict):
+        raise StudyError(f"{path} does not hold a run's summary (damaged or replaced); delete it to retrain "
+                         "that run, or restore it from a copy")
+    return summary
+
+
 def load_execution(directory: pathlib.Path, index: int) -> ExecutionRecord:
-    summary_path = directory / SUMMARY_FILE
-    summary = read_json(summary_path) if summary_path.exists() else None
-    return ExecutionRecord(index, directory, None, summary)
+    return ExecutionRecord(index, directory, None, read_summary(directory / SUMMARY_FILE))
 
 
 def load_trials(project_dir: pathlib.Path) -> list[TrialRecord]:
     """Reads every trial of a KerasTuner project, in trial-id order."""
     records = []
-    for trial_file in sorted(pathlib.Path(project_dir).glob("trial_*/trial.json"), key=trial_order):
-        state = read_json(trial_file)
-        executions = [
-            load_execution(path, int(path.name.split("_")[-1]))
-            for path in sorted(trial_file.parent.glob("execution_*"), key=lambda p: int(p.name.split("_")[-1]))
-        ]
+    for trial_file in trial_files(project_dir):
+        state = read_trial_state(trial_file)
+        executions = [load_execution(path, index) for index, path in execution_dirs(trial_file.parent)]
         records.append(
             TrialRecord(
                 trial_id=state["trial_id"],

@@ -70,11 +70,11 @@ def strip_run(directory: pathlib.Path, checkpoint: bool = False) -> int:
     """Removes a finished run's final weights (and with `checkpoint` its `backup/`),
     recording it in its summary first. Returns the bytes freed."""
     summary_path = directory / records.SUMMARY_FILE
-    if not summary_path.exists():
+    summary = records.read_summary(summary_path)
+    if summary is None:
         return 0
     freed = 0
     weights = directory / records.FINAL_WEIGHTS_FILE
-    summary = records.read_json(summary_path)
     if weights_expected(summary):
         records.write_json_atomic(summary_path, {**summary, WEIGHTS_KEPT: False})
     if weights.exists():
@@ -91,7 +91,7 @@ def strip_run(directory: pathlib.Path, checkpoint: bool = False) -> int:
 
 def strip_trial(trial_dir: pathlib.Path, checkpoint: bool = False) -> int:
     """`strip_run` on every run of a trial."""
-    return sum(strip_run(directory, checkpoint) for directory in sorted(trial_dir.glob("execution_*")))
+    return sum(strip_run(directory, checkpoint) for _, directory in records.execution_dirs(trial_dir))
 
 
 class WeightsPolicy:
@@ -127,7 +127,7 @@ class WeightsPolicy:
         if self.mode != "best":
             return
         for trial_id, score in completed:
-            runs = list(self.trial_dir(trial_id).glob("execution_*"))
+            runs = [run for _, run in records.execution_dirs(self.trial_dir(trial_id))]
             full = not any((run / "backup").is_dir() for run in runs)
             held = any((run / records.FINAL_WEIGHTS_FILE).exists() for run in runs)
             if full and held and score is not None and math.isfinite(score) and (
@@ -153,8 +153,9 @@ class WeightsPolicy:
         so (unless "all") their checkpoints and weights go. Returns the bytes freed."""
         if self.mode == "all":
             return 0
-        freed = sum(strip_run(backup.parent, checkpoint=True)
-                    for backup in sorted(self.project_dir.glob("trial_*/execution_*/backup")) if backup.is_dir())
+        runs = [run for trial_file in records.trial_files(self.project_dir)
+                for _, run in records.execution_dirs(trial_file.parent)]
+        freed = sum(strip_run(run, checkpoint=True) for run in runs if (run / "backup").is_dir())
         if freed:
             logger.info("removed the checkpoints of the pruned trials (%.1f MiB; --keep-weights %s)",
                         freed / 2**20, self.mode)

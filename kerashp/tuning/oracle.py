@@ -125,7 +125,7 @@ class ResumableOracle(keras_tuner.Oracle):
                 compat.save_trial(self, promoted)
                 self.save()
                 return promoted
-        trial = super().create_trial(tuner_id)
+        trial = self._create_numbered_trial(tuner_id)
         if (self.rung_book is not None and trial.status == trial_module.TrialStatus.RUNNING
                 and self.rung_book.state(trial.trial_id) is None):
             self.rung_book.write(trial.trial_id, self.rung_book.first_state(trial))
@@ -135,6 +135,23 @@ class ResumableOracle(keras_tuner.Oracle):
             self.tuner_ids.add(tuner_id)
             trial.status = trial_module.TrialStatus.IDLE
         return trial
+
+    def _create_numbered_trial(self, tuner_id):
+        """KerasTuner's `create_trial`, a new trial numbered by the first id no trial holds.
+
+        KerasTuner numbers it by the count of trials: where a trial's directory was
+        deleted, that is another trial's id, whose record and score the new trial took
+        over. Here the lost trial's place is taken by a new trial (the configuration
+        that lost its trial, the next proposal of a search) and nothing else changes.
+        """
+        count = len(self.trials)
+        if str(count).zfill(len(str(self.max_trials))) not in self.trials or (
+                self.max_trials and count >= self.max_trials):
+            return super().create_trial(tuner_id)
+        taken = {int(trial_id) for trial_id in self.trials if trial_id.isdigit()}
+        number = next(n for n in itertools.count() if n not in taken)
+        with compat.new_trial_numbered(self, number):
+            return super().create_trial(tuner_id)
 
     def _promotion(self):
         """The trial to train on now, its rung target already written (None: start a new configuration)."""
@@ -216,6 +233,11 @@ class ResumableOracle(keras_tuner.Oracle):
                                    f"of {self.max_consecutive_failed_trials}.\n" + (trial.message or ""))
 
     def set_state(self, state):
+        lost = sorted({*state.get("ongoing_trials", {}).values(), *state.get("retry_queue", [])} - set(self.trials))
+        if lost:  # a running or queued trial whose directory is gone: a new trial takes its place
+            state = {**state,
+                     "ongoing_trials": {tuner: i for tuner, i in state["ongoing_trials"].items() if i in self.trials},
+                     "retry_queue": [i for i in state.get("retry_queue", []) if i in self.trials]}
         compact = bool(state.get(COMPACT_STATE))
         kept = dict(state.get("run_times") or {})
         if compact:
@@ -244,21 +266,27 @@ class ResumableOracle(keras_tuner.Oracle):
         # KerasTuner reads these with a bare json.loads: name a damaged trial file instead
         # (its hyperparameters are nowhere else), and rebuild a damaged oracle.json from the trials.
         trial_files = records.trial_files(compat.project_dir(self))
-        states = [records.read_json(path) for path in trial_files]
+        states = [records.read_trial_state(path) for path in trial_files]
+        path = pathlib.Path(compat.oracle_file(self))
         try:
-            state = records.read_json(pathlib.Path(compat.oracle_file(self)))
-        except StudyError:
-            logger.warning("%s is missing or unreadable: rebuilt from the %d trials on disk",
-                           compat.oracle_file(self), len(trial_files))
-            self._rebuild_from_trials(trial_files)
-        else:
+            state = records.read_json(path)
+            if not isinstance(state, dict):
+                raise StudyError(f"{path} holds no oracle state")
             # KerasTuner's own reload (trials, then the oracle's state; ongoing trials are retried),
             # with each distinct search space deserialised once rather than once per trial.
             spaces: dict[str, Any] = {}
             for trial_state in states:
                 trial = trial_from_state(trial_state, spaces)
                 self.trials[trial.trial_id] = trial
-            self.set_state(state)
+            try:
+                self.set_state(state)
+            except (KeyError, TypeError, ValueError, AttributeError) as error:  # JSON of another shape
+                raise StudyError(f"{path} holds no oracle state ({type(error).__name__}: {error})") from None
+        except StudyError:
+            logger.warning("%s is missing or damaged: rebuilt from the %d trials on disk", path, len(trial_files))
+            self.trials = {}
+            self._rebuild_from_trials(trial_files)
+        else:
             for trial in self.ongoing_trials.values():
                 compat.retry_queue(self).append(trial.trial_id)
             self.ongoing_trials = {}
@@ -268,6 +296,11 @@ class ResumableOracle(keras_tuner.Oracle):
         ])
         self._queue_orphaned_trials()
         self._reopen_incomplete_trials()
+        numbers = {int(trial_id) for trial_id in self.trials if trial_id.isdigit()}
+        lost = [n for n in range(max(numbers, default=-1)) if n not in numbers]
+        if lost:
+            logger.warning("trial(s) %s: directory gone from %s; a new trial takes each one's place",
+                           ", ".join(map(str, lost)), compat.project_dir(self))
 
     def _queue_orphaned_trials(self) -> None:
         """Queues a trial whose file says RUNNING but which oracle.json does not know as
@@ -300,7 +333,7 @@ class ResumableOracle(keras_tuner.Oracle):
             missing = []
             for index in range(self.runs_per_trial):
                 run_dir = os.path.join(trial_dir, f"execution_{index}")
-                summary = records.read_json_if_present(os.path.join(run_dir, records.SUMMARY_FILE))
+                summary = records.read_summary(pathlib.Path(run_dir, records.SUMMARY_FILE))
                 if summary is None:
                     missing.append(f"execution_{index}/{records.SUMMARY_FILE}")
                 if weights_expected(summary) and not os.path.exists(os.path.join(run_dir, records.FINAL_WEIGHTS_FILE)):

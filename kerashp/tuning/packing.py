@@ -110,6 +110,38 @@ class PackedOptimizer(keras.optimizers.Optimizer):
         raise NotImplementedError("a PackedOptimizer is rebuilt from its replicas, not from a config")
 
 
+LOSS_METRIC = "kerashp_loss"  # a replica's loss as its model alone logs it (see ReplicaLoss)
+
+
+class ReplicaLoss(keras.metrics.Metric):
+    """A replica's loss as Keras logs a model's own loss: each batch's loss weighted by the
+    batch's size. Keras' per-output losses of a multi-output model are means of batch means,
+    which differ where the last batch is partial; `replica_logs` reports this one as `loss`.
+
+    Args:
+        loss: the replica's compiled loss (a name, a function or a `keras.losses.Loss`).
+    """
+
+    def __init__(self, loss, name: str = LOSS_METRIC, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.loss = keras.losses.get(loss) if isinstance(loss, str) else loss
+        self.total = self.add_variable(shape=(), initializer="zeros", dtype=self.dtype, name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", dtype=self.dtype, name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        size = keras.ops.cast(keras.ops.shape(y_pred)[0], self.dtype)
+        # a Loss reduces itself; a function's per-sample values are averaged, as compile() does
+        value = keras.ops.mean(keras.ops.cast(self.loss(y_true, y_pred), self.dtype))
+        self.total.assign_add(value * size)
+        self.count.assign_add(size)
+
+    def result(self):
+        return keras.ops.divide_no_nan(self.total, self.count)
+
+    def get_config(self):
+        return {**super().get_config(), "loss": keras.losses.serialize(self.loss)}
+
+
 def fresh_metric(metric):
     """An unused copy of a compiled metric (metric objects keep state; names and functions do not)."""
     if isinstance(metric, keras.metrics.Metric):
@@ -169,7 +201,8 @@ def pack_models(models: Sequence[keras.Model], *, jit_compile="auto", steps_per_
     packed.compile(
         optimizer=optimizer,
         loss=[compiled["loss"] for compiled in arguments],
-        metrics=[[fresh_metric(metric) for metric in compiled["metrics"]] for compiled in arguments],
+        metrics=[[*(fresh_metric(metric) for metric in compiled["metrics"]), ReplicaLoss(compiled["loss"])]
+                 for compiled in arguments],
         jit_compile=jit_compile,
         steps_per_execution=steps_per_execution,
     )
@@ -194,18 +227,23 @@ def replica_logs(logs: Mapping[str, Any] | None, index: int) -> dict[str, Any]:
 
     `replica_<k>_accuracy` -> `accuracy`, `val_replica_<k>_loss` -> `val_loss`;
     other replicas' entries and the packed sums (`loss`, `val_loss`) are dropped;
-    shared entries (timing, ...) are kept.
+    shared entries (timing, ...) are kept. The replica's `ReplicaLoss` is its `loss`
+    (Keras' own per-output loss is a mean of batch means).
     """
     own = f"{replica_name(index)}_"
     result: dict[str, Any] = {}
+    weighted: dict[str, Any] = {}
     for key, value in (logs or {}).items():
         prefix = "val_" if key.startswith(f"val_{REPLICA_PREFIX}") else ""
         name = key[len(prefix):]
         if name.startswith(REPLICA_PREFIX):
-            if name.startswith(own):
+            if name == own + LOSS_METRIC:
+                weighted[prefix + "loss"] = value
+            elif name.startswith(own):
                 result[prefix + name[len(own):]] = value
         elif key not in ("loss", "val_loss"):
             result[key] = value
+    result.update(weighted)
     return result
 
 

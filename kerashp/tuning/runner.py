@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import pathlib
 import platform
+import re
 import shutil
 import signal
 import time
@@ -17,6 +19,7 @@ import keras_tuner
 import pandas as pd
 
 from kerashp import compat, tensorboard_hparams
+from kerashp.options import SEED_LIMIT
 from kerashp.errors import Interrupted, StudyError, is_disk_full, option_name, option_value
 from kerashp.report import study_report
 from kerashp.settings import StudySettings
@@ -66,6 +69,10 @@ def check_overrides(study: Study) -> None:
         if name not in known:
             raise StudyError(f"{option_name('set')} {name}: {study.name} has no hyperparameter {name!r}; "
                              f"it has: {', '.join(sorted(known))}")
+        if isinstance(value, float) and not math.isfinite(value) or (
+                isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**63):
+            raise StudyError(f"{option_name('set')} {name}={value!r}: not a number Keras can use "
+                             "(a finite float, an integer of at most 64 bits)")
         hp = declared.get(name)
         kinds = keras_tuner.engine.hyperparameters
         is_number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
@@ -165,7 +172,10 @@ def check_fingerprint(project_dir, settings: StudySettings) -> None:
     path = project_dir / FINGERPRINT_FILE
     if not path.exists():
         return
-    saved = json.loads(path.read_text())
+    saved = records.read_json(path)
+    if not isinstance(saved, dict):
+        raise StudyError(f"{path} does not hold a study's settings (damaged or replaced); restore it from a copy, "
+                         f"or pass {option_name('overwrite')} to start afresh")
     current = json.loads(json.dumps(settings.training_fingerprint()))
     # A key added to the fingerprint after a project was made counts as its default there.
     saved = {key: saved.get(key, StudySettings.default_of(key)) for key in set(saved) | set(current)}
@@ -204,6 +214,10 @@ def check_definition(project_dir, study: Study) -> dict[str, Any]:
     if not path.exists():
         return current
     saved = records.read_json(path)
+    if not (isinstance(saved, dict) and isinstance(saved.get("configs", {}), dict)
+            and all(isinstance(v, dict) for v in saved.get("configs", {}).values())):
+        raise StudyError(f"{path} does not hold a study's definition (damaged or replaced); restore it from a copy, "
+                         f"or pass {option_name('overwrite')} to start afresh")
     changed = []
     for name, values in current["configs"].items():
         before = saved.get("configs", {}).get(name)
@@ -221,13 +235,39 @@ def check_definition(project_dir, study: Study) -> dict[str, Any]:
     return {"configs": {**saved.get("configs", {}), **current["configs"]}, "space": current["space"]}
 
 
-def remove_outputs(study: Study) -> None:
-    """Deletes this study's earlier project, TensorBoard logs, tables and figures."""
+def report_files(study: Study) -> list[str]:
+    """The report's files in a study directory (tables, figures, the curves of this study)."""
+    return [*REPORT_FILES, *(f"{metric}.png" for metric, _ in study.curves)]
+
+
+def check_owner(study: Study) -> None:
+    """Refuses, before anything is written or deleted, an `--out` that belongs to another
+    study, or that holds files where this study writes (a project or TensorBoard
+    directory, results.csv, a figure) which kerashp did not write."""
     out = study.settings.output.out
-    for name in (PROJECT_NAME, TENSORBOARD_DIR):
-        shutil.rmtree(out / name, ignore_errors=True)
-    for name in [*REPORT_FILES, *(f"{metric}.png" for metric, _ in study.curves)]:
-        (out / name).unlink(missing_ok=True)
+    owner = layout.read_owner(out)
+    experiment = study.settings.experiment
+    if owner is None:
+        clashes = layout.outputs_in_the_way(out, report_files(study))
+        if clashes:
+            raise StudyError(f"{out} holds {', '.join(clashes)}, which kerashp did not write and a study run there "
+                             f"would replace: choose another {option_name('out')} (nothing was changed)")
+    elif owner["study"] is not None and (owner["study"], owner.get("experiment")) != (study.name, experiment):
+        theirs = owner["study"] + (f" (experiment {owner['experiment']})" if owner.get("experiment") else "")
+        ours = study.name + (f" (experiment {experiment})" if experiment else "")
+        raise StudyError(f"{out} holds the study {theirs}, not {ours}: choose another {option_name('out')} "
+                         f"({option_name('overwrite')} replaces only a study of the same name)")
+
+
+def remove_outputs(study: Study) -> None:
+    """Deletes what kerashp wrote of this study's earlier results (project records and
+    trials, TensorBoard runs, tables and figures); any other file in `--out` is kept."""
+    out = study.settings.output.out
+    for path in layout.kerashp_written(out, report_files(study)):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def machine_description() -> str:
@@ -338,6 +378,9 @@ def check_space(study: Study, configs: dict[str, dict[str, Any]]) -> None:
                                  f"{study.name}'s search space does not declare ({', '.join(sorted(declared))})")
 
 
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # a study's or experiment's name: one directory level
+
+
 def check_study_class(study_class: type[Study]) -> None:
     """One line for a study class that cannot run."""
     label = study_class.__name__
@@ -345,6 +388,10 @@ def check_study_class(study_class: type[Study]) -> None:
         raise StudyError(f"{study_class!r} is not a kerashp.Study subclass")
     if not study_class.name:
         raise StudyError(f"{label} has no name: set name = \"...\" (its outputs go to artifacts/<name>/)")
+    for kind, name in [("name", study_class.name), *(("experiment", n) for n in study_class.experiments or ())]:
+        if not isinstance(name, str) or not SAFE_NAME.fullmatch(name) or ".." in name:
+            raise StudyError(f"{label}'s {kind} {name!r} is not a plain name (letters, digits, '_', '-', '.'; "
+                             "it names a directory under artifacts/, not a path)")
     if study_class.build is Study.build:
         raise StudyError(f"{label} has no build(self, hp) method returning a compiled Keras model")
     if not study_class.configs and not study_class.experiments and study_class.declare_hyperparameters is Study.declare_hyperparameters:
@@ -364,7 +411,7 @@ def resume_summary(project_dir: pathlib.Path, total: int | None, oracle: keras_t
     if running:
         trial = running[0]
         trial_dir = project_dir / f"trial_{trial.trial_id}"
-        epoch = max((layout.checkpoint_epoch(run) for run in trial_dir.glob("execution_*")), default=0)
+        epoch = max((layout.checkpoint_epoch(run) for _, run in records.execution_dirs(trial_dir)), default=0)
         state = layout.read_rung_state(trial_dir)
         epochs = (state or {}).get("epochs") or (trial.hyperparameters.values.get("epochs"))
         line += f"; resuming trial {trial.trial_id}" + (f" at epoch {epoch + 1}" if epoch else " from its start") \
@@ -445,6 +492,9 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
     if settings.output.reference is not None and settings.search.method == "configs" and settings.output.reference not in configs:
         raise StudyError(f"{option_name('reference')} {settings.output.reference!r} is not among the configurations run: "
                          f"{', '.join(configs)}")
+    if settings.training.seed + settings.training.seeds > SEED_LIMIT:
+        raise StudyError(f"{option_name('seed')} {settings.training.seed} with {option_name('seeds')} "
+                         f"{settings.training.seeds}: the last seed would pass {SEED_LIMIT - 1}")
     pruning_rungs(study, configs)  # refuses rungs that cannot prune, before anything changes
     if settings.search.method in ("random", "bayesian", "tpe", "hyperband") and not settings.search.trials:
         raise StudyError(f"{option_name('search')} {settings.search.method} needs {option_name('trials')} N")
@@ -456,10 +506,15 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
     started = time.time()
     data = apply_shared_data_options(study, study.load_data())  # before the lock: data errors leave --out as it was
     study.data = data
+    if role != "worker":
+        check_owner(study)  # before the lock, which would leave its file in a directory that is not ours
     with exclusive_lock(out, settings.study) if role != "worker" else contextlib.nullcontext():
         logger.info("data: %s", data.description)
-        if settings.output.overwrite:
-            remove_outputs(study)
+        if role != "worker":
+            check_owner(study)  # again, now that no other run can write here
+            if settings.output.overwrite:
+                remove_outputs(study)
+            layout.write_owner(out, study.name, settings.experiment)
         project_dir = out / PROJECT_NAME
         check_fingerprint(project_dir, settings)
         definition = check_definition(project_dir, study)

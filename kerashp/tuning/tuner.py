@@ -7,6 +7,7 @@ import copy
 import dataclasses
 import functools
 import gc
+import io
 import json
 import os
 import logging
@@ -299,8 +300,9 @@ class StudyTuner(base_tuner.BaseTuner):
         overwrite: bool = False,
     ):
         self.study = study
-        super().__init__(oracle, StudyHyperModel(study), directory=directory, project_name=project_name,
-                         overwrite=overwrite)
+        with contextlib.redirect_stdout(io.StringIO()):  # KerasTuner prints "Reloading Tuner from ..."
+            super().__init__(oracle, StudyHyperModel(study), directory=directory, project_name=project_name,
+                             overwrite=overwrite)
         if compat.is_oracle_client(self.oracle):  # a worker: talk to the chief gently
             self.oracle = PatientOracleClient(oracle)
         self.tensorboard_dir = pathlib.Path(tensorboard_dir)
@@ -648,6 +650,30 @@ class StudyTuner(base_tuner.BaseTuner):
         results = self.run_trial(trial, *fit_args, **fit_kwargs)
         self.oracle.update_trial(trial.trial_id, results, step=self.stage_epochs(trial)[0])
 
+    def save(self) -> None:
+        """KerasTuner's save, with the tuner's file written atomically (KerasTuner truncates
+        and rewrites it in place after each trial: a power cut there left it empty)."""
+        if not compat.is_worker(self):
+            self.oracle.save()
+        records.write_json_atomic(pathlib.Path(compat.tuner_file(self)), self.get_state())
+
+    def reload(self) -> None:
+        """KerasTuner's reload; a damaged tuner file (it holds no result) is rebuilt."""
+        if not compat.is_worker(self):
+            self.oracle.reload()
+        path = pathlib.Path(compat.tuner_file(self))
+        try:
+            state = records.read_json(path)
+            if not isinstance(state, dict):
+                raise StudyError(f"{path} holds no tuner state")
+        except StudyError:
+            logger.warning("%s is damaged: rebuilt (it holds no result)", path)
+            state = {}
+            self.set_state(state)
+            records.write_json_atomic(path, self.get_state())
+            return
+        self.set_state(state)
+
     def execution_dir(self, trial_id: str, index: int) -> pathlib.Path:
         return pathlib.Path(self.get_trial_dir(trial_id)) / f"execution_{index}"
 
@@ -655,10 +681,9 @@ class StudyTuner(base_tuner.BaseTuner):
     def run_finished(directory: pathlib.Path, stage: int) -> bool:
         """Whether a run holds its summary and final weights for `stage` epochs
         (a summary without its weights, or of an earlier rung, is trained on)."""
-        summary_path = directory / records.SUMMARY_FILE
-        if not summary_path.exists():
+        summary = records.read_summary(directory / records.SUMMARY_FILE)
+        if summary is None:
             return False
-        summary = records.read_json(summary_path)
         if weights_expected(summary) and not (directory / FINAL_WEIGHTS_FILE).exists():
             return False
         if records.missing_epochs(directory, summary):  # its history lost a row: retrain it (see _run_execution)
@@ -670,8 +695,8 @@ class StudyTuner(base_tuner.BaseTuner):
         if self.run_finished(directory, stage):  # finished before an interruption: keep as is
             summary = records.load_execution(directory, index).summary
         else:
-            summary_path = directory / records.SUMMARY_FILE
-            if summary_path.exists() and records.missing_epochs(directory, records.read_json(summary_path)):
+            summary = records.read_summary(directory / records.SUMMARY_FILE)
+            if summary is not None and records.missing_epochs(directory, summary):
                 records.truncate_history(directory / records.HISTORY_FILE, 0)  # retrained whole, as it first ran
             summary = self._train(trial, index, data)
         if summary.get("diverged_epoch") is not None:
