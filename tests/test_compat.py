@@ -62,6 +62,26 @@ def test_the_accessors_do_what_kerashp_needs(tmp_path):
     assert config.DEBUG is before  # restored
 
 
+def test_a_new_trial_is_numbered_as_new_trial_numbered_says(tmp_path):
+    # KerasTuner numbers a new trial len(oracle.trials): after a lost trial directory that is
+    # another trial's id; compat.new_trial_numbered makes it the number kerashp gives.
+    oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_accuracy", max_trials=10, seed=0)
+    oracle._set_project_dir(str(tmp_path), "project")
+    oracle.hyperparameters.Float("x", 0, 1)
+    first = oracle.create_trial("tuner0")
+    assert first.trial_id == "00", f"KerasTuner's numbering changed in {VERSIONS}"
+    with compat.new_trial_numbered(oracle, 5):
+        numbered = oracle.create_trial("tuner1")
+    assert numbered.trial_id == "05" and set(oracle.trials) == {"00", "05"} and type(oracle.trials) is dict
+    assert numbered.status == "RUNNING" and (tmp_path / "project" / "trial_05" / "trial.json").exists()
+
+
+def test_the_tuner_file_and_worker_role_are_read_as_kerashp_expects(tmp_path):
+    tuner = keras_tuner.RandomSearch(lambda hp: None, objective="val_loss", max_trials=1, directory=str(tmp_path),
+                                     project_name="p")
+    assert compat.tuner_file(tuner) == str(tmp_path / "p" / "tuner0.json") and compat.is_worker(tuner) is False
+
+
 def test_no_other_module_imports_keras_tuner_internals():
     offenders = [str(path.relative_to(ROOT)) for folder in ("kerashp", "callbacks", "studies")
                  for path in (ROOT / folder).rglob("*.py")

@@ -244,3 +244,13 @@ def test_concurrent_writers_of_one_file_never_clash(tmp_path):
     assert len(lines) == 1  # one writer's whole file
     assert [p.name for p in tmp_path.iterdir()] == ["results.csv"]
     assert oct(path.stat().st_mode & 0o777) != oct(0o600)  # the umask's mode, as open() gives
+
+
+def test_keras_and_kerastuner_print_nothing_on_stdout(tmp_path, capfd):
+    # Before: "Batch 2: Invalid loss, terminating training" (Keras' TerminateOnNaN) and
+    # "Reloading Tuner from ..." (KerasTuner, on a resumed run) went to stdout.
+    out = tmp_path / "out"
+    assert run(out, "--configs", "diverging") == 0
+    assert run(out, "--configs", "diverging,slow") == 0
+    captured = capfd.readouterr()
+    assert captured.out == "" and "diverged" in (out / "results.md").read_text()

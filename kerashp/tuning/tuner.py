@@ -115,6 +115,16 @@ class EpochProgress(keras.callbacks.Callback):
         self.progress.epoch_ends(epoch + 1)
 
 
+class StopOnNaN(keras.callbacks.TerminateOnNaN):
+    """Keras' TerminateOnNaN without its line on stdout: the run's summary records the
+    divergence and the trial's one line reports it."""
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.model.stop_training = True
+
+
 class Heartbeat(keras.callbacks.Callback):
     """Tells the chief after each epoch that this worker is alive (see `ResumableOracle`)."""
 
@@ -722,7 +732,7 @@ class StudyTuner(base_tuner.BaseTuner):
         records.truncate_history(plan.directory / records.HISTORY_FILE, committed)
         # The backup callback restores the checkpoint's epoch (and so fit's first epoch) itself.
         self._fit(model, [plan], data, first_epoch=min(committed, plan.stage - 1), initial_epoch=0,
-                  recording=[*self._run_callbacks(plan), keras.callbacks.TerminateOnNaN(), *self._early_stopping()],
+                  recording=[*self._run_callbacks(plan), StopOnNaN(), *self._early_stopping()],
                   backup=AtomicBackupAndRestore(str(plan.backup), min_interval_s=self.study.backup_interval_s,
                                                 cost=self._checkpoint_cost, delete_checkpoint=plan.stage >= plan.full))
         summary = self._finish_run(plan, model, functools.partial(self.study.evaluate, model, data, plan.batch_size))
