@@ -1,0 +1,85 @@
+"""Learning-curve table A: a 576-point sub-grid of the FashionMNIST grid, 40 epochs each,
+the test split evaluated after every epoch (recorded for the replayed search race).
+
+    python benchmarks/curves_fashion_mlp.py --data file:../shared/datasets/fashion-mnist --train-limit 6000 \\
+        --out artifacts/benchmarks/curves_fashion_mlp/seed0            # resumable: rerun to go on
+    python benchmarks/curves_fashion_mlp.py --data file:../shared/datasets/fashion-mnist --train-limit 6000 \\
+        --subset --seed 1 --out artifacts/benchmarks/curves_fashion_mlp/seed1   # training noise: a second seed
+    python benchmarks/curves.py export artifacts/benchmarks/curves_fashion_mlp/seed0 \\
+        artifacts/benchmarks/curves_fashion_mlp/seed1 --to artifacts/benchmarks/curves_fashion_mlp/table.csv.gz
+
+An ordinary kerashp grid study (`studies/fashion_grid.py`'s model, data and validation split,
+batch 128, PyTorch's defaults), over two values of each of the grid's hyperparameters but the
+optimizer and the learning rate (three each): hidden layers [1024, 256] or [1024, 128],
+Xavier uniform or random normal initialisation, batch norm on or off, dropout 0.1 or 0.5
+after each hidden layer, SGD / Adam / RMSprop, learning rate 1e-2 / 1e-3 / 1e-4, momentum
+0.9 or 0.99. Every point trains 40 epochs at a constant learning rate, so that the grid's
+20- and 30-epoch points are prefixes of its run. Each epoch's history row holds the training
+loss and accuracy, the validation loss and accuracy, the test loss and accuracy
+(`callbacks.EvaluateEachEpoch`) and the seconds it took (`callbacks.Timing`).
+`--subset` records the 144 points with [1024, 256] and Xavier initialisation only (a
+second training seed for a quarter of the table, to measure training noise).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kerashp import option  # noqa: E402
+from kerashp.cli import main  # noqa: E402
+from studies.fashion_grid import FashionGrid  # noqa: E402
+
+EPOCHS = 40
+SPACE = {
+    "hidden": ["1024-256", "1024-128"],
+    "init": ["xavier_uniform", "random_normal"],
+    "dropout_1": [0.1, 0.5],
+    "dropout_2": [0.1, 0.5],
+    "optimizer": ["sgd", "adam", "rmsprop"],
+    "learning_rate": [1e-2, 1e-3, 1e-4],
+    "momentum": [0.9, 0.99],
+}
+SUBSET = {"hidden": ["1024-256"], "init": ["xavier_uniform"]}
+
+
+class FashionCurves(FashionGrid):
+    name = "curves_fashion_mlp"
+    description = "learning-curve table A: 576 FashionMNIST MLPs, 40 epochs, test accuracy every epoch"
+    default_search = "grid"
+    epochs = EPOCHS
+    configs = {}
+    experiments = {}
+    original = None
+    table_metrics = (("best_val_accuracy", "best val accuracy"), ("final_val_accuracy", "final val accuracy"),
+                     ("best_epoch", "best epoch"), ("test_accuracy", "test accuracy"),
+                     ("train_time_s", "training time (s)"))
+
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        subset: bool = option(False, help="only the 144 points with [1024, 256] and Xavier initialisation "
+                                          "(a second seed for a quarter of the table)")
+
+    def declare_hyperparameters(self, hp) -> None:
+        hp.Fixed("epochs", EPOCHS)
+        space = {**SPACE, **(SUBSET if self.options.subset else {})}
+        hp.Choice("hidden", space["hidden"])
+        hp.Choice("init", space["init"])
+        hp.Boolean("batch_norm")
+        for name in ("dropout_1", "dropout_2", "optimizer", "learning_rate", "momentum"):
+            hp.Choice(name, space[name])
+
+    def extra_callbacks(self, hp, run_dir, tensorboard_dir):
+        from callbacks import EvaluateEachEpoch
+
+        if self.data.test is None:
+            return []
+        return [EvaluateEachEpoch(self.make_dataset(self.data.test, training=False, batch_size=self.batch_size))]
+
+
+if __name__ == "__main__":
+    sys.exit(main(FashionCurves))
