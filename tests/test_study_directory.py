@@ -254,3 +254,23 @@ def test_keras_and_kerastuner_print_nothing_on_stdout(tmp_path, capfd):
     assert run(out, "--configs", "diverging,slow") == 0
     captured = capfd.readouterr()
     assert captured.out == "" and "diverged" in (out / "results.md").read_text()
+
+
+def test_a_promotion_resumed_after_a_kill_is_reported_as_a_promotion(tmp_path, caplog):
+    # A trial killed while training on after a rung was counted when it ended that rung;
+    # the resumed run said "trial 6 of 6 (4)" as if it were a new trial.
+    out = tmp_path / "out"
+    args = ("--search", "random", "--trials", "6", "--prune", "asha", "--epochs", "4", "--min-epochs", "1")
+    assert run(out, *args) == 0
+    promoted = next(path.parent for path in sorted((out / "tuner").glob("trial_*/rung.json"))
+                    if json.loads(path.read_text())["rung"] > 0)
+    state = json.loads((promoted / "trial.json").read_text())
+    (promoted / "trial.json").write_text(json.dumps({**state, "status": "RUNNING"}))  # as a kill left it
+    (promoted / "execution_0" / "summary.json").unlink()
+    trial_id = state["trial_id"]
+    caplog.clear()
+    assert run(out, *args) == 0
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("6 of 6 trials done" in line and f"resuming trial {trial_id}" in line for line in lines), lines
+    assert any(line.startswith(f"trial {trial_id}, promoted (6 of 6 trials done)") for line in lines), lines
+    assert not any(" of 6 (" in line for line in lines), lines

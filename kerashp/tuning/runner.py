@@ -399,13 +399,22 @@ def check_study_class(study_class: type[Study]) -> None:
                          "(declare_hyperparameters): it has nothing to train")
 
 
+def counted_trials(project_dir: pathlib.Path, oracle: keras_tuner.Oracle) -> list[str]:
+    """The trials counted as done: those that ended, and those running again after a rung
+    (a promotion), which were counted when they first ended."""
+    return [trial.trial_id for trial in oracle.trials.values()
+            if trial.status in ("COMPLETED", "FAILED", "INVALID") or (
+                trial.status == "RUNNING" and ((layout.read_rung_state(project_dir / f"trial_{trial.trial_id}")
+                                                 or {}).get("rung") or 0) > 0)]
+
+
 def resume_summary(project_dir: pathlib.Path, total: int | None, oracle: keras_tuner.Oracle) -> tuple[int, str | None]:
     """(trials finished, a line saying what is done and what resumes, or None for a new
     study), from the reloaded oracle's trials (the files were read once, by its reload)."""
     trials = sorted(oracle.trials.values(), key=lambda trial: records.trial_order(pathlib.Path(f"trial_{trial.trial_id}")))
     if not trials:
         return 0, None
-    finished = [t for t in trials if t.status in ("COMPLETED", "FAILED", "INVALID")]
+    finished = counted_trials(project_dir, oracle)
     running = [t for t in trials if t.status == "RUNNING"]
     line = f"{len(finished)} of {total or len(trials)} trials done"
     if running:
@@ -544,8 +553,7 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
         if role == "chief":
             logger.info("chief: serving the oracle on %s:%s; workers train",
                         os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"])
-        progress = Progress(project_dir, total, done, [t.trial_id for t in tuner.oracle.trials.values()
-                                                       if t.status in ("COMPLETED", "FAILED", "INVALID")])
+        progress = Progress(project_dir, total, done, counted_trials(project_dir, tuner.oracle))
         tuner.progress = progress
         tuner.weights.start([(t.trial_id, t.score) for t in tuner.oracle.trials.values()
                              if t.status == "COMPLETED"])
