@@ -39,6 +39,9 @@ Public API:
         training, search, hardware, output; `kerashp.settings`).
     StudyError: the one-line errors of bad input or environment.
     main: the command line of a study file (`sys.exit(kerashp.main(MyStudy))`).
+    RandomSearch, GridSearch, BayesianOptimization, Hyperband: KerasTuner's tuners
+        (its constructor arguments and methods), each search a resumable kerashp
+        study in `directory/project_name` (`kerashp.tuners`).
 
 Importing kerashp has no side effects and loads neither TensorFlow nor Keras:
 they load when a run starts.
@@ -64,6 +67,10 @@ _EXPORTS = {
     "StudySettings": "kerashp.settings",
     "StudyError": "kerashp.errors",
     "main": "kerashp.cli",
+    "RandomSearch": "kerashp.tuners",
+    "GridSearch": "kerashp.tuners",
+    "BayesianOptimization": "kerashp.tuners",
+    "Hyperband": "kerashp.tuners",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -76,6 +83,7 @@ if TYPE_CHECKING:
     from kerashp.results import Results
     from kerashp.settings import StudySettings
     from kerashp.study import Experiment, Study, option, variant
+    from kerashp.tuners import BayesianOptimization, GridSearch, Hyperband, RandomSearch
 
 
 def __getattr__(name: str) -> Any:

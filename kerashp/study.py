@@ -157,6 +157,7 @@ class Study:
     quick_experiments: ClassVar[tuple[str, ...]] = ()
     isolation_hyperparameter: ClassVar[str | None] = None
     backup_interval_s: ClassVar[float | None] = None
+    max_consecutive_failed_trials: ClassVar[int | None] = None  # a search stops after so many failures in a row
     split_seed: ClassVar[int | None] = 0
     original_framework: ClassVar[str] = "keras"
     original: ClassVar[Original | None] = None
@@ -313,6 +314,16 @@ class Study:
         (`kerashp.storage.records.TrialRecord`) and the results table: file name ->
         `matplotlib.figure.Figure` (saved as that file) or Markdown text."""
         return {}
+
+    def trains_runs_itself(self) -> bool:
+        """Whether each run is trained by `run_trial` instead of kerashp's own lifecycle
+        (the KerasTuner-style tuners, where the user overrode `run_trial`)."""
+        return False
+
+    def run_trial(self, trial: Any, callbacks: list) -> Any:
+        """Trains one run of `trial` itself, handing `callbacks` to its `fit`; returns a
+        number, a dict of metrics or a History (see `trains_runs_itself`)."""
+        raise NotImplementedError
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args, **kwargs):
         """Trains `model`; the runner passes data, epochs and callbacks.

@@ -150,6 +150,8 @@ def make_oracle(study: Study, configs: dict[str, dict[str, Any]]) -> keras_tuner
     common: dict[str, Any] = dict(objective=objective, seed=settings.training.seed + 1, worker_timeout_s=settings.hardware.worker_timeout_s,
                                   runs_per_trial=settings.training.seeds,
                                   deadline=time.monotonic() + 60 * settings.search.max_minutes if settings.search.max_minutes is not None else None)
+    if study.max_consecutive_failed_trials is not None:
+        common["max_consecutive_failed_trials"] = study.max_consecutive_failed_trials
     rungs = pruning_rungs(study, configs)
     if rungs is not None:
         common.update(pruner=make_pruner(settings.search.prune, rungs),
@@ -370,6 +372,13 @@ def check_space(study: Study, configs: dict[str, dict[str, Any]]) -> None:
     if study.settings.search.method != "configs" and not declared:
         raise StudyError(f"{option_name('search')} {study.settings.search.method}: {study.name} declares no search space; "
                          "give it a declare_hyperparameters(self, hp) method, or run its named configurations")
+    if study.settings.search.method == "grid":
+        for hp in space.space:
+            if hp.name not in study.settings.training.overrides:
+                try:
+                    grid_values(hp)
+                except ValueError as error:
+                    raise StudyError(f"{option_name('search')} grid: {error}") from None
     if declared:
         for name, values in configs.items():
             unknown = sorted(set(values) - declared - set(study.settings.training.overrides))

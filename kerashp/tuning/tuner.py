@@ -115,6 +115,26 @@ class EpochProgress(keras.callbacks.Callback):
         self.progress.epoch_ends(epoch + 1)
 
 
+def reported_metrics(reported: Any, objective: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary entries of what a study's `fit` or `run_trial` returned, where the run's
+    history has no value of the objective: a number is the objective's value; a dict
+    (KerasTuner's `{metric: value}`) gives the objective's; a History or None adds nothing."""
+    if isinstance(reported, keras.callbacks.History) or reported is None:
+        return {}
+    best = summary.get(f"best_{objective}")
+    if best is not None and math.isfinite(best):
+        return {}
+    if isinstance(reported, dict):
+        reported = reported.get(objective)
+    if isinstance(reported, (list, tuple)) and reported:  # one value per execution: KerasTuner averages
+        reported = statistics.fmean(float(value) for value in reported)
+    try:
+        value = float(reported)
+    except (TypeError, ValueError):
+        return {}
+    return {f"best_{objective}": value, f"final_{objective}": value}
+
+
 class StopOnNaN(keras.callbacks.TerminateOnNaN):
     """Keras' TerminateOnNaN without its line on stdout: the run's summary records the
     divergence and the trial's one line reports it."""
@@ -590,7 +610,7 @@ class StudyTuner(base_tuner.BaseTuner):
         ]
 
     def _fit(self, model: keras.Model, plans: list[RunPlan], data: DataSplits, *, first_epoch: int,
-             initial_epoch: int, recording: list, backup: keras.callbacks.Callback) -> None:
+             initial_epoch: int, recording: list, backup: keras.callbacks.Callback) -> Any:
         """The one training step of the run lifecycle, for one run or a pack of runs of
         equal seed, batch size and stage: the seed's epochs from `first_epoch` (a resumed
         run continues its stream of batches where its checkpoint left it), then
@@ -615,9 +635,9 @@ class StudyTuner(base_tuner.BaseTuner):
         ]
         batches = steps_per_epoch(len(data.train), plan.batch_size)
         self._set_steps_per_execution(model, batches)
-        fit(train_data, validation_data=validation_data, epochs=plan.stage, initial_epoch=initial_epoch,
-            steps_per_epoch=batches, callbacks=callbacks,
-            verbose=self.settings.output.verbose, shuffle=False)  # the input pipeline shuffles
+        return fit(train_data, validation_data=validation_data, epochs=plan.stage, initial_epoch=initial_epoch,
+                   steps_per_epoch=batches, callbacks=callbacks,
+                   verbose=self.settings.output.verbose, shuffle=False)  # the input pipeline shuffles
 
     def _set_steps_per_execution(self, model: keras.Model, batches: int) -> None:
         """Sets `model`'s batches per compiled call to the largest divisor of an epoch's
@@ -708,7 +728,8 @@ class StudyTuner(base_tuner.BaseTuner):
             summary = records.read_summary(directory / records.SUMMARY_FILE)
             if summary is not None and records.missing_epochs(directory, summary):
                 records.truncate_history(directory / records.HISTORY_FILE, 0)  # retrained whole, as it first ran
-            summary = self._train(trial, index, data)
+            summary = self._train_by_study(trial, index) if self.study.trains_runs_itself() else \
+                self._train(trial, index, data)
         if summary.get("diverged_epoch") is not None:
             raise keras_tuner.errors.FailedTrialError(
                 f"diverged: training loss became NaN/inf at epoch {summary['diverged_epoch']}"
@@ -731,15 +752,27 @@ class StudyTuner(base_tuner.BaseTuner):
         # The epochs logged after the checkpoint (all, without one) are trained again: their rows go.
         records.truncate_history(plan.directory / records.HISTORY_FILE, committed)
         # The backup callback restores the checkpoint's epoch (and so fit's first epoch) itself.
-        self._fit(model, [plan], data, first_epoch=min(committed, plan.stage - 1), initial_epoch=0,
-                  recording=[*self._run_callbacks(plan), StopOnNaN(), *self._early_stopping()],
-                  backup=AtomicBackupAndRestore(str(plan.backup), min_interval_s=self.study.backup_interval_s,
-                                                cost=self._checkpoint_cost, delete_checkpoint=plan.stage >= plan.full))
-        summary = self._finish_run(plan, model, functools.partial(self.study.evaluate, model, data, plan.batch_size))
+        reported = self._fit(model, [plan], data, first_epoch=min(committed, plan.stage - 1), initial_epoch=0,
+                             recording=[*self._run_callbacks(plan), StopOnNaN(), *self._early_stopping()],
+                             backup=AtomicBackupAndRestore(str(plan.backup), min_interval_s=self.study.backup_interval_s,
+                                                           cost=self._checkpoint_cost,
+                                                           delete_checkpoint=plan.stage >= plan.full))
+        summary = self._finish_run(plan, model, functools.partial(self.study.evaluate, model, data, plan.batch_size),
+                                   reported=reported)
         if plan.stage < plan.full and summary.get("diverged_epoch") is None:
             self._stopped.put((plan.trial_id, index), model)
         del model  # unless kept, collected when the next model is built (see _fresh_build_scope)
         return summary
+
+    def _train_by_study(self, trial, index: int) -> dict[str, Any]:
+        """One run trained by the study's own `run_trial` (a KerasTuner tuner whose
+        `run_trial` was overridden): handed the recording callbacks, retrained whole
+        after a kill (no checkpoint of a loop kerashp does not run)."""
+        plan = self._plan(trial, index)
+        records.truncate_history(plan.directory / records.HISTORY_FILE, 0)
+        keras.utils.set_random_seed(plan.seed)
+        reported = self.study.run_trial(trial, [*self._run_callbacks(plan), StopOnNaN()])
+        return self._finish_run(plan, None, dict, reported=reported)
 
     def _checkpoint_agrees(self, model: keras.Model, trial_id: str, index: int, directory: pathlib.Path,
                            committed: int) -> bool:
@@ -770,16 +803,24 @@ class StudyTuner(base_tuner.BaseTuner):
                        trial_id, index, problem, aside.name)
         return False
 
-    def _finish_run(self, plan: RunPlan, model: keras.Model, evaluate: Callable[[], dict[str, float]],
-                    **extra: Any) -> dict[str, Any]:
+    def _finish_run(self, plan: RunPlan, model: keras.Model | None, evaluate: Callable[[], dict[str, float]],
+                    reported: Any = None, **extra: Any) -> dict[str, Any]:
         """Writes a trained run's summary (last: its presence marks the run finished),
-        final weights and HParams record."""
+        final weights and HParams record. `reported`: what the study's `fit` (or its own
+        `run_trial`) returned: a number or a dict of metrics stands for the objective
+        where the history holds none (a training loop of its own), as in KerasTuner.
+        Without a `model` (a study that trained it itself), no weights and no test pass."""
         directory = plan.directory
         history = records.read_history(directory / records.HISTORY_FILE)
         summary = records.summarize_history(history, self.study.objective, self.study.objective_direction)
         summary.update(seed=plan.seed, diverged_epoch=records.first_nan_epoch(history), stage_epochs=plan.stage,
-                       **extra)
+                       **reported_metrics(reported, self.study.objective, summary), **extra)
         full_length = plan.stage >= plan.full
+        if model is None:
+            summary[WEIGHTS_KEPT] = False
+            tensorboard_hparams.write_run_summary(plan.tensorboard_run, {**plan.hp.values, "seed": plan.seed}, summary)
+            records.write_json_atomic(directory / records.SUMMARY_FILE, summary)
+            return summary
         with self._weights_to_report(plan, model, summary, keep=full_length):
             if summary["diverged_epoch"] is None and self._tests_run(plan, summary):
                 summary.update(evaluate())
