@@ -110,8 +110,12 @@ def run_settings(study_class, runs: list[StudySettings], label: str) -> int:
             return 2
         failed = table[table["status"] != "COMPLETED"] if len(table) else table
         for _, row in failed.iterrows():
-            print(f"{run_label}: trial {row['trial']} {row['name']} {row['status'].lower()}: {row['message']}",
+            name = "" if row["name"] == f"trial {row['trial']}" else f" {row['name']}"
+            print(f"{run_label}: trial {row['trial']}{name} {row['status'].lower()}: {row['message']}",
                   file=sys.stderr)
+        if len(table) and not (table["status"] == "COMPLETED").any():
+            print(f"{run_label}: no trial finished (results.md says why)", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -41,7 +41,7 @@ def directory_status(out: pathlib.Path) -> str:
             counts["running"] += 1
             epoch = max((layout.checkpoint_epoch(e.directory) for e in trial.executions), default=0)
             epochs = max((len(e.history) for e in trial.executions), default=0)
-            running_lines.append(f"  running: trial {trial.trial_id} {trial.name}, {max(epoch, epochs)} epoch(s) done")
+            running_lines.append(f"  running: {trial.label()}, {max(epoch, epochs)} epoch(s) done")
         elif trial.status in ("FAILED", "INVALID"):
             counts["failed"] += 1
         elif trial.status == "COMPLETED":
@@ -69,7 +69,7 @@ def directory_status(out: pathlib.Path) -> str:
              + (f" (of {total})" if total else "")]
     if scores:
         score, best = (max if higher else min)(scores, key=lambda item: item[0])
-        lines.append(f"  best so far: trial {best.trial_id} {best.name}, best {objective} {score:.4f}")
+        lines.append(f"  best so far: {best.label()}, best {objective} {score:.4f}")
     lines += running_lines
     if progress:
         alive = _alive(progress)

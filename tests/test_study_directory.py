@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 
+import keras
 import pandas as pd
 import pytest
 
@@ -252,7 +253,7 @@ def test_keras_and_kerastuner_print_nothing_on_stdout(tmp_path, capfd):
     # Before: "Batch 2: Invalid loss, terminating training" (Keras' TerminateOnNaN) and
     # "Reloading Tuner from ..." (KerasTuner, on a resumed run) went to stdout.
     out = tmp_path / "out"
-    assert run(out, "--configs", "diverging") == 0
+    assert run(out, "--configs", "diverging") == 1  # no trial finished
     assert run(out, "--configs", "diverging,slow") == 0
     captured = capfd.readouterr()
     assert captured.out == "" and "diverged" in (out / "results.md").read_text()
@@ -276,3 +277,116 @@ def test_a_promotion_resumed_after_a_kill_is_reported_as_a_promotion(tmp_path, c
     assert any("6 of 6 trials done" in line and f"resuming trial {trial_id}" in line for line in lines), lines
     assert any(line.startswith(f"trial {trial_id}, promoted (6 of 6 trials done)") for line in lines), lines
     assert not any(" of 6 (" in line for line in lines), lines
+
+
+class Undeclared(TinyStudy):
+    table_hyperparameters = ()  # nothing listed: a search still shows what it searched
+
+    def declare_hyperparameters(self, hp):
+        hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")
+        hp.Choice("width", [4, 8])
+
+
+def test_a_searchs_outputs_show_every_searched_value(tmp_path, capfd):
+    from kerashp import load_results
+    from kerashp.cli import console
+
+    out = tmp_path / "out"
+    assert run(out, "--search", "random", "--trials", "3", "--seed", "1", study=Undeclared) == 0
+    table = pd.read_csv(out / "results.csv")
+    assert {"learning_rate", "width"} <= set(table.columns) and table["learning_rate"].notna().all()
+    markdown = (out / "results.md").read_text()
+    rates = [f"{rate:.3g}" for rate in table["learning_rate"]]
+    assert len(set(rates)) == 3 and all(rate in markdown for rate in rates)
+    best = load_results(out).best
+    assert {"learning_rate", "width"} <= set(best.index)
+    capfd.readouterr()
+    assert console(["status", str(out)]) == 0
+    line = next(line for line in capfd.readouterr().out.splitlines() if "best so far" in line)
+    assert f"trial {best['trial']} (learning_rate=" in line and "width=" in line, line
+
+
+@pytest.mark.fast
+def test_hyperparameter_columns_tell_close_values_apart():
+    from kerashp.report.tables import value_format
+
+    render = value_format([0.000297, 0.000284, 0.01])
+    assert [render(v) for v in (0.000297, 0.000284, 0.01)] == ["0.000297", "0.000284", "0.01"]
+    render = value_format([0.0012345, 0.0012349])
+    assert render(0.0012345) != render(0.0012349)
+    assert value_format([1e-3, 1e-4])(1e-4) == "0.0001"
+
+
+class Broken(TinyStudy):
+    def build(self, hp):
+        raise ValueError("no such layer")
+
+
+def test_failing_trials_print_one_line_each_and_stop_the_search(tmp_path, capfd, caplog):
+    out = tmp_path / "out"
+    assert run(out, "--search", "random", "--trials", "5", study=Broken) == 2
+    err = capfd.readouterr().err
+    lines = [record.getMessage() for record in caplog.records]
+    assert sum("failed, ValueError: no such layer (traceback in tuner/kerashp_errors.log)" in line
+               for line in lines) == 3 and not any("Traceback" in line for line in lines), lines
+    assert len(err.strip().splitlines()) == 1 and "stopped after 3 failed trials in a row" in err, err
+    log = (out / "tuner" / "kerashp_errors.log").read_text()
+    assert log.count("Traceback") == 3 and "raise ValueError(\"no such layer\")" in log
+    table = pd.read_csv(out / "results.csv")
+    assert len(table) == 3 and (table["status"] == "FAILED").all()
+    markdown = (out / "results.md").read_text()
+    assert "none finished" in markdown and "no such layer" in markdown
+    assert run(out, "--configs", "slow", study=Broken) == 2  # a search's directory: not the configurations'
+    capfd.readouterr()
+    configs = tmp_path / "configs"
+    assert run(configs, "--configs", "slow,medium", study=Broken) == 1  # every configuration is tried, none finished
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].endswith("no trial finished (results.md says why)")
+
+
+class Deeper(TinyStudy):
+    """TinyStudy with a layer added to its build: the same name and configurations."""
+
+    def build(self, hp):
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(16, activation="relu"), keras.layers.Dense(3, activation="softmax")])
+        model.compile(keras.optimizers.SGD(hp["learning_rate"]), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+
+class Adam(TinyStudy):
+    def build(self, hp):
+        model = super().build(hp)
+        model.compile(keras.optimizers.Adam(hp["learning_rate"]), "sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        return model
+
+
+class OtherData(TinyStudy):
+    def load_data(self):
+        from tiny_study import synthetic_splits
+
+        return synthetic_splits(seed=1)  # same sizes and shapes, other values
+
+
+@pytest.mark.parametrize("changed, words", [(Deeper, ["model", "layers 3 -> 4", "parameters 195 -> 467"]),
+                                            (Adam, ["model", "optimizer SGD -> Adam"]),
+                                            (OtherData, ["data", "same sizes, other content"])])
+def test_an_edited_model_or_other_data_is_refused_not_served_stale(tmp_path, capfd, changed, words):
+    out = tmp_path / "out"
+    assert run(out, "--configs", "slow,medium") == 0
+    before = files_of(out)
+    capfd.readouterr()
+    assert run(out, "--configs", "slow,medium", study=changed) == 2
+    one_line(capfd, "holds trials trained with other", "--overwrite", *words)
+    assert files_of(out) == before
+    assert run(out, "--configs", "slow,medium", "--overwrite", study=changed) == 0  # retrained when asked
+
+
+def test_an_unchanged_study_resumes_in_another_process(tmp_path):
+    # The model's fingerprint leaves out Keras' automatic layer names (dense_3 in one process, dense in another).
+    out = tmp_path / "out"
+    assert run(out, "--configs", "slow") == 0
+    done = rerun_in_a_process(out, "--configs", "slow,medium")
+    assert done.returncode == 0, done.stderr
+    assert pd.read_csv(out / "results.csv")["name"].tolist() == ["slow", "medium"]

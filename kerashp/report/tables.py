@@ -74,11 +74,30 @@ def _format_number(value: Any) -> str:
         if value.is_integer() and magnitude < 1e5:
             return str(int(value))
         if magnitude != 0 and (magnitude < 1e-3 or magnitude >= 1e5):
-            return f"{value:.0e}" if magnitude < 1e-3 else f"{value:.4g}"
+            return f"{value:.3g}" if magnitude < 1e-3 else f"{value:.4g}"  # 0.000297, not 3e-04
         if magnitude >= 100:
             return f"{value:.0f}"
         return f"{value:.4f}".rstrip("0").rstrip(".") if magnitude < 1 else f"{value:.3g}" if magnitude >= 10 else f"{value:.3f}"
     return str(value)
+
+
+def value_format(values: Sequence[Any]):
+    """One format for a column of hyperparameter values: `_format_number`'s where that
+    tells every two different values apart, else as many significant digits as it takes
+    (at least 3, at most 10): 0.000297 and 0.000284, not 3e-04 twice."""
+    numbers = sorted({float(v) for v in values if isinstance(v, (float, np.floating)) and math.isfinite(float(v))})
+    if len({_format_number(n) for n in numbers}) == len(numbers):
+        return _format_number
+    for digits in range(3, 11):
+        if len({f"{n:.{digits}g}" for n in numbers}) == len(numbers):
+            break
+
+    def render(value: Any) -> str:
+        if isinstance(value, (float, np.floating)) and math.isfinite(float(value)) and not float(value).is_integer():
+            return f"{float(value):.{digits}g}"
+        return _format_number(value)
+
+    return render
 
 
 def column_format(values: Sequence[Any]):
@@ -122,8 +141,9 @@ def markdown_table(
         headers.append("status")
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     formats = {key: column_format(table[key]) if key in table else _format_number for key, _ in metrics}
+    value_formats = {h: value_format(table[h].tolist()) if h in table else _format_number for h in hyperparameters}
     for _, row in table.iterrows():
-        cells = [str(row["name"]), *(_format_number(row[h]) for h in hyperparameters)]
+        cells = [str(row["name"]), *(value_formats[h](row[h]) for h in hyperparameters)]
         for key, _ in metrics:
             cell = formats[key](row[key])
             std_key = f"{key}_std"
@@ -153,11 +173,15 @@ def results_markdown(
     shown = table
     if top_k is not None and len(table):
         counts = table["status"].str.lower().value_counts()
+        completed = table["status"] == "COMPLETED"
+        shown_completed = min(top_k, int(completed.sum()))
         header += (
             f"{len(table)} trials ({', '.join(f'{n} {s}' for s, n in counts.items())}); "
-            f"the {min(top_k, len(table))} best by {rank_by} below, all of them in results.csv.\n\n"
+            + (f"the {shown_completed} best by {rank_by} below" if shown_completed else "none finished")
+            + (f", then {min(top_k, len(table)) - shown_completed} that did not finish and why"
+               if min(top_k, len(table)) > shown_completed else "")
+            + ", all of them in results.csv.\n\n"
         )
-        completed = table["status"] == "COMPLETED"
         shown = pd.concat([
             table[completed].sort_values(rank_by, ascending=not higher_is_better),
             table[~completed],

@@ -9,6 +9,7 @@
     <out>/tuner/kerashp_study.json                                 what the report needs of the study
     <out>/tuner/kerashp_runs.jsonl                                 one line per invocation
     <out>/tuner/kerashp_progress.json                              the running invocation's progress
+    <out>/tuner/kerashp_errors.log                                 the tracebacks of failed trials
     <out>/tuner/oracle.json, trial_<id>/...                        trials (see `records`)
 
 A study made of experiments has one such directory per experiment
@@ -37,6 +38,7 @@ DEFINITION_FILE = "kerashp_definition.json"  # the named configurations' values 
 STUDY_FILE = "kerashp_study.json"
 RUN_LOG_FILE = "kerashp_runs.jsonl"
 PROGRESS_FILE = "kerashp_progress.json"
+ERROR_LOG_FILE = "kerashp_errors.log"  # the tracebacks of failed trials
 RUNG_FILE = "rung.json"
 EPOCHS_FILE = "epochs.csv"
 SEEDS_FILE = "seeds.csv"  # with --seeds N >= 2: every run's compared metrics and paired differences
@@ -182,6 +184,14 @@ def read_study(project: pathlib.Path) -> dict[str, Any] | None:
 
 def write_study(project: pathlib.Path, description: dict[str, Any]) -> None:
     records.write_json_atomic(pathlib.Path(project) / STUDY_FILE, description)
+
+
+def append_error(project: pathlib.Path, title: str, traceback: str) -> pathlib.Path:
+    """Appends a failed trial's traceback to the project's error log; returns its path."""
+    path = pathlib.Path(project) / ERROR_LOG_FILE
+    with open(path, "a") as log:
+        log.write(f"==== {title}\n{traceback.rstrip()}\n\n")
+    return path
 
 
 def read_progress(project: pathlib.Path) -> dict[str, Any] | None:

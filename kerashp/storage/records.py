@@ -345,6 +345,22 @@ class TrialRecord:
     def name(self) -> str:
         return str(self.values.get("config", f"trial {self.trial_id}"))
 
+    def label(self) -> str:
+        """The trial as a reader knows it: its configuration's name, or for a searched
+        trial its id and values ("trial 2 (units=96, lr=0.000299)")."""
+        if "config" in self.values:
+            return f"trial {self.trial_id} {self.values['config']}"
+        values = ", ".join(f"{name}={format_value(value)}" for name, value in self.values.items())
+        return f"trial {self.trial_id}" + (f" ({values})" if values else "")
+
+
+def format_value(value: Any, digits: int = 3) -> str:
+    """A hyperparameter's value for a reader: whole numbers as such, others to `digits`
+    significant digits (0.000297, not 3e-04)."""
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return f"{value:.{digits}g}"
+    return str(value)
+
 
 def trial_order(path: pathlib.Path) -> tuple[int, str]:
     """Sort key of a `trial_<id>` directory (or a file in one): numerically by id,

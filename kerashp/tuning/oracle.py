@@ -27,6 +27,18 @@ COMPACT_STATE = "kerashp_compact"  # oracle.json without the per-trial lists (se
 ENDED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED, trial_module.TrialStatus.INVALID)
 
 
+DIVERGED = "diverged: training loss became NaN/inf"  # a run's outcome (see StudyTuner), not a failure of code
+
+
+class ConsecutiveFailures(RuntimeError):
+    """`max_consecutive_failed_trials` trials failed in a row: the search stops (a
+    RuntimeError, as KerasTuner's own)."""
+
+    def __init__(self, count: int, message: str):
+        super().__init__(f"Number of consecutive failures exceeded the limit of {count}.\n{message}")
+        self.count, self.last_message = count, message
+
+
 def trial_from_state(state: Mapping[str, Any], spaces: dict[str, Any]) -> trial_module.Trial:
     """`keras_tuner.engine.trial.Trial.from_state`, with the hyperparameter space taken
     from `spaces` (a cache: its JSON text -> a `HyperParameters` without values).
@@ -183,7 +195,12 @@ class ResumableOracle(keras_tuner.Oracle):
         for tuner_id, ongoing in self.ongoing_trials.items():
             if ongoing.trial_id == trial.trial_id:
                 self._touch(tuner_id)
-        super().end_trial(trial)
+        try:
+            super().end_trial(trial)
+        except ConsecutiveFailures:  # raised before KerasTuner records the trial: record it, then stop
+            self._save_trial(self.trials[trial.trial_id])
+            self.save()
+            raise
         self.save()
 
     def save(self):
@@ -225,12 +242,11 @@ class ResumableOracle(keras_tuner.Oracle):
         failures = 0
         for trial_id in reversed(self.end_order):
             trial = self.trials[trial_id]
-            if trial.status != trial_module.TrialStatus.FAILED:
+            if trial.status != trial_module.TrialStatus.FAILED or DIVERGED in (trial.message or ""):
                 return
             failures += 1
-            if failures == self.max_consecutive_failed_trials:
-                raise RuntimeError("Number of consecutive failures exceeded the limit "
-                                   f"of {self.max_consecutive_failed_trials}.\n" + (trial.message or ""))
+            if failures >= self.max_consecutive_failed_trials:
+                raise ConsecutiveFailures(failures, trial.message or "")
 
     def set_state(self, state):
         lost = sorted({*state.get("ongoing_trials", {}).values(), *state.get("retry_queue", [])} - set(self.trials))

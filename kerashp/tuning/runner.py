@@ -20,6 +20,7 @@ import pandas as pd
 
 from kerashp import compat, tensorboard_hparams
 from kerashp.options import SEED_LIMIT
+from kerashp.fingerprints import data_fingerprint, describe_change, model_fingerprint
 from kerashp.errors import Interrupted, StudyError, is_disk_full, option_name, option_value
 from kerashp.report import study_report
 from kerashp.settings import StudySettings
@@ -29,6 +30,7 @@ from kerashp.storage.layout import FINGERPRINT_FILE, PROJECT_NAME, REPORT_FILES,
 from kerashp.study import Study
 from kerashp.tuning.lock import exclusive_lock
 from kerashp.tuning.oracle import (
+    ConsecutiveFailures,
     CONFIG_KEY,
     GridOracle,
     NamedConfigOracle,
@@ -150,8 +152,11 @@ def make_oracle(study: Study, configs: dict[str, dict[str, Any]]) -> keras_tuner
     common: dict[str, Any] = dict(objective=objective, seed=settings.training.seed + 1, worker_timeout_s=settings.hardware.worker_timeout_s,
                                   runs_per_trial=settings.training.seeds,
                                   deadline=time.monotonic() + 60 * settings.search.max_minutes if settings.search.max_minutes is not None else None)
-    if study.max_consecutive_failed_trials is not None:
-        common["max_consecutive_failed_trials"] = study.max_consecutive_failed_trials
+    # A search stops after 3 failed trials in a row (KerasTuner's default; a diverged trial is an
+    # outcome, not a failure); a grid or named configurations try every point.
+    limit = study.max_consecutive_failed_trials
+    common["max_consecutive_failed_trials"] = limit if limit is not None else (
+        10**6 if settings.search.method in ("configs", "grid") else 3)
     rungs = pruning_rungs(study, configs)
     if rungs is not None:
         common.update(pruner=make_pruner(settings.search.prune, rungs),
@@ -161,7 +166,7 @@ def make_oracle(study: Study, configs: dict[str, dict[str, Any]]) -> keras_tuner
     fixed = keras_tuner.HyperParameters()
     for name, value in settings.training.overrides.items():
         fixed.Fixed(name, value)
-    common.update(max_trials=settings.search.trials, hyperparameters=fixed, max_consecutive_failed_trials=10**6)
+    common.update(max_trials=settings.search.trials, hyperparameters=fixed)
     bases = {"grid": GridOracle, "random": ResumableRandomSearchOracle, "hyperband": ResumableRandomSearchOracle,
              "bayesian": ResumableBayesianOracle, "tpe": ResumableTPEOracle}
     if settings.search.method not in bases:
@@ -208,13 +213,15 @@ def study_definition(study: Study) -> dict[str, Any]:
 
 def check_definition(project_dir, study: Study) -> dict[str, Any]:
     """Refuses to resume trials whose study has changed under them: a named
-    configuration with other values under the same name, or another search space.
-    A configuration added to the study is fine (it is trained next). Returns the
-    definition to save (what was there, with the current one added)."""
+    configuration with other values under the same name, another search space, a
+    model its `build` now makes otherwise (layers, compile settings), or other data
+    (`kerashp.fingerprints`). A configuration added to the study is fine (it is
+    trained next). Returns the definition to save (what was there, with the current
+    one added)."""
     current = study_definition(study)
     path = project_dir / layout.DEFINITION_FILE
     if not path.exists():
-        return current
+        return {**current, "model": reference_model_fingerprint(study), "data": data_fingerprint(study.data)}
     saved = records.read_json(path)
     if not (isinstance(saved, dict) and isinstance(saved.get("configs", {}), dict)
             and all(isinstance(v, dict) for v in saved.get("configs", {}).values())):
@@ -234,7 +241,33 @@ def check_definition(project_dir, study: Study) -> dict[str, Any]:
         raise StudyError(f"{study.settings.output.out} holds trials of another definition of {study.name}: "
                          f"{'; '.join(changed)}; pass {option_name('overwrite')} to start afresh, "
                          f"{option_name('out')} for a new directory, or give the changed configuration a new name")
-    return {"configs": {**saved.get("configs", {}), **current["configs"]}, "space": current["space"]}
+    trained_with = {"model": reference_model_fingerprint(study), "data": data_fingerprint(study.data)}
+    for kind, label in (("model", f"model {study.name}.build makes"), ("data", "data")):
+        before = saved.get(kind)
+        if isinstance(before, dict) and before.get("hash") != trained_with[kind]["hash"]:
+            raise StudyError(f"{study.settings.output.out} holds trials trained with other "
+                             f"{describe_change(label, before, trained_with[kind])[4:]}; pass "
+                             f"{option_name('overwrite')} to train them again, or {option_name('out')} for a "
+                             "new directory")
+    return {"configs": {**saved.get("configs", {}), **current["configs"]}, "space": current["space"], **trained_with}
+
+
+def reference_model_fingerprint(study: Study) -> dict[str, Any]:
+    """The fingerprint (`kerashp.fingerprints.model_fingerprint`) of the model the study
+    builds for its first named configuration, or for its space's defaults, with `--set`
+    applied: an edited `build` makes another one."""
+    import gc
+
+    space = keras_tuner.HyperParameters()
+    study.declare_hyperparameters(space)
+    values = dict(next(iter(study.configs.values()))) if study.configs else {}
+    values.update(study.settings.training.overrides)
+    space.values.update(values)
+    model = study.build(space)
+    fingerprint = model_fingerprint(model)
+    del model
+    gc.collect()
+    return fingerprint
 
 
 def report_files(study: Study) -> list[str]:
@@ -311,6 +344,17 @@ def distributed_role() -> str | None:
 
 
 
+def table_hyperparameters(study: Study) -> tuple[str, ...]:
+    """The table's hyperparameter columns: the study's `table_hyperparameters`, and in a
+    search every other hyperparameter of its space (what was searched is always shown)."""
+    names = list(study.table_hyperparameters)
+    if study.settings.search.method != "configs":
+        space = keras_tuner.HyperParameters()
+        study.declare_hyperparameters(space)
+        names += [hp.name for hp in space.space if hp.name not in names and hp.name != CONFIG_KEY]
+    return tuple(names)
+
+
 def report_spec(study: Study, data_description: str, total: int | None) -> study_report.ReportSpec:
     """What the report needs of the study, saved beside its trials."""
     settings = study.settings
@@ -319,7 +363,7 @@ def report_spec(study: Study, data_description: str, total: int | None) -> study
     return study_report.ReportSpec(
         name=study.name, description=study.description, experiment=settings.experiment,
         experiment_description=experiment.description if experiment else "", experiment_names=tuple(study.experiments),
-        hyperparameters=tuple(study.table_hyperparameters), metrics=tuple(study.table_metrics),
+        hyperparameters=table_hyperparameters(study), metrics=tuple(study.table_metrics),
         curves=tuple(study.curves), curve_grid=tuple(study.curve_grid) if study.curve_grid else None,
         objective=study.objective, objective_direction=study.objective_direction,
         isolation_hyperparameter=study.isolation_hyperparameter, compared_metrics=tuple(study.compared_metrics()),
@@ -568,6 +612,7 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
                              if t.status == "COMPLETED"])
         tuner.on_trial_done = LiveTable(lambda: write_report(study, data.description, total, figures=False))
         stopped: BaseException | None = None
+        failures: ConsecutiveFailures | None = None
         try:
             with sigterm_as_interrupt():
                 tuner.search(data=data)
@@ -575,6 +620,8 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
             stopped = error
         except DiskFull as error:
             stopped = error
+        except ConsecutiveFailures as error:
+            failures = error
         finally:
             run = {
                 "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
@@ -601,6 +648,11 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
                 stopped = stopped if isinstance(stopped, DiskFull) else DiskFull("the report")
     if isinstance(stopped, DiskFull):
         raise StudyError(disk_full_message(out, stopped)) from None
+    if failures is not None and stopped is None:
+        raise StudyError(f"stopped after {failures.count} failed trials in a row (the study's "
+                         f"max_consecutive_failed_trials), the last: {last_line(failures.last_message)}; "
+                         f"what finished is in {out / 'results.md'}, the tracebacks in "
+                         f"{out / PROJECT_NAME / layout.ERROR_LOG_FILE}")
     if stopped is not None:
         where = progress.where()
         raise RunInterrupted(

@@ -13,6 +13,7 @@ import os
 import logging
 import math
 import pathlib
+import re
 import shutil
 import statistics
 import time
@@ -38,7 +39,9 @@ from kerashp.storage import records
 from kerashp.storage.weights import WEIGHTS_KEPT, WeightsPolicy, remove_best_epoch_weights, weights_expected
 from kerashp.study import Study
 from kerashp.tuning.hypermodel import StudyHyperModel
+from kerashp.tuning.oracle import DIVERGED, ConsecutiveFailures
 from kerashp.tuning.packing import ReplicaCallbacks, pack_models, replicas, repeat_targets
+from kerashp.storage import layout
 from kerashp.storage.layout import read_rung_state
 from kerashp.tuning.progress import Progress
 
@@ -113,6 +116,19 @@ class EpochProgress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.progress.epoch_ends(epoch + 1)
+
+
+def failure_line(message: str) -> str:
+    """A failed trial's one line: its exception's type and message (KerasTuner keeps the
+    whole traceback in the trial's message)."""
+    lines = [line for line in (message or "").strip().splitlines() if line.strip()]
+    if not lines:
+        return "failed"
+    last = lines[-1].strip()
+    match = re.match(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception|Interrupt)): ?(.*)$", last)
+    if match and match.group(1) == "FailedTrialError":
+        return match.group(2)  # the user's own reason, as they wrote it
+    return f"{match.group(1)}: {match.group(2)}" if match else last
 
 
 def reported_metrics(reported: Any, objective: str, summary: dict[str, Any]) -> dict[str, Any]:
@@ -731,9 +747,7 @@ class StudyTuner(base_tuner.BaseTuner):
             summary = self._train_by_study(trial, index) if self.study.trains_runs_itself() else \
                 self._train(trial, index, data)
         if summary.get("diverged_epoch") is not None:
-            raise keras_tuner.errors.FailedTrialError(
-                f"diverged: training loss became NaN/inf at epoch {summary['diverged_epoch']}"
-            )
+            raise keras_tuner.errors.FailedTrialError(f"{DIVERGED} at epoch {summary['diverged_epoch']}")
         return summary
 
     def _train(self, trial, index: int, data: DataSplits) -> dict[str, Any]:
@@ -895,7 +909,14 @@ class StudyTuner(base_tuner.BaseTuner):
             self.progress.trial_begins(trial.trial_id, str(trial.hyperparameters.values.get("config", "")), stage)
 
     def on_trial_end(self, trial):
-        super().on_trial_end(trial)
+        try:
+            super().on_trial_end(trial)
+        except ConsecutiveFailures:  # this trial's line first, then the search stops
+            self._report_trial_end(trial)
+            raise
+        self._report_trial_end(trial)
+
+    def _report_trial_end(self, trial) -> None:
         ended = self.oracle.get_trial(trial.trial_id)
         label = f"trial {ended.trial_id} {ended.hyperparameters.values.get('config', '')}".rstrip()
         objective = self.study.objective
@@ -910,10 +931,16 @@ class StudyTuner(base_tuner.BaseTuner):
                 logger.info("%s: %s", label, outcome)
         else:
             message = ended.message or ""
-            if "FailedTrialError" not in message:  # not an expected failure: show where
-                logger.error("%s raised:\n%s", label, message.strip())
-            outcome = f"{ended.status.lower()}, {last_line(message)}"
-            logger.warning("%s: %s", label, outcome)
+            outcome = f"{ended.status.lower()}, {failure_line(message)}"
+            if "Traceback" in message:  # the whole traceback goes to the project's error log
+                try:
+                    path = layout.append_error(pathlib.Path(self.project_dir),
+                                               f"{time.strftime('%Y-%m-%d %H:%M:%S')} {label}", message)
+                    outcome += f" (traceback in {path.parent.name}/{path.name})"
+                except OSError:
+                    pass
+            if self.progress is None:
+                logger.warning("%s: %s", label, outcome)
         if self.progress is not None:
             self.progress.trial_ends(ended.trial_id, outcome)
         if self.on_trial_done is not None:
