@@ -9,6 +9,7 @@ import pathlib
 import sys
 from typing import Any, Iterator
 
+from kerashp import preflight
 from kerashp.errors import StudyError, option_style
 from kerashp.results import Results
 from kerashp.settings import StudySettings, resolve_runs
@@ -79,6 +80,8 @@ def run(study_class, **options: Any) -> Results:
     """
     with option_style("python"):
         runs = resolve_runs(study_class, options)
+        for settings in runs:
+            preflight.check(study_class, settings)  # before TensorFlow loads
         _import_backend()
         from kerashp.tuning.runner import run_study
 
@@ -95,6 +98,13 @@ def run(study_class, **options: Any) -> Results:
 
 def run_settings(study_class, runs: list[StudySettings], label: str) -> int:
     """Runs resolved settings for the command line: one line per error, exit status."""
+    for settings in runs:  # bad input answered before TensorFlow loads
+        try:
+            preflight.check(study_class, settings)
+        except StudyError as error:
+            print(f"{label}{' ' + settings.experiment if settings.experiment else ''}: error: {error}",
+                  file=sys.stderr)
+            return 2
     _import_backend()
     from kerashp.tuning.runner import RunInterrupted, run_study
 

@@ -51,6 +51,19 @@ def test_a_bad_option_answers_in_one_line_without_tensorflow():
         "(see --help)"]
 
 
+@pytest.mark.fast
+@pytest.mark.parametrize("args, message", [
+    (["--configs", "nosuch", "--experiment", "depth"], "unknown configuration 'nosuch' for usps_cnn"),
+    (["--data", "file:/no/such/usps.h5", "--experiment", "depth"], "data path /no/such/usps.h5 does not exist"),
+])
+def test_bad_input_is_answered_before_tensorflow_loads(args, message):
+    # without_tensorflow.py makes any import of TensorFlow or Keras fail: the answer came before one
+    out = run(NO_TF, "-m", "studies.usps_cnn", *args, env={"KERASHP_BLOCK_KERAS": "1"})
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"usps_cnn depth: error: {message}"), lines
+
+
 def test_kerashp_list_names_the_shipped_studies():
     out = run("-m", "kerashp.cli", "list")
     assert out.returncode == 0, out.stderr

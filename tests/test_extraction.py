@@ -49,3 +49,19 @@ def test_members_writing_outside_are_refused_without_tarfiles_data_filter(tmp_pa
     with pytest.raises(StudyError, match="refusing member"):
         sources.extract_archive(archive, tmp_path / "data")
     assert not (tmp_path / "escape.bin").exists() and not (tmp_path / "data" / "evil").exists()
+
+
+def test_an_archive_replaced_under_the_same_name_is_extracted_again(tmp_path):
+    import os
+
+    archive = make_archive(tmp_path / "images.tar.gz", {"train/a/0.bin": b"old", "test/a/0.bin": b"y"})
+    cache = tmp_path / "data"
+    folder = sources.extract_archive(archive, cache)
+    assert (folder / "train" / "a" / "0.bin").read_bytes() == b"old"
+    stamp = archive.stat().st_mtime_ns
+    assert sources.extract_archive(archive, cache) == folder  # unchanged: extracted once
+    make_archive(archive, {"train/a/0.bin": b"new", "test/a/0.bin": b"y", "train/b/0.bin": b"z"})
+    os.utime(archive, ns=(stamp, stamp))  # even with its old modification time
+    folder = sources.extract_archive(archive, cache)
+    assert (folder / "train" / "a" / "0.bin").read_bytes() == b"new" and (folder / "train" / "b").is_dir()
+    assert sorted(p.name for p in cache.iterdir()) == ["images"]  # the old extraction gone, nothing else left

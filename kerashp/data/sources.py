@@ -18,6 +18,7 @@ Specifications understood by `load_image_classification`:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import pathlib
@@ -163,6 +164,19 @@ def _extract(archive: pathlib.Path, destination: pathlib.Path) -> None:
             tar.extractall(destination, members=_safe_members(tar, archive))
 
 
+def archive_identity(archive: pathlib.Path) -> str:
+    """What an extraction was made from: the archive's size, modification time and a hash
+    of its first, middle and last MiB (cheap for any size): an archive replaced or edited
+    under the same name has another."""
+    size = archive.stat().st_size
+    digest = hashlib.blake2b(digest_size=12)
+    with open(archive, "rb") as handle:
+        for offset in sorted({0, max(size // 2 - 2**19, 0), max(size - 2**20, 0)}):
+            handle.seek(offset)
+            digest.update(handle.read(2**20))
+    return f"{size} {archive.stat().st_mtime_ns} {digest.hexdigest()}"
+
+
 def extract_archive(archive: pathlib.Path, cache_dir: pathlib.Path) -> pathlib.Path:
     """Extracts an image-folder archive once into `cache_dir` and returns the folder.
 
@@ -179,8 +193,13 @@ def extract_archive(archive: pathlib.Path, cache_dir: pathlib.Path) -> pathlib.P
     target = cache_dir / name
     if target.exists() and not (target / EXTRACTED_MARKER).exists():
         target = cache_dir / f"{name}.kerashp"  # not ours: never written into, never deleted
-    if not (target / EXTRACTED_MARKER).exists():
-        if target.exists():
+    identity = archive_identity(archive)
+    marker = target / EXTRACTED_MARKER
+    stale = marker.exists() and marker.read_text().strip() != identity
+    if stale:  # another archive under this name since: its extraction is never served
+        logger.info("%s changed since it was extracted into %s: extracting it again", archive, target)
+    if stale or not marker.exists():
+        if target.exists() and not stale:
             raise StudyError(f"{target} exists but was not extracted by kerashp; move it away or pass another "
                              "--data-dir")
         logger.info("extracting %s into %s", archive, target)
@@ -188,8 +207,14 @@ def extract_archive(archive: pathlib.Path, cache_dir: pathlib.Path) -> pathlib.P
         staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{name}.extracting-", dir=cache_dir))
         try:
             _extract(archive, staging)
-            (staging / EXTRACTED_MARKER).touch()
-            os.rename(staging, target)  # complete, or not there at all
+            (staging / EXTRACTED_MARKER).write_text(identity + "\n")
+            if stale:  # our own old extraction (it holds our marker): moved aside, then deleted
+                old = pathlib.Path(tempfile.mkdtemp(prefix=f".{name}.old-", dir=cache_dir))
+                os.rename(target, old / name)
+                os.rename(staging, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(staging, target)  # complete, or not there at all
         except (tarfile.TarError, OSError, EOFError, zlib.error) as error:  # EOFError: a truncated .gz
             raise StudyError(f"could not extract {archive} ({error or type(error).__name__}); "
                              "is the archive complete?") from None

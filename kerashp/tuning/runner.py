@@ -9,7 +9,6 @@ import math
 import os
 import pathlib
 import platform
-import re
 import shutil
 import signal
 import time
@@ -19,7 +18,8 @@ import keras_tuner
 import pandas as pd
 
 from kerashp import compat, tensorboard_hparams
-from kerashp.options import SEED_LIMIT
+from kerashp import preflight
+from kerashp.preflight import selected_configs
 from kerashp.fingerprints import data_fingerprint, describe_change, model_fingerprint
 from kerashp.errors import Interrupted, StudyError, is_disk_full, option_name, option_value
 from kerashp.report import study_report
@@ -45,19 +45,6 @@ from kerashp.tuning.tuner import DiskFull, StudyTuner
 
 logger = logging.getLogger("kerashp")
 
-
-
-def selected_configs(study: Study) -> dict[str, dict[str, Any]]:
-    """The configurations this run trains (`--configs`), with `--set` applied."""
-    settings = study.settings
-    names = settings.search.configs or list(study.configs)
-    unknown = [name for name in names if name not in study.configs]
-    if unknown:
-        raise StudyError(
-            f"unknown configuration {', '.join(map(repr, unknown))} for {study.name}; "
-            f"choose from: {', '.join(study.configs)}"
-        )
-    return {name: {**study.configs[name], **settings.training.overrides} for name in names}
 
 
 def check_overrides(study: Study) -> None:
@@ -431,27 +418,6 @@ def check_space(study: Study, configs: dict[str, dict[str, Any]]) -> None:
                                  f"{study.name}'s search space does not declare ({', '.join(sorted(declared))})")
 
 
-SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # a study's or experiment's name: one directory level
-
-
-def check_study_class(study_class: type[Study]) -> None:
-    """One line for a study class that cannot run."""
-    label = study_class.__name__
-    if not isinstance(study_class, type) or not issubclass(study_class, Study):
-        raise StudyError(f"{study_class!r} is not a kerashp.Study subclass")
-    if not study_class.name:
-        raise StudyError(f"{label} has no name: set name = \"...\" (its outputs go to artifacts/<name>/)")
-    for kind, name in [("name", study_class.name), *(("experiment", n) for n in study_class.experiments or ())]:
-        if not isinstance(name, str) or not SAFE_NAME.fullmatch(name) or ".." in name:
-            raise StudyError(f"{label}'s {kind} {name!r} is not a plain name (letters, digits, '_', '-', '.'; "
-                             "it names a directory under artifacts/, not a path)")
-    if study_class.build is Study.build:
-        raise StudyError(f"{label} has no build(self, hp) method returning a compiled Keras model")
-    if not study_class.configs and not study_class.experiments and study_class.declare_hyperparameters is Study.declare_hyperparameters:
-        raise StudyError(f"{label} has neither named configurations (configs = {{...}}) nor a search space "
-                         "(declare_hyperparameters): it has nothing to train")
-
-
 def counted_trials(project_dir: pathlib.Path, oracle: keras_tuner.Oracle) -> list[str]:
     """The trials counted as done: those that ended, and those running again after a rung
     (a promotion), which were counted when they first ended."""
@@ -545,7 +511,7 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
         RunInterrupted: Ctrl-C or SIGTERM; the report of what finished is
             written and the invocation recorded first.
     """
-    check_study_class(study_class)
+    preflight.check(study_class, settings)
     study = study_class(settings)
     check_overrides(study)
     configs = selected_configs(study) if settings.search.method == "configs" else {}
@@ -554,9 +520,6 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
     if settings.output.reference is not None and settings.search.method == "configs" and settings.output.reference not in configs:
         raise StudyError(f"{option_name('reference')} {settings.output.reference!r} is not among the configurations run: "
                          f"{', '.join(configs)}")
-    if settings.training.seed + settings.training.seeds > SEED_LIMIT:
-        raise StudyError(f"{option_name('seed')} {settings.training.seed} with {option_name('seeds')} "
-                         f"{settings.training.seeds}: the last seed would pass {SEED_LIMIT - 1}")
     pruning_rungs(study, configs)  # refuses rungs that cannot prune, before anything changes
     if settings.search.method in ("random", "bayesian", "tpe", "hyperband") and not settings.search.trials:
         raise StudyError(f"{option_name('search')} {settings.search.method} needs {option_name('trials')} N")
