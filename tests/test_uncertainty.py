@@ -71,13 +71,38 @@ def test_compare_metric_gives_verdicts_in_points():
     assert summary.loc["Better", "diff_ci_low"] == pytest.approx(0.04)
     assert summary.loc["Better", "diff_ci_high"] == pytest.approx(0.06)
     assert comparison.verdicts[0] == ("Better beats Baseline by 5.0 points, 95% CI [4.0, 6.0], "
-                                      "paired t-test p = 0.013, 3 seeds")
+                                      "paired t-test p = 0.013 (Holm-adjusted for 2 comparisons: 0.026), "
+                                      "signed-rank p = 0.25, 3 seeds")
     # Same: differences 0.01, -0.02, 0.02 (mean 0.00333, sd 0.020817): not separated, and the
     # seeds a paired t-test would need for effect size 0.16: more than a hundred.
     assert comparison.verdicts[1].startswith("Same vs Baseline: not separated with 3 seeds (+0.3 points")
     assert "seeds would separate" in comparison.verdicts[1]
     per_seed = comparison.per_seed[comparison.per_seed["name"] == "Better"]
     assert per_seed["difference"].round(6).tolist() == [0.05, 0.06, 0.04]
+
+
+def test_holm_adjusts_for_the_number_of_comparisons():
+    assert uncertainty.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert uncertainty.holm([0.2, float("nan")])[0] == pytest.approx(0.2)  # NaN does not count
+    # Three configurations each ahead of the reference with an unadjusted p near 0.02: no longer separated.
+    base = [0.50, 0.52, 0.48]
+    trials = [trial("Reference", base)] + [
+        trial(name, [b + d for b, d in zip(base, (0.04, 0.07, 0.05))]) for name in ("A", "B", "C")]
+    comparison = uncertainty.compare_metric(trials, "best_val_accuracy", None, higher_is_better=True)
+    summary = comparison.summary.set_index("name")
+    assert summary.loc["A", "p_value"] < 0.05 < summary.loc["A", "p_holm"]
+    assert all(" not separated " in line for line in comparison.verdicts), comparison.verdicts
+
+
+def test_a_search_compares_with_its_best_trial_and_ranks_are_checked_too():
+    trials = [trial("trial 0", [0.50, 0.52, 0.48, 0.5, 0.51, 0.49]),
+              trial("trial 1", [0.60, 0.62, 0.58, 0.6, 0.61, 0.59])]
+    comparison = uncertainty.compare_metric(trials, "best_val_accuracy", None, higher_is_better=True,
+                                            best_as_reference=True)
+    assert comparison.reference == "trial 1"
+    row = comparison.summary.set_index("name").loc["trial 0"]
+    assert row["signed_rank_p"] == pytest.approx(2 / 64)  # six differences of one sign, exact
+    assert comparison.verdicts[0].startswith("trial 0 is worse than trial 1 by 10.0 points")
 
 
 def test_a_lower_is_better_metric_and_a_chosen_reference():

@@ -249,7 +249,8 @@ def compare_seeds(spec: ReportSpec, trials) -> list[uncertainty.MetricComparison
             higher_is_better = spec.higher_is_better
         else:
             higher_is_better = not records.LOWER_IS_BETTER.search(metric)
-        comparison = uncertainty.compare_metric(trials, metric, spec.reference, higher_is_better, seed=spec.seed)
+        comparison = uncertainty.compare_metric(trials, metric, spec.reference, higher_is_better, seed=spec.seed,
+                                                best_as_reference=spec.searching)
         if comparison is not None:
             comparisons.append(comparison)
     return comparisons

@@ -6,8 +6,10 @@ and a configuration is compared with the reference seed by seed. For each
 configuration and compared metric this module gives:
 
 - mean, sample std and a 95% t confidence interval of the mean over seeds;
-- against the reference: the paired difference per seed, its mean, a 95%
-  bootstrap (percentile) interval over seeds, and a paired t-test p-value;
+- against the reference (the first configuration, or in a search the best): the paired
+  difference per seed, its mean, a 95% bootstrap (percentile) interval over seeds, a
+  paired t-test p-value Holm-adjusted for the number of comparisons, and Wilcoxon's
+  signed-rank p-value;
 - the probability that the configuration ranks first (bootstrap over seeds,
   the same resampled seeds for every configuration);
 - a plain-language verdict, and where the seeds do not separate it from the
@@ -70,6 +72,28 @@ def paired_t_p_value(differences: Sequence[float]) -> float:
         return 0.0 if d.mean() != 0 else 1.0
     t = d.mean() / (spread / math.sqrt(len(d)))
     return float(2 * stats.t.sf(abs(t), len(d) - 1))
+
+
+def signed_rank_p_value(differences: Sequence[float]) -> float:
+    """Two-sided p-value of Wilcoxon's signed-rank test on per-seed differences (exact for
+    few seeds; NaN below two or where every difference is 0): a check that does not assume
+    normal differences, as a seed that failed to train makes them."""
+    d = np.asarray(differences, dtype=float)
+    if len(d) < 2 or not np.any(d != 0):
+        return math.nan
+    return float(stats.wilcoxon(d, zero_method="zsplit", alternative="two-sided").pvalue)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of p-values for the number of comparisons made
+    (NaN stays NaN and does not count): reject where the adjusted p is below alpha."""
+    indexed = sorted((p, i) for i, p in enumerate(p_values) if p is not None and math.isfinite(p))
+    adjusted = [math.nan] * len(p_values)
+    running, count = 0.0, len(indexed)
+    for rank, (p, index) in enumerate(indexed):
+        running = max(running, min(1.0, (count - rank) * p))
+        adjusted[index] = running
+    return adjusted
 
 
 def bootstrap_mean_interval(values: Sequence[float], rng: np.random.Generator,
@@ -147,13 +171,18 @@ def is_fraction_metric(metric: str, values: pd.DataFrame) -> bool:
 
 
 def compare_metric(trials: Sequence[TrialRecord], metric: str, reference: str | None, higher_is_better: bool,
-                   seed: int = 0, samples: int = BOOTSTRAP_SAMPLES) -> MetricComparison | None:
-    """Compares every configuration of `trials` with `reference` (default: the first)
-    on `metric`; None where no run has the metric."""
+                   seed: int = 0, samples: int = BOOTSTRAP_SAMPLES,
+                   best_as_reference: bool = False) -> MetricComparison | None:
+    """Compares every configuration of `trials` with `reference` (default: the first, or
+    with `best_as_reference`, as in a search, the one with the best mean) on `metric`;
+    p-values are Holm-adjusted for the number of comparisons. None where no run has the metric."""
     values = seed_values(trials, metric)
     if values.empty:
         return None
-    reference = reference if reference in values.index else values.index[0]
+    if reference not in values.index:
+        means = values.mean(axis=1, skipna=True)
+        reference = (means.idxmax() if higher_is_better else means.idxmin()) \
+            if best_as_reference and means.notna().any() else values.index[0]
     rng = np.random.default_rng(seed)
     scale, unit = (100.0, " points") if is_fraction_metric(metric, values) else (1.0, "")
     reference_values = values.loc[reference]
@@ -175,9 +204,14 @@ def compare_metric(trials: Sequence[TrialRecord], metric: str, reference: str | 
             spread = float(differences.std(ddof=1)) if len(differences) > 1 else math.nan
             record.update(diff=float(differences.mean()) if len(differences) else math.nan,
                           diff_ci_low=diff_low, diff_ci_high=diff_high, p_value=paired_t_p_value(differences),
+                          signed_rank_p=signed_rank_p_value(differences), seeds=len(differences),
                           seeds_needed=seeds_to_separate(float(differences.mean()), spread) if len(differences) else None)
-            verdicts.append(verdict(name, reference, record, len(differences), higher_is_better, scale, unit))
         rows.append(record)
+    compared = [record for record in rows if record["name"] != reference]
+    for record, adjusted in zip(compared, holm([record["p_value"] for record in compared])):
+        record["p_holm"] = adjusted
+        verdicts.append(verdict(record["name"], reference, record, record["seeds"], higher_is_better, scale, unit,
+                                comparisons=len(compared)))
     summary = pd.DataFrame(rows).set_index("name")
     summary["p_first"] = probability_first(values, higher_is_better, rng, samples)
     return MetricComparison(metric, reference, higher_is_better, summary.reset_index(),
@@ -192,27 +226,33 @@ def _scaled(value: float, scale: float, unit: str, signed: bool = False) -> str:
 
 
 def verdict(name: str, reference: str, record: dict, seeds: int, higher_is_better: bool, scale: float,
-            unit: str) -> str:
+            unit: str, comparisons: int = 1) -> str:
     """One line: whether `name` beats, loses to, or is not separated from `reference`.
 
-    Separated: the paired t-test's p is below 0.05 and the bootstrap interval of
-    the difference excludes 0.
+    Separated: the paired t-test's p, Holm-adjusted for the `comparisons` made against the
+    reference, is below 0.05 and the bootstrap interval of the difference excludes 0. The
+    signed-rank test's p is named beside it.
     """
     if seeds < 2:
         return (f"{name} vs {reference}: {seeds} paired seed(s), no uncertainty can be measured; "
                 "run --seeds 3 or more")
     diff, low, high, p = record["diff"], record["diff_ci_low"], record["diff_ci_high"], record["p_value"]
+    p_holm = record.get("p_holm", p)
     interval = f"95% CI [{_scaled(low, scale, unit)}, {_scaled(high, scale, unit)}]"
-    if p < 1 - CONFIDENCE and (low > 0 or high < 0):
+    tests = f"paired t-test p = {p:.2g}" + (f" (Holm-adjusted for {comparisons} comparisons: {p_holm:.2g})"
+                                             if comparisons > 1 else "")
+    rank = record.get("signed_rank_p")
+    rank_text = f", signed-rank p = {rank:.2g}" if rank is not None and math.isfinite(rank) else ""
+    if p_holm < 1 - CONFIDENCE and (low > 0 or high < 0):
         word = "beats" if (diff > 0) == higher_is_better else "is worse than"
         return (f"{name} {word} {reference} by {_scaled(abs(diff), scale, unit)}{unit}, {interval}, "
-                f"paired t-test p = {p:.2g}, {seeds} seeds")
+                f"{tests}{rank_text}, {seeds} seeds")
     needed = record.get("seeds_needed")
     advice = (f"about {needed} seeds would separate a difference of this size with this spread (80% power)"
               if needed else "the difference is too small against its spread to be separated by any "
               f"affordable number of seeds (over {MAX_SEEDS_ADVISED})" if diff != 0 else "no difference measured")
     return (f"{name} vs {reference}: not separated with {seeds} seeds ({_scaled(diff, scale, unit, signed=True)}"
-            f"{unit}, {interval}, paired t-test p = {p:.2g}); {advice}")
+            f"{unit}, {interval}, {tests}{rank_text}); {advice}")
 
 
 def comparison_markdown(comparisons: Sequence[MetricComparison]) -> str:
@@ -224,15 +264,19 @@ def comparison_markdown(comparisons: Sequence[MetricComparison]) -> str:
              "with the reference seed by seed: mean ± std and a 95% t interval over seeds; the paired difference "
              f"with its 95% bootstrap interval ({BOOTSTRAP_SAMPLES} resamples of the seeds) and a paired t-test; "
              "P(first): how often the configuration has the best mean when the seeds are resampled. "
-             "A verdict says \"beats\" only where the paired t-test gives p < 0.05 and the bootstrap interval "
+             "A verdict says \"beats\" only where the paired t-test's p, Holm-adjusted for the number of "
+             "configurations compared with the reference, is below 0.05 and the bootstrap interval "
              "excludes 0: with few seeds the bootstrap interval is too narrow (it cannot be wider than the "
-             "observed differences), the t-test accounts for that. Intervals of accuracies are clipped to [0, 1].",
+             "observed differences), the t-test accounts for that. Wilcoxon's signed-rank test (no normality "
+             "assumed: a seed that failed to train does not sway it) is shown beside it; with fewer than 6 "
+             "seeds it cannot reach p < 0.05. In a search the reference is the trial with the best mean. "
+             "Intervals of accuracies are clipped to [0, 1].",
              ""]
     for comparison in comparisons:
         direction = "higher" if comparison.higher_is_better else "lower"
         lines += [f"### {comparison.metric} ({direction} is better; reference: {comparison.reference})", "",
                   "| name | runs | mean ± std | 95% CI | difference vs reference | 95% CI of the difference "
-                  "| p (paired t) | P(first) |", "|---|---|---|---|---|---|---|---|"]
+                  "| p (paired t) | p (Holm) | p (signed rank) | P(first) |", "|---|---|---|---|---|---|---|---|---|---|"]
         for _, row in comparison.summary.iterrows():
             reference_row = row["name"] == comparison.reference
             cells = [str(row["name"]), str(int(row["runs"])), f"{_num(row['mean'])} ± {_num(row['std'])}",
@@ -240,6 +284,8 @@ def comparison_markdown(comparisons: Sequence[MetricComparison]) -> str:
                      "(reference)" if reference_row else _num(row.get("diff"), signed=True),
                      "" if reference_row else f"[{_num(row.get('diff_ci_low'))}, {_num(row.get('diff_ci_high'))}]",
                      "" if reference_row else _num(row.get("p_value"), digits=2),
+                     "" if reference_row else _num(row.get("p_holm"), digits=2),
+                     "" if reference_row else _num(row.get("signed_rank_p"), digits=2),
                      _num(row["p_first"], digits=2)]
             lines.append("| " + " | ".join(cells) + " |")
         lines += ["", *(f"- {line}" for line in comparison.verdicts), ""]
@@ -258,8 +304,8 @@ def comparison_columns(comparisons: Sequence[MetricComparison]) -> pd.DataFrame:
     `_p_value`, `_seeds_needed`, `_p_first`."""
     frames = []
     for comparison in comparisons:
-        keep = [c for c in ("ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high", "p_value",
-                            "seeds_needed", "p_first") if c in comparison.summary]
+        keep = [c for c in ("ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high", "p_value", "p_holm",
+                            "signed_rank_p", "seeds_needed", "p_first") if c in comparison.summary]
         frame = comparison.summary.set_index("name")[keep]
         frames.append(frame.add_prefix(f"{comparison.metric}_"))
     return pd.concat(frames, axis=1) if frames else pd.DataFrame()
