@@ -207,7 +207,7 @@ def build_parser(study_class, prog: str | None = None) -> argparse.ArgumentParse
         help="whose defaults the model builders and optimizers use where the study names none: initial weights and "
              "biases, batch-norm momentum and epsilon, Adam/RMSprop constants, SGD's momentum and weight-decay form "
              f"(default: {study_class.original_framework}, the framework of the original)")
-    add("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras progress: 0 none, 1 bar, 2 a line per epoch (default: bar on a terminal)")
+    add("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras progress: 0 none, 1 bar, 2 a line per epoch (default: bar on a terminal, none in a notebook, else 2)")
     group = parser.add_argument_group(f"{study_class.name} options")
     study_options = add_study_options(group, study_class.Options)
     parser.set_defaults(_study_options=study_options)

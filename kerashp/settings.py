@@ -337,7 +337,8 @@ def _settings(study_class, args: argparse.Namespace, experiment: str | None) -> 
     study_epochs = study_class.experiments[experiment].epochs if experiment else study_class.epochs
     epochs = args.epochs or (quick_epochs if args.quick else study_epochs)
     out = args.out or pathlib.Path("artifacts") / (f"{study_class.name}_quick" if args.quick else study_class.name)
-    verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
+    verbose = args.verbose if args.verbose is not None else (
+        0 if "ipykernel" in sys.modules else 1 if sys.stdout.isatty() else 2)  # a notebook: kerashp's trial lines only
     overrides = dict(args.set)
     prune = args.prune or ("hyperband" if args.search == "hyperband" else "none")
     if study_class.epochs_hyperparameter and (args.epochs or args.quick):

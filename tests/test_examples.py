@@ -60,7 +60,9 @@ def test_notebook_runs_and_shows_table_and_figure_inline(tmp_path):
     outputs = [cell.outputs for cell in notebook.cells if cell.cell_type == "code"]
     kinds = [{key for output in cell for key in output.get("data", {})} for cell in outputs]
     assert "text/html" in kinds[2]  # the table
-    assert "image/png" in kinds[3]  # the figure, inline
+    assert "image/png" in kinds[3]  # the figure, inline (without %matplotlib inline)
+    printed = "".join(output.get("text", "") for output in outputs[2] if output.get("output_type") == "stream")
+    assert "trial 1 of 2" in printed and "Epoch 1/2" not in printed  # a line per trial, no Keras progress
     assert outputs[4][-1]["data"]["text/plain"] == "True"  # load_results gives the same table
     table = pd.read_csv(tmp_path / "runs" / "widths" / "results.csv")
     assert list(table["name"]) == ["narrow", "wide"] and (table["runs"] == 2).all()

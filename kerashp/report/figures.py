@@ -37,11 +37,23 @@ def curves_by_epoch(trial: TrialRecord, metric: str) -> pd.DataFrame:
                          "ci_half": t_quantile * std / np.sqrt(runs)})
 
 
+class ReportFigure(Figure):
+    """A `matplotlib.figure.Figure` that a notebook shows inline as a picture, with or
+    without `%matplotlib inline` (IPython displays an object's `_repr_png_`)."""
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
 def new_figure(rows: int = 1, columns: int = 1, *, figsize: tuple[float, float] = (7, 4.5), **subplots: Any):
     """A `matplotlib.figure.Figure` and its axes, made without pyplot: no global
     backend is chosen or changed, and nothing is kept open (a notebook shows the
-    returned figure inline; `save_figure` writes it)."""
-    figure = Figure(figsize=figsize, dpi=110)
+    returned figure inline, `ReportFigure`; `save_figure` writes it)."""
+    figure = ReportFigure(figsize=figsize, dpi=110)
     return figure, figure.subplots(rows, columns, **subplots)
 
 
