@@ -390,3 +390,36 @@ def test_an_unchanged_study_resumes_in_another_process(tmp_path):
     done = rerun_in_a_process(out, "--configs", "slow,medium")
     assert done.returncode == 0, done.stderr
     assert pd.read_csv(out / "results.csv")["name"].tolist() == ["slow", "medium"]
+
+
+class SwallowedInterrupt(keras.callbacks.Callback):
+    """Ctrl-C arriving while Python runs a garbage-collection callback (JAX installs one):
+    the KeyboardInterrupt is raised there and lost ("Exception ignored in ...")."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            import os
+            import signal
+            import time
+
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)
+            except KeyboardInterrupt:
+                pass  # swallowed, as in a gc callback
+
+
+class InterruptedTiny(TinyStudy):
+    epochs = 5
+
+    def extra_callbacks(self, hp, run_dir, tensorboard_dir):
+        return [*super().extra_callbacks(hp, run_dir, tensorboard_dir), SwallowedInterrupt()]
+
+
+def test_ctrl_c_stops_the_run_even_when_its_first_raise_is_swallowed(tmp_path, capfd):
+    out = tmp_path / "out"
+    assert run(out, "--configs", "slow,medium", study=InterruptedTiny) == 130
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "interrupted (Ctrl-C) in trial 0000" in err[0], err
+    trained = (out / "epochs_trained.log").read_text().splitlines()
+    assert [line.split()[:2] for line in trained] == [["0000", "1"]]  # stopped in its second epoch

@@ -38,6 +38,7 @@ from kerashp.tuning.oracle import (
     ResumableRandomSearchOracle,
     grid_values,
 )
+from kerashp.tuning import signals
 from kerashp.tuning.progress import Progress
 from kerashp.tuning.pruners import Rungs, make_pruner
 from kerashp.tuning.tpe import ResumableTPEOracle
@@ -447,26 +448,6 @@ def resume_summary(project_dir: pathlib.Path, total: int | None, oracle: keras_t
     return len(finished), line
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """In the main thread, SIGTERM raises `Interrupted` (as Ctrl-C raises
-    KeyboardInterrupt), so that both end a run the same orderly way."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise Interrupted("SIGTERM", 143)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 class RunInterrupted(StudyError):
     """A run stopped by Ctrl-C or SIGTERM after writing the report of what finished.
 
@@ -577,7 +558,7 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
         stopped: BaseException | None = None
         failures: ConsecutiveFailures | None = None
         try:
-            with sigterm_as_interrupt():
+            with signals.stop_signals_raise():
                 tuner.search(data=data)
         except (KeyboardInterrupt, Interrupted) as error:
             stopped = error

@@ -44,6 +44,7 @@ from kerashp.tuning.packing import ReplicaCallbacks, pack_models, replicas, repe
 from kerashp.storage import layout
 from kerashp.storage.layout import read_rung_state
 from kerashp.tuning.progress import Progress
+from kerashp.tuning.signals import StopWhenSignalled
 
 logger = logging.getLogger("kerashp")
 
@@ -644,6 +645,7 @@ class StudyTuner(base_tuner.BaseTuner):
             fit = functools.partial(self.study.fit, plan.hp, model)
         callbacks = [
             Timing(samples_per_epoch=len(data.train)),
+            StopWhenSignalled(),
             *recording,
             *([Heartbeat(self.oracle, *(p.trial_id for p in plans))] if compat.is_oracle_client(self.oracle) else []),
             *([EpochProgress(self.progress)] if self.progress is not None and len(plans) == 1 else []),
@@ -785,7 +787,7 @@ class StudyTuner(base_tuner.BaseTuner):
         plan = self._plan(trial, index)
         records.truncate_history(plan.directory / records.HISTORY_FILE, 0)
         keras.utils.set_random_seed(plan.seed)
-        reported = self.study.run_trial(trial, [*self._run_callbacks(plan), StopOnNaN()])
+        reported = self.study.run_trial(trial, [StopWhenSignalled(), *self._run_callbacks(plan), StopOnNaN()])
         return self._finish_run(plan, None, dict, reported=reported)
 
     def _checkpoint_agrees(self, model: keras.Model, trial_id: str, index: int, directory: pathlib.Path,
