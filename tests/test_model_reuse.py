@@ -65,7 +65,9 @@ def test_reused_model_trains_like_fresh_models_for_every_seed_and_is_traced_once
         assert main(ReusedAdamTiny, [*args, "--out", str(tmp_path / "reused")]) == 0
     reuses = [r.getMessage() for r in caplog.records if r.getMessage().startswith("reusing")]
     assert len(reuses) == 5 and sum("drawn with seed 1" in m for m in reuses) == 3
-    assert AdamTiny.builds == 6 and ReusedAdamTiny.builds == 1 + 3  # the first, then one untraced twin per seed-1 run
+    # the first, then one untraced twin per seed-1 run; + 1 each: the reference model whose
+    # fingerprint the study directory keeps (kerashp.fingerprints; built, never trained)
+    assert AdamTiny.builds == 6 + 1 and ReusedAdamTiny.builds == 1 + 3 + 1
     columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
     last_losses = set()
     for trial in range(3):
@@ -115,7 +117,7 @@ def test_grid_points_of_one_architecture_share_one_trace_and_train_like_fresh_on
     table = pd.read_csv(tmp_path / "reused" / "results.csv")
     assert table["hidden"].nunique() >= 2 and table["momentum"].nunique() >= 2
     assert table[["dropout_1", "dropout_2"]].drop_duplicates().shape[0] >= 3
-    assert CountedGrid.builds == table["hidden"].nunique() and FreshGrid.builds >= 9
+    assert CountedGrid.builds == table["hidden"].nunique() + 1 and FreshGrid.builds >= 9  # + 1: the reference model
     first_epochs = fresh[fresh["epoch"] == 1].drop_duplicates("trial")
     assert first_epochs["loss"].round(5).nunique() == 9  # the nine points really start differently
     with pytest.raises(ValueError, match="not the same architecture"):
@@ -136,7 +138,7 @@ def test_promoted_runs_continue_with_their_kept_model_and_train_as_rebuilt_ones(
     # ASHA over nine grid points of different architectures (no model reuse): a run stopped at
     # its rung keeps its compiled model, so a promotion a few trials later trains on without a
     # rebuild and a new trace; its epochs must be those of a run rebuilt from its checkpoint.
-    from kerashp.tuning.tuner import KeptModels
+    from kerashp.tuning.kept_models import KeptModels
 
     args = ["--data", "sample:fashion_mnist", "--search", "grid", "--epochs", "3", "--prune", "asha",
             "--min-epochs", "1", "--eta", "3", "--train-limit", "600", "--verbose", "0",
@@ -164,7 +166,7 @@ def test_promoted_runs_continue_with_their_kept_model_and_train_as_rebuilt_ones(
 
 
 def test_kept_models_are_bounded_by_count_and_bytes_least_recently_used_first():
-    from kerashp.tuning.tuner import KeptModels
+    from kerashp.tuning.kept_models import KeptModels
 
     def model(units):
         built = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units)])

@@ -186,7 +186,7 @@ class ResumableOracle(keras_tuner.Oracle):
         for tuner_id, trial in self.ongoing_trials.items():
             if trial.trial_id == trial_id:
                 self._touch(tuner_id)
-        if not metrics:  # a heartbeat (see `kerashp.tuning.tuner.Heartbeat`)
+        if not metrics:  # a heartbeat (see `kerashp.tuning.runs.Heartbeat`)
             return self.trials[trial_id]
         return super().update_trial(trial_id, metrics, step=step)
 

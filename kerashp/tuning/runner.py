@@ -42,7 +42,8 @@ from kerashp.tuning import signals
 from kerashp.tuning.progress import Progress
 from kerashp.tuning.pruners import Rungs, make_pruner
 from kerashp.tuning.tpe import ResumableTPEOracle
-from kerashp.tuning.tuner import DiskFull, StudyTuner
+from kerashp.tuning.runs import DiskFull
+from kerashp.tuning.tuner import StudyTuner
 
 logger = logging.getLogger("kerashp")
 
