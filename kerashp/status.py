@@ -45,7 +45,7 @@ def directory_status(out: pathlib.Path) -> str:
         elif trial.status in ("FAILED", "INVALID"):
             counts["failed"] += 1
         elif trial.status == "COMPLETED":
-            state = layout.read_rung_state(project / f"trial_{trial.trial_id}")
+            state = layout.read_rung_state(layout.trial_dir(project, trial.trial_id))
             if state and int(state.get("epochs", 0)) < int(state["rungs"][-1]):
                 counts["pruned"] += 1  # stopped at a rung (pruned, or waiting for a decision)
             else:

@@ -32,3 +32,17 @@ def test_report_reads_storage_and_never_tuning():
         wrong = {n for n in names if n.startswith(("kerashp.tuning", "kerashp.api", "kerashp.cli", "kerashp.study"))
                  or n.split(".")[0] in ("keras", "keras_tuner", "tensorflow")}
         assert not wrong, (module, wrong)
+
+
+def test_only_storage_spells_the_run_directorys_names():
+    # One door to a study directory: trial, run and checkpoint directories and the checkpoint's
+    # manifest are named in kerashp/storage/ only (KerasTuner's own names are reached through compat).
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1] / "kerashp"
+    spelled = re.compile(r"""["']trial_\{|f["']trial_|["']execution_|["']backup["']|training_metadata\.json|glob\(["']trial_""")
+    offenders = [f"{path.relative_to(root)}:{number}" for path in root.rglob("*.py")
+                 if "storage" not in path.parts and path.name != "compat.py"
+                 for number, line in enumerate(path.read_text().splitlines(), 1) if spelled.search(line)]
+    assert not offenders, offenders

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import pandas as pd
 
 from kerashp.report.figures import curves_by_epoch, finish_figure, new_figure, whole_epochs
+from kerashp.storage import layout
 from kerashp.storage.layout import read_rung_state
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def pruned_trials(trials: Sequence[TrialRecord], project_dir: pathlib.Path) -> l
     """The trials with their rungs (from `rung.json`) and the rung each reached."""
     result = []
     for record in trials:
-        state = read_rung_state(pathlib.Path(project_dir) / f"trial_{record.trial_id}")
+        state = read_rung_state(layout.trial_dir(project_dir, record.trial_id))
         rungs = list(state["rungs"]) if state else []
         finished = [e.summary.get("stage_epochs", e.summary.get("epochs", 0)) for e in record.executions if e.finished]
         trained = min(finished) if finished and len(finished) == len(record.executions) else 0

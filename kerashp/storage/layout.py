@@ -134,13 +134,39 @@ CHECKPOINT_DIR = "backup"  # a run's checkpoint, inside its execution directory
 CHECKPOINT_MANIFEST = "training_metadata.json"  # names the committed checkpoint and its epoch
 
 
-def checkpoint_epoch(execution_dir: str | os.PathLike) -> int:
-    """Epochs of the run's committed checkpoint (0: none, or unreadable)."""
-    manifest = pathlib.Path(execution_dir) / CHECKPOINT_DIR / CHECKPOINT_MANIFEST
+def trial_dir(project: str | os.PathLike, trial_id: str) -> pathlib.Path:
+    """A trial's directory in the KerasTuner project (named as KerasTuner names it)."""
+    return pathlib.Path(project) / f"trial_{trial_id}"
+
+
+def execution_dir(project: str | os.PathLike, trial_id: str, index: int) -> pathlib.Path:
+    """Run `index` (seed `--seed` + index) of a trial: its history, checkpoint, summary, weights."""
+    return trial_dir(project, trial_id) / f"execution_{index}"
+
+
+def checkpoint_dir(run_dir: str | os.PathLike) -> pathlib.Path:
+    """A run's (or a pack's) checkpoint directory."""
+    return pathlib.Path(run_dir) / CHECKPOINT_DIR
+
+
+def tensorboard_run_name(trial_id: str, index: int, runs: int) -> str:
+    """A run's TensorBoard run directory under `<out>/tensorboard/`."""
+    return f"trial_{trial_id}" if runs == 1 else f"trial_{trial_id}_seed{index}"
+
+
+def committed_epoch(checkpoint: str | os.PathLike) -> int:
+    """The epoch a run resumes at from the checkpoint directory `checkpoint`: what its
+    manifest names (0: none, or unreadable). The one reader of a checkpoint's epoch."""
+    manifest = pathlib.Path(checkpoint) / CHECKPOINT_MANIFEST
     try:
         return int(json.loads(manifest.read_text())["epoch"])
     except (OSError, ValueError, KeyError, TypeError):
         return 0
+
+
+def checkpoint_epoch(run_dir: str | os.PathLike) -> int:
+    """Epochs of a run's committed checkpoint (0: none, or unreadable)."""
+    return committed_epoch(checkpoint_dir(run_dir))
 
 
 def ends_mid_line(path: pathlib.Path) -> bool:

@@ -15,7 +15,7 @@ import keras
 
 from kerashp import compat
 from kerashp.models.state import seed_states
-from kerashp.storage import records
+from kerashp.storage import layout, records
 
 logger = logging.getLogger("kerashp")
 
@@ -35,7 +35,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     the previous epoch count (the resumed run then trains one epoch more than
     it reports). Here each checkpoint's weights go to a file named by its epoch
     (`epoch_000007.weights.h5`, written to a temporary name and renamed), and
-    the manifest `training_metadata.json` (epoch, batch, weights file, the
+    the manifest (`layout.CHECKPOINT_MANIFEST`) (epoch, batch, weights file, the
     random seed generators' states, which `save_weights` leaves out), flushed
     to disk and renamed into place last, commits it: a kill at any point leaves
     the previous checkpoint or the new one, weights and epoch together. Older
@@ -94,11 +94,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     @staticmethod
     def committed_epoch(backup_dir: str | pathlib.Path) -> int:
         """The epoch a run resumes at from the checkpoint in `backup_dir` (0: none, or unreadable)."""
-        manifest = pathlib.Path(backup_dir) / "training_metadata.json"
-        try:
-            return int(json.loads(manifest.read_text())["epoch"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return 0
+        return layout.committed_epoch(backup_dir)
 
     @classmethod
     def write_checkpoint(cls, model: keras.Model, backup_dir: str | pathlib.Path, epoch: int, batch: int = 0) -> None:
@@ -116,7 +112,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             raise
         states = [keras.ops.convert_to_numpy(variable).tolist() for variable in seed_states(model)]
         records.write_json_atomic(  # the commit point
-            directory / "training_metadata.json",
+            directory / layout.CHECKPOINT_MANIFEST,
             {"epoch": epoch, "batch": batch, "weights": weights_name, "seed_states": states},
         )
         for stale in [*directory.glob("epoch_*.weights.h5"), directory / "latest.weights.h5"]:
@@ -128,7 +124,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         """Loads the committed checkpoint in `backup_dir` into `model` (weights and
         optimizer state) and returns its epoch (Keras' own layout, `latest.weights.h5`,
         where the manifest names no file)."""
-        manifest = json.loads((pathlib.Path(backup_dir) / "training_metadata.json").read_text())
+        manifest = json.loads((pathlib.Path(backup_dir) / layout.CHECKPOINT_MANIFEST).read_text())
         weights = pathlib.Path(backup_dir) / manifest.get("weights", "latest.weights.h5")
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)  # its variables must exist to load

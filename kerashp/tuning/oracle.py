@@ -16,7 +16,7 @@ from keras_tuner.engine import trial as trial_module
 from kerashp import compat
 
 from kerashp.errors import StudyError
-from kerashp.storage import records
+from kerashp.storage import layout, records
 from kerashp.storage.weights import weights_expected
 from kerashp.tuning.pruners import Pruner, RungBook
 
@@ -345,19 +345,18 @@ class ResumableOracle(keras_tuner.Oracle):
             trial = self.trials[trial_id]
             if trial.status != trial_module.TrialStatus.COMPLETED or trial_id in queued:
                 continue
-            trial_dir = os.path.join(project, f"trial_{trial_id}")  # as KerasTuner names it, without its mkdir
             missing = []
             for index in range(self.runs_per_trial):
-                run_dir = os.path.join(trial_dir, f"execution_{index}")
+                run_dir = layout.execution_dir(project, trial_id, index)
                 summary = records.read_summary(pathlib.Path(run_dir, records.SUMMARY_FILE))
                 if summary is None:
-                    missing.append(f"execution_{index}/{records.SUMMARY_FILE}")
+                    missing.append(f"{run_dir.name}/{records.SUMMARY_FILE}")
                 if weights_expected(summary) and not os.path.exists(os.path.join(run_dir, records.FINAL_WEIGHTS_FILE)):
-                    missing.append(f"execution_{index}/{records.FINAL_WEIGHTS_FILE}")
+                    missing.append(f"{run_dir.name}/{records.FINAL_WEIGHTS_FILE}")
                 if summary is not None:
                     lost = records.missing_epochs(pathlib.Path(run_dir), summary)
                     if lost:
-                        missing.append(f"execution_{index}/{records.HISTORY_FILE} epoch(s) {', '.join(map(str, lost))}")
+                        missing.append(f"{run_dir.name}/{records.HISTORY_FILE} epoch(s) {', '.join(map(str, lost))}")
             if missing:
                 logger.warning("trial %s: %s missing; retraining what is missing", trial_id, ", ".join(missing))
                 compat.retry_queue(self).insert(0, trial_id)  # the queue is taken from its end: after interrupted ones

@@ -13,7 +13,7 @@ import keras
 
 from kerashp.data import DataSplits
 from kerashp.report.tables import last_line
-from kerashp.storage import records
+from kerashp.storage import layout, records
 from kerashp.tuning.backup import AtomicBackupAndRestore
 from kerashp.tuning.packing import ReplicaCallbacks, pack_models, replicas
 from kerashp.tuning.runs import KerasRuns
@@ -41,7 +41,7 @@ class PackedRuns:
         if key is None:
             return None
         stage, full = self.runs.stage_epochs(trial)
-        first_epoch = AtomicBackupAndRestore.committed_epoch(self.runs.execution_dir(trial.trial_id, index) / "backup")
+        first_epoch = layout.checkpoint_epoch(self.runs.execution_dir(trial.trial_id, index))
         return key, full, stage, first_epoch, self.runs.study.trial_batch_size(hp)
 
     def train_packs(self, trials, data: DataSplits) -> None:
@@ -69,7 +69,7 @@ class PackedRuns:
                     for trial in pending:  # they start again from their own checkpoint: drop the packed attempt's epochs
                         directory = self.runs.execution_dir(trial.trial_id, index)
                         records.truncate_history(directory / records.HISTORY_FILE,
-                                                 AtomicBackupAndRestore.committed_epoch(directory / "backup"))
+                                                 layout.checkpoint_epoch(directory))
                 finally:
                     keras.backend.clear_session()  # collects garbage itself
 
@@ -85,7 +85,7 @@ class PackedRuns:
 
         packed = self.packed_model_for([plan.hp for plan in plans], plans[0].seed)
         models = replicas(packed)
-        resumed_epoch = AtomicBackupAndRestore.committed_epoch(pack_dir / "backup")
+        resumed_epoch = layout.checkpoint_epoch(pack_dir)
         initial_epoch = AtomicBackupAndRestore.committed_epoch(plans[0].backup)
         if not resumed_epoch and initial_epoch:  # promoted trials: each replica from its own checkpoint
             for model, plan in zip(models, plans):
@@ -96,7 +96,7 @@ class PackedRuns:
         self.runs.fit(packed, plans, data, first_epoch=min(resumed_from, epochs - 1),
                   initial_epoch=initial_epoch,
                   recording=[ReplicaCallbacks(models, [self.runs.run_callbacks(plan) for plan in plans])],
-                  backup=AtomicBackupAndRestore(str(pack_dir / "backup"),
+                  backup=AtomicBackupAndRestore(str(layout.checkpoint_dir(pack_dir)),
                                                 min_interval_s=self.runs.study.backup_interval_s,
                                                 cost=self.runs.checkpoint_cost))
         for model, plan in zip(models, plans):  # where each trial continues if promoted

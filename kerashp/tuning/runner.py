@@ -425,14 +425,14 @@ def counted_trials(project_dir: pathlib.Path, oracle: keras_tuner.Oracle) -> lis
     (a promotion), which were counted when they first ended."""
     return [trial.trial_id for trial in oracle.trials.values()
             if trial.status in ("COMPLETED", "FAILED", "INVALID") or (
-                trial.status == "RUNNING" and ((layout.read_rung_state(project_dir / f"trial_{trial.trial_id}")
+                trial.status == "RUNNING" and ((layout.read_rung_state(layout.trial_dir(project_dir, trial.trial_id))
                                                  or {}).get("rung") or 0) > 0)]
 
 
 def resume_summary(project_dir: pathlib.Path, total: int | None, oracle: keras_tuner.Oracle) -> tuple[int, str | None]:
     """(trials finished, a line saying what is done and what resumes, or None for a new
     study), from the reloaded oracle's trials (the files were read once, by its reload)."""
-    trials = sorted(oracle.trials.values(), key=lambda trial: records.trial_order(pathlib.Path(f"trial_{trial.trial_id}")))
+    trials = sorted(oracle.trials.values(), key=lambda trial: records.trial_order(layout.trial_dir(".", trial.trial_id)))
     if not trials:
         return 0, None
     finished = counted_trials(project_dir, oracle)
@@ -440,7 +440,7 @@ def resume_summary(project_dir: pathlib.Path, total: int | None, oracle: keras_t
     line = f"{len(finished)} of {total or len(trials)} trials done"
     if running:
         trial = running[0]
-        trial_dir = project_dir / f"trial_{trial.trial_id}"
+        trial_dir = layout.trial_dir(project_dir, trial.trial_id)
         epoch = max((layout.checkpoint_epoch(run) for _, run in records.execution_dirs(trial_dir)), default=0)
         state = layout.read_rung_state(trial_dir)
         epochs = (state or {}).get("epochs") or (trial.hyperparameters.values.get("epochs"))
@@ -614,8 +614,10 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
 def disk_full_message(out, error) -> str:
     """One line: where the disk filled, how much is free there, what a checkpoint needs."""
     free = shutil.disk_usage(out).free if out.exists() else 0
-    sizes = [path.stat().st_size for path in (out / PROJECT_NAME).glob("trial_*/execution_*/*.weights.h5")]
-    sizes += [path.stat().st_size for path in (out / PROJECT_NAME).glob("trial_*/execution_*/backup/*.weights.h5")]
+    runs = [run for trial_file in records.trial_files(out / PROJECT_NAME)
+            for _, run in records.execution_dirs(trial_file.parent)]
+    sizes = [path.stat().st_size for run in runs
+             for path in (*run.glob("*.weights.h5"), *layout.checkpoint_dir(run).glob("*.weights.h5"))]
     need = max(sizes, default=0)
     size = lambda n: f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"  # noqa: E731
     needed = f"; a checkpoint of this model takes about {size(need)}" if need else ""

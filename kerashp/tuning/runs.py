@@ -33,7 +33,7 @@ from kerashp.data.pipeline import steps_per_epoch
 from kerashp.errors import option_value
 from kerashp.models.state import copy_initial_state
 from kerashp.report.tables import last_line
-from kerashp.storage import records
+from kerashp.storage import layout, records
 from kerashp.storage.layout import read_rung_state
 from kerashp.storage.weights import WEIGHTS_KEPT, WeightsPolicy, remove_best_epoch_weights, weights_expected
 from kerashp.study import Study
@@ -52,7 +52,7 @@ FINAL_WEIGHTS_FILE = records.FINAL_WEIGHTS_FILE
 
 def run_name(trial_id: str, execution: int, executions: int) -> str:
     """TensorBoard run name of one run of a trial."""
-    return f"trial_{trial_id}" if executions == 1 else f"trial_{trial_id}_seed{execution}"
+    return layout.tensorboard_run_name(trial_id, execution, executions)
 
 
 def tensorboard_callbacks(run_dir: pathlib.Path) -> list[keras.callbacks.Callback]:
@@ -189,7 +189,7 @@ class RunPlan:
     @property
     def backup(self) -> pathlib.Path:
         """Its checkpoint directory."""
-        return self.directory / "backup"
+        return layout.checkpoint_dir(self.directory)
 
 
 
@@ -233,7 +233,7 @@ class KerasRuns:
         return self.study.settings
 
     def trial_dir(self, trial_id: str) -> pathlib.Path:
-        return self.project_dir / f"trial_{trial_id}"
+        return layout.trial_dir(self.project_dir, trial_id)
 
     def note_score(self, score: float | None) -> None:
         if score is not None and math.isfinite(score) and self._at_least_best(score):
@@ -358,7 +358,7 @@ class KerasRuns:
         return (int(state["epochs"]) if state else full), full
 
     def execution_dir(self, trial_id: str, index: int) -> pathlib.Path:
-        return pathlib.Path(self.trial_dir(trial_id)) / f"execution_{index}"
+        return layout.execution_dir(self.project_dir, trial_id, index)
 
     @staticmethod
     def run_finished(directory: pathlib.Path, stage: int) -> bool:
@@ -434,7 +434,7 @@ class KerasRuns:
         power cut), the checkpoint is moved aside (`backup.damaged-<time>`, nothing
         deleted), the history emptied, and the run trains again from its first epoch, so
         that its numbers are the uninterrupted run's."""
-        backup = directory / "backup"
+        backup = layout.checkpoint_dir(directory)
         history = records.read_history(directory / records.HISTORY_FILE)
         logged = set(history["epoch"]) if "epoch" in history else set()
         missing = [epoch for epoch in range(1, committed + 1) if epoch not in logged]
