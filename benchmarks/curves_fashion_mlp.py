@@ -8,8 +8,9 @@ the test split evaluated after every epoch (recorded for the replayed search rac
     python benchmarks/curves.py export artifacts/benchmarks/curves_fashion_mlp/seed0 \\
         artifacts/benchmarks/curves_fashion_mlp/seed1 --to artifacts/benchmarks/curves_fashion_mlp/table.csv.gz
 
-An ordinary kerashp grid study (`studies/fashion_grid.py`'s model, data and validation split,
-batch 128, PyTorch's defaults), over two values of each of the grid's hyperparameters but the
+An ordinary kerashp grid study (`studies/fashion_grid.py`'s model, batch 128, PyTorch's
+defaults; the data as `benchmarks/peers.py` reads it: 6,000 validation images held out of the
+training set, the first `--train-limit` of the rest for training, the test set whole), over two values of each of the grid's hyperparameters but the
 optimizer and the learning rate (three each): hidden layers [1024, 256] or [1024, 128],
 Xavier uniform or random normal initialisation, batch norm on or off, dropout 0.1 or 0.5
 after each hidden layer, SGD / Adam / RMSprop, learning rate 1e-2 / 1e-3 / 1e-4, momentum
@@ -28,7 +29,7 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from kerashp import option  # noqa: E402
 from kerashp.cli import main  # noqa: E402
@@ -72,6 +73,14 @@ class FashionCurves(FashionGrid):
         hp.Boolean("batch_norm")
         for name in ("dropout_1", "dropout_2", "optimizer", "learning_rate", "momentum"):
             hp.Choice(name, space[name])
+
+    def load_data(self):
+        """As the peers benchmark reads it (`benchmarks/peers.py`): 10% of the training images held
+        out for validation (6,000, seed 0), the first `--train-limit` of the rest for training,
+        the 10,000 test images whole."""
+        from peers import load_data
+
+        return load_data(self.settings.data.spec, self.settings.data.train_limit)
 
     def extra_callbacks(self, hp, run_dir, tensorboard_dir):
         from callbacks import EvaluateEachEpoch
