@@ -232,8 +232,8 @@ def check_definition(project_dir, study: Study) -> dict[str, Any]:
                          f"{option_name('out')} for a new directory, or give the changed configuration a new name")
     trained_with = {"model": reference_model_fingerprint(study), "data": data_fingerprint(study.data)}
     for kind, label in (("model", f"model {study.name}.build makes"), ("data", "data")):
-        before = saved.get(kind)
-        if isinstance(before, dict) and before.get("hash") != trained_with[kind]["hash"]:
+        before, now = saved.get(kind), trained_with[kind]
+        if isinstance(before, dict) and before.get("hash") and now["hash"] and before["hash"] != now["hash"]:
             raise StudyError(f"{study.settings.output.out} holds trials trained with other "
                              f"{describe_change(label, before, trained_with[kind])[4:]}; pass "
                              f"{option_name('overwrite')} to train them again, or {option_name('out')} for a "
@@ -252,8 +252,11 @@ def reference_model_fingerprint(study: Study) -> dict[str, Any]:
     values = dict(next(iter(study.configs.values()))) if study.configs else {}
     values.update(study.settings.training.overrides)
     space.values.update(values)
-    model = study.build(space)
-    fingerprint = model_fingerprint(model)
+    try:
+        model = study.build(space)
+        fingerprint = model_fingerprint(model)
+    except Exception as error:  # a build that fails (or refuses these values) fails its trials, one by one
+        return {"hash": None, "unbuilt": f"{type(error).__name__}: {last_line(str(error))}"}
     del model
     gc.collect()
     return fingerprint
