@@ -19,12 +19,14 @@ import types
 import typing
 from typing import Any
 
+from kerashp import searches
+
 
 QUICK_EPOCHS = 2
 QUICK_TRIALS = 3  # trials of a search with --quick
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
-SEARCHES = ("configs", "grid", "random", "bayesian", "tpe", "hyperband")
+SEARCHES = tuple(searches.SEARCHES)  # kerashp.searches, the registry
 PRUNERS = ("none", "asha", "median", "hyperband")
 FRAMEWORKS = ("keras", "pytorch")
 KEEP_WEIGHTS = ("all", "best", "none")  # kerashp.storage.weights.KEEP_WEIGHTS  # kerashp.frameworks.FRAMEWORKS, without importing Keras
@@ -163,10 +165,7 @@ def build_parser(study_class, prog: str | None = None) -> argparse.ArgumentParse
     add("--reference", default=None, metavar="NAME",
         help="with --seeds N >= 2: the configuration the others are compared with, seed by seed (default: the first)")
     add("--search", choices=SEARCHES, default=study_class.default_search,
-        help="run the named configurations, or search the space (grid: every point in a fixed order, resumable; "
-             "bayesian: a Gaussian process proposes; tpe: a tree-structured Parzen estimator proposes, pruned trials "
-             "ranked by how far they trained; hyperband: random configurations pruned in Hyperband's brackets, "
-             "as --search random --prune hyperband)")
+        help=f"run the named configurations, or search the space ({searches.search_help()})")
     add("--trials", type=positive_int, default=None, help=f"configurations of a random, Bayesian, TPE or Hyperband search (for grid: stop after N trials in all; with --quick: {QUICK_TRIALS})")
     add("--prune", choices=PRUNERS, default=None,
         help="train trials in stages to rungs of min-epochs * eta**k epochs and stop the poor ones: asha (the top 1/eta "

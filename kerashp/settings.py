@@ -16,6 +16,7 @@ import sys
 from typing import Any, Mapping
 
 from kerashp import options as options_module
+from kerashp import searches
 from kerashp.errors import StudyError, option_name, option_style, option_value
 
 def _setting(default: Any = dataclasses.MISSING, *, resumable: bool = False, key: str | None = None,
@@ -309,8 +310,9 @@ def resolve_runs(study_class, given: Mapping[str, Any]) -> list[StudySettings]:
     """
     values = resolve_options(study_class, given)
     args = argparse.Namespace(**values)
-    if args.search == "hyperband" and args.prune not in (None, "hyperband"):
-        raise StudyError(f"{option_value('search', 'hyperband')} prunes with hyperband, not "
+    implied = searches.get(args.search).prune
+    if implied and args.prune not in (None, implied):
+        raise StudyError(f"{option_value('search', args.search)} prunes with {implied}, not "
                          f"{option_value('prune', args.prune)} (for that: {option_value('search', 'random')} "
                          f"{option_value('prune', args.prune)})")
     if args.max_minutes is not None and args.max_minutes < 0:
@@ -340,7 +342,7 @@ def _settings(study_class, args: argparse.Namespace, experiment: str | None) -> 
     verbose = args.verbose if args.verbose is not None else (
         0 if "ipykernel" in sys.modules else 1 if sys.stdout.isatty() else 2)  # a notebook: kerashp's trial lines only
     overrides = dict(args.set)
-    prune = args.prune or ("hyperband" if args.search == "hyperband" else "none")
+    prune = args.prune or searches.get(args.search).prune or "none"
     if study_class.epochs_hyperparameter and (args.epochs or args.quick):
         overrides.setdefault("epochs", epochs)  # an explicit length fixes the searched one
     return StudySettings(

@@ -18,7 +18,7 @@ import keras_tuner
 import pandas as pd
 
 from kerashp import compat, tensorboard_hparams
-from kerashp import preflight
+from kerashp import preflight, searches
 from kerashp.preflight import selected_configs
 from kerashp.fingerprints import data_fingerprint, describe_change, model_fingerprint
 from kerashp.errors import Interrupted, StudyError, is_disk_full, option_name, option_value
@@ -29,19 +29,10 @@ from kerashp.storage import layout, records
 from kerashp.storage.layout import FINGERPRINT_FILE, PROJECT_NAME, REPORT_FILES, TENSORBOARD_DIR
 from kerashp.study import Study
 from kerashp.tuning.lock import exclusive_lock
-from kerashp.tuning.oracle import (
-    ConsecutiveFailures,
-    CONFIG_KEY,
-    GridOracle,
-    NamedConfigOracle,
-    ResumableBayesianOracle,
-    ResumableRandomSearchOracle,
-    grid_values,
-)
+from kerashp.tuning.oracle import CONFIG_KEY, ConsecutiveFailures, grid_values
 from kerashp.tuning import signals
 from kerashp.tuning.progress import Progress
 from kerashp.tuning.pruners import Rungs, make_pruner
-from kerashp.tuning.tpe import ResumableTPEOracle
 from kerashp.tuning.runs import DiskFull
 from kerashp.tuning.tuner import StudyTuner
 
@@ -143,24 +134,20 @@ def make_oracle(study: Study, configs: dict[str, dict[str, Any]]) -> keras_tuner
                                   deadline=time.monotonic() + 60 * settings.search.max_minutes if settings.search.max_minutes is not None else None)
     # A search stops after 3 failed trials in a row (KerasTuner's default; a diverged trial is an
     # outcome, not a failure); a grid or named configurations try every point.
+    method = searches.get(settings.search.method)
     limit = study.max_consecutive_failed_trials
-    common["max_consecutive_failed_trials"] = limit if limit is not None else (
-        10**6 if settings.search.method in ("configs", "grid") else 3)
+    common["max_consecutive_failed_trials"] = limit if limit is not None else (10**6 if method.exhaustive else 3)
     rungs = pruning_rungs(study, configs)
     if rungs is not None:
         common.update(pruner=make_pruner(settings.search.prune, rungs),
                       full_epochs=lambda trial: study.trial_epochs(trial.hyperparameters))
-    if settings.search.method == "configs":
-        return NamedConfigOracle(configs, **common)
+    if method.name == "configs":
+        return method.oracle_class()(configs, **common)
     fixed = keras_tuner.HyperParameters()
     for name, value in settings.training.overrides.items():
         fixed.Fixed(name, value)
     common.update(max_trials=settings.search.trials, hyperparameters=fixed)
-    bases = {"grid": GridOracle, "random": ResumableRandomSearchOracle, "hyperband": ResumableRandomSearchOracle,
-             "bayesian": ResumableBayesianOracle, "tpe": ResumableTPEOracle}
-    if settings.search.method not in bases:
-        raise StudyError(f"unknown search {settings.search.method!r}; choose configs, grid, random, bayesian, tpe or hyperband")
-    return bases[settings.search.method](**common)
+    return method.oracle_class()(**common)
 
 
 def check_fingerprint(project_dir, settings: StudySettings) -> None:
@@ -506,7 +493,7 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
         raise StudyError(f"{option_name('reference')} {settings.output.reference!r} is not among the configurations run: "
                          f"{', '.join(configs)}")
     pruning_rungs(study, configs)  # refuses rungs that cannot prune, before anything changes
-    if settings.search.method in ("random", "bayesian", "tpe", "hyperband") and not settings.search.trials:
+    if searches.get(settings.search.method).needs_trials and not settings.search.trials:
         raise StudyError(f"{option_name('search')} {settings.search.method} needs {option_name('trials')} N")
     out = settings.output.out
     role = distributed_role()

@@ -1,0 +1,71 @@
+"""The search methods (`--search`), one registry: each method's name, what it does, the
+oracle that proposes its trials (imported only when a run starts, so the command line answers
+before TensorFlow loads) and how the run treats it. The option's choices and help, the
+runner's oracle and its checks are all read from here."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchMethod:
+    """One search method.
+
+    Attributes:
+        name: its `--search` name.
+        help: what it does, for `--help` and the docs.
+        oracle: "module:Class" of its oracle (`kerashp.tuning.oracle` and others).
+        needs_trials: a search of `--trials N` configurations (N required).
+        exhaustive: tries every point it has (named configurations, a grid): a failed trial
+            does not stop it; others stop after `max_consecutive_failed_trials` in a row.
+        prune: the pruner it implies (`--search hyperband` is random proposals pruned in
+            Hyperband's brackets), or None.
+    """
+
+    name: str
+    help: str
+    oracle: str
+    needs_trials: bool = True
+    exhaustive: bool = False
+    prune: str | None = None
+
+    def oracle_class(self) -> type:
+        module, _, name = self.oracle.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+SEARCHES: dict[str, SearchMethod] = {method.name: method for method in (
+    SearchMethod("configs", "the study's named configurations, each once, in order",
+                 "kerashp.tuning.oracle:NamedConfigOracle", needs_trials=False, exhaustive=True),
+    SearchMethod("grid", "every point of the space in a fixed order, resumable (--trials N: stop after N)",
+                 "kerashp.tuning.oracle:GridOracle", needs_trials=False, exhaustive=True),
+    SearchMethod("random", "random configurations (KerasTuner's, resumable)",
+                 "kerashp.tuning.oracle:ResumableRandomSearchOracle"),
+    SearchMethod("bayesian", "a Gaussian process proposes (KerasTuner's, resumable)",
+                 "kerashp.tuning.oracle:ResumableBayesianOracle"),
+    SearchMethod("tpe", "a tree-structured Parzen estimator proposes, pruned trials ranked by how far they trained",
+                 "kerashp.tuning.tpe:ResumableTPEOracle"),
+    SearchMethod("hyperband", "random configurations pruned in Hyperband's brackets (as --search random "
+                 "--prune hyperband)", "kerashp.tuning.oracle:ResumableRandomSearchOracle", prune="hyperband"),
+)}
+
+
+def search_help() -> str:
+    """The `--search` option's help, from the registry."""
+    return "; ".join(f"{method.name}: {method.help}" for method in SEARCHES.values())
+
+
+def get(name: str) -> SearchMethod:
+    """The method named `name`; ValueError naming the choices otherwise."""
+    try:
+        return SEARCHES[name]
+    except KeyError:
+        raise ValueError(f"unknown search {name!r}; choose from {', '.join(SEARCHES)}") from None
+
+
+def describe() -> list[dict[str, Any]]:
+    """The registry as rows (name, help, needs --trials), for the docs."""
+    return [{"name": m.name, "help": m.help, "trials": m.needs_trials} for m in SEARCHES.values()]
