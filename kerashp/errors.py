@@ -2,6 +2,7 @@
 
 import contextlib
 import errno
+import re
 from typing import Iterator
 
 
@@ -71,3 +72,9 @@ def is_disk_full(error: BaseException) -> bool:
             return True
         error = error.__cause__ or error.__context__
     return False
+
+
+def last_line(message: str | None) -> str:
+    """The last line of a failure message, without the exception's module path."""
+    lines = (message or "").strip().splitlines()
+    return re.sub(r"^[\w.]+(Error|Exception): ", "", lines[-1]) if lines else ""

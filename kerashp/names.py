@@ -12,3 +12,12 @@ OUTPUT_HEADS = ("softmax", "linear", "gaussian")
 OPTIMIZER_NAMES = ("sgd", "sgd_momentum", "rmsprop", "adam")
 ADAM_HYPERPARAMETERS = ("beta_1", "beta_2", "epsilon")
 CLASSIFICATION_LOSSES = ("mse", "cross_entropy")
+
+# The results table's metric columns unless a study names its own (`Study.table_metrics`).
+DEFAULT_METRICS: tuple[tuple[str, str], ...] = (
+    ("best_val_accuracy", "best val accuracy"),
+    ("best_accuracy", "best train accuracy"),
+    ("final_val_loss", "final val loss"),
+    ("train_time_s", "training time (s)"),
+    ("images_per_second", "images/s"),
+)

@@ -14,7 +14,7 @@ import pathlib
 from typing import TYPE_CHECKING, Any, ClassVar, Hashable, Mapping, Sequence
 
 from kerashp.original import Original
-from kerashp.report.tables import DEFAULT_METRICS
+from kerashp.names import DEFAULT_METRICS
 from kerashp.settings import StudySettings
 
 if TYPE_CHECKING:

@@ -7,7 +7,8 @@ from kerashp.report.figures import (
     plot_learning_curve_grid,
     plot_learning_curves,
 )
-from kerashp.report.tables import DEFAULT_METRICS, markdown_table, results_table, write_results
+from kerashp.names import DEFAULT_METRICS
+from kerashp.report.tables import markdown_table, results_table, write_results
 
 __all__ = [
     "DEFAULT_METRICS",

@@ -18,7 +18,8 @@ import pandas as pd
 
 from kerashp.report import pruning as pruning_report
 from kerashp.report import replication, uncertainty
-from kerashp.report.tables import DEFAULT_METRICS, epochs_table, results_markdown, results_table, write_results
+from kerashp.names import DEFAULT_METRICS
+from kerashp.report.tables import epochs_table, results_markdown, results_table, write_results
 from kerashp.storage import layout, records
 
 if TYPE_CHECKING:

@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import math
-import re
 import pathlib
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pandas as pd
 
+from kerashp.errors import last_line
+from kerashp.names import DEFAULT_METRICS
 from kerashp.storage import records
 
 if TYPE_CHECKING:
     from kerashp.storage.records import TrialRecord
 
 # (summary key, column title in results.md)
-DEFAULT_METRICS: tuple[tuple[str, str], ...] = (
-    ("best_val_accuracy", "best val accuracy"),
-    ("best_accuracy", "best train accuracy"),
-    ("final_val_loss", "final val loss"),
-    ("train_time_s", "training time (s)"),
-    ("images_per_second", "images/s"),
-)
-
-
-def last_line(message: str | None) -> str:
-    """The last line of a failure message, without the exception's module path."""
-    lines = (message or "").strip().splitlines()
-    return re.sub(r"^[\w.]+(Error|Exception): ", "", lines[-1]) if lines else ""
-
-
 def results_table(
     trials: Sequence[TrialRecord],
     hyperparameters: Sequence[str],

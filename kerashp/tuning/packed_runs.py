@@ -12,7 +12,7 @@ from typing import Hashable
 import keras
 
 from kerashp.data import DataSplits
-from kerashp.report.tables import last_line
+from kerashp.errors import last_line
 from kerashp.storage import layout, records
 from kerashp.tuning.backup import AtomicBackupAndRestore
 from kerashp.tuning.packing import ReplicaCallbacks, pack_models, replicas

@@ -21,10 +21,9 @@ from kerashp import compat, tensorboard_hparams
 from kerashp import preflight, searches
 from kerashp.preflight import selected_configs
 from kerashp.fingerprints import data_fingerprint, describe_change, model_fingerprint
-from kerashp.errors import Interrupted, StudyError, is_disk_full, option_name, option_value
+from kerashp.errors import Interrupted, StudyError, is_disk_full, option_name, option_value, last_line
 from kerashp.report import study_report
 from kerashp.settings import StudySettings
-from kerashp.report.tables import last_line
 from kerashp.storage import layout, records
 from kerashp.storage.layout import FINGERPRINT_FILE, PROJECT_NAME, REPORT_FILES, TENSORBOARD_DIR
 from kerashp.study import Study

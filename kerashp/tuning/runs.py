@@ -30,9 +30,8 @@ from callbacks.timing import Timing
 from kerashp import compat, distribute, tensorboard_hparams
 from kerashp.data import DataSplits
 from kerashp.data.pipeline import steps_per_epoch
-from kerashp.errors import option_value
+from kerashp.errors import option_value, last_line
 from kerashp.models.state import copy_initial_state
-from kerashp.report.tables import last_line
 from kerashp.storage import layout, records
 from kerashp.storage.layout import read_rung_state
 from kerashp.storage.weights import WEIGHTS_KEPT, WeightsPolicy, remove_best_epoch_weights, weights_expected
