@@ -320,9 +320,10 @@ class Study:
         (the KerasTuner-style tuners, where the user overrode `run_trial`)."""
         return False
 
-    def run_trial(self, trial: Any, callbacks: list) -> Any:
-        """Trains one run of `trial` itself, handing `callbacks` to its `fit`; returns a
-        number, a dict of metrics or a History (see `trains_runs_itself`)."""
+    def run_trial(self, trial: Any, callbacks: list, run_dir: pathlib.Path) -> Any:
+        """Trains one run of `trial` itself (its files in `run_dir`), handing `callbacks`
+        to its `fit`; returns a number, a dict of metrics or a History (see
+        `trains_runs_itself`)."""
         raise NotImplementedError
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args, **kwargs):

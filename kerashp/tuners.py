@@ -24,6 +24,7 @@ import inspect
 import math
 import pathlib
 import re
+import sys
 import warnings
 from typing import Any, ClassVar
 
@@ -149,6 +150,13 @@ def _materialize(dataset, what: str) -> tuple[np.ndarray, np.ndarray, int | None
     return np.stack(features), np.stack(labels), None
 
 
+def _is_dataset(value: Any) -> bool:
+    """Whether `value` is a tf.data.Dataset (TensorFlow is not imported for it: a dataset
+    passed in means it is loaded already; under JAX without TensorFlow there is none)."""
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(value, tf.data.Dataset)
+
+
 def _arrays(x, y, what: str) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(x, (dict, list, tuple)) or isinstance(y, (dict, list, tuple)):
         raise StudyError(f"{what}: kerashp's tuners take one input array and one target array "
@@ -185,19 +193,17 @@ def fit_arguments(fit_args: tuple, fit_kwargs: dict) -> dict[str, Any]:
 def splits_from_fit_arguments(arguments: dict[str, Any]) -> tuple[DataSplits, int | None]:
     """The training and validation splits of `search`'s fit arguments, and the batch size
     of a batched dataset (None: arrays)."""
-    import tensorflow as tf
-
     x, y, batch = arguments.get("x"), arguments.get("y"), None
     if x is None:
         raise StudyError("search(): no training data (x) given")
-    if isinstance(x, tf.data.Dataset):
+    if _is_dataset(x):
         features, labels, batch = _materialize(x, "search(x=...)")
     else:
         features, labels = _arrays(x, y, "search(x, y)")
     validation = arguments.get("validation_data")
     fraction = arguments.get("validation_split") or 0.0
     if validation is not None:
-        if isinstance(validation, tf.data.Dataset):
+        if _is_dataset(validation):
             val_features, val_labels, _ = _materialize(validation, "search(validation_data=...)")
         elif isinstance(validation, (tuple, list)) and len(validation) in (2, 3):
             if len(validation) == 3:
@@ -268,7 +274,7 @@ class HyperModelStudy(Study):
 
     def extra_callbacks(self, hp, run_dir, tensorboard_dir):
         callbacks = copy.deepcopy(self.user_callbacks)  # each run its own state, as KerasTuner copies them
-        for callback in callbacks:
+        for callback in callbacks:  # a TensorBoard of the user's: a run directory of its own in its log_dir
             if isinstance(callback, keras.callbacks.TensorBoard):
                 callback.log_dir = str(pathlib.Path(callback.log_dir) / run_dir.parent.name / run_dir.name)
         return callbacks
@@ -276,11 +282,10 @@ class HyperModelStudy(Study):
     def trains_runs_itself(self) -> bool:
         return self.tuner is not None
 
-    def run_trial(self, trial, callbacks):
+    def run_trial(self, trial, callbacks, run_dir):
         args, kwargs = self.search_args
         kwargs = dict(kwargs)
-        kwargs["callbacks"] = [*callbacks, *self.extra_callbacks(trial.hyperparameters, pathlib.Path("run"),
-                                                                 pathlib.Path("tb"))]
+        kwargs["callbacks"] = [*callbacks, *self.extra_callbacks(trial.hyperparameters, run_dir, run_dir)]
         return self.tuner.run_trial(trial, *args, **kwargs)
 
 

@@ -423,3 +423,17 @@ def test_ctrl_c_stops_the_run_even_when_its_first_raise_is_swallowed(tmp_path, c
     assert len(err) == 1 and "interrupted (Ctrl-C) in trial 0000" in err[0], err
     trained = (out / "epochs_trained.log").read_text().splitlines()
     assert [line.split()[:2] for line in trained] == [["0000", "1"]]  # stopped in its second epoch
+
+
+def test_a_studys_committed_results_without_its_run_records_are_its_own(searched, tmp_path, capfd):
+    # artifacts/<study>/ holds the committed tables and figures, not the run records (not committed):
+    # the study reruns there; another study is refused.
+    committed = tmp_path / "committed"
+    committed.mkdir()
+    for name in ("results.md", "results.csv", "val_accuracy.png"):
+        shutil.copy(searched / name, committed / name)
+    (committed / "NOTE.md").write_text("how these were made")
+    assert run(committed, "--configs", "slow", study=OtherStudy) == 2
+    one_line(capfd, "holds the study tiny, not other")
+    assert run(committed, "--search", "random", "--trials", "1") == 0
+    assert (committed / "NOTE.md").read_text() == "how these were made"

@@ -80,7 +80,24 @@ def read_owner(out: str | os.PathLike) -> dict[str, Any] | None:
             return {"study": record.get("study", record.get("name")), "experiment": record.get("experiment")}
     if (project / FINGERPRINT_FILE).is_file():
         return {"study": None, "experiment": None}
-    return None
+    return report_owner(out)
+
+
+REPORT_TITLE = re.compile(r"# ([A-Za-z0-9][A-Za-z0-9_.-]*): .*?(?:; experiment ([A-Za-z0-9][A-Za-z0-9_.-]*):|$)")
+
+
+def report_owner(out: str | os.PathLike) -> dict[str, Any] | None:
+    """The study whose report (results.md, its title line as kerashp writes it) a directory
+    holds without its project: the committed results of a shipped study (`artifacts/<name>/`,
+    whose run records are not committed) belong to that study."""
+    path = pathlib.Path(out) / "results.md"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            first = handle.readline().rstrip("\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+    match = REPORT_TITLE.match(first)
+    return {"study": match.group(1), "experiment": match.group(2)} if match else None
 
 
 def write_owner(out: str | os.PathLike, study: str, experiment: str | None) -> None:

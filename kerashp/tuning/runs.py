@@ -421,7 +421,8 @@ class KerasRuns:
         plan = self.plan(trial, index)
         records.truncate_history(plan.directory / records.HISTORY_FILE, 0)
         keras.utils.set_random_seed(plan.seed)
-        reported = self.study.run_trial(trial, [StopWhenSignalled(), *self.run_callbacks(plan), StopOnNaN()])
+        reported = self.study.run_trial(trial, [StopWhenSignalled(), *self.run_callbacks(plan), StopOnNaN()],
+                                        plan.directory)
         return self.finish_run(plan, None, dict, reported=reported)
 
     def _checkpoint_agrees(self, model: keras.Model, trial_id: str, index: int, directory: pathlib.Path,
