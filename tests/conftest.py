@@ -25,7 +25,7 @@ SLOW_FILES = {
     "test_study_runner.py", "test_quick.py", "test_without_tensorflow.py", "test_distribute.py", "test_faults.py",
     "test_bad_input.py", "test_cli.py", "test_examples.py", "test_backup.py", "test_tfds_loading.py",
     "test_keep_weights.py", "test_best_epoch.py", "test_study_directory.py", "test_curves_table.py",
-    "test_keras_tuner_compat.py", "test_executor_seam.py",
+    "test_keras_tuner_compat.py", "test_executor_seam.py", "test_gpu_check.py",
 }
 
 
