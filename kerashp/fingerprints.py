@@ -1,6 +1,6 @@
 """Fingerprints of what a study's trials were trained with: the model its `build` makes and
 the data it loaded, so that a rerun after either changed is refused instead of served the
-old numbers (see `kerashp.tuning.runner.check_definition`).
+old numbers (see `kerashp.tuning.study_dir.check_definition`).
 
 A fingerprint is a short hash and a few readable facts (layers, parameters, optimizer; rows
 and shapes), so that a refusal can say what changed.

@@ -140,7 +140,7 @@ def test_a_pruned_search_ranks_and_promotes_as_without_it_and_leaves_no_best_epo
 def test_a_project_made_without_it_is_not_resumed_with_it(tmp_path):
     from kerashp import StudyError, StudySettings
     from kerashp.storage.layout import FINGERPRINT_FILE
-    from kerashp.tuning.runner import check_fingerprint
+    from kerashp.tuning.study_dir import check_fingerprint
 
     before = StudySettings.for_study(HeldOutTinyStudy, out=tmp_path)
     old = {key: value for key, value in before.training_fingerprint().items() if key != "restore_best_weights"}

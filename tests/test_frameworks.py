@@ -157,7 +157,7 @@ def test_unknown_names_are_refused():
 def test_studies_mirrored_from_pytorch_use_its_defaults_unless_told(tmp_path):
     from kerashp import StudySettings, StudyError
     from kerashp.storage.layout import FINGERPRINT_FILE
-    from kerashp.tuning.runner import check_fingerprint
+    from kerashp.tuning.study_dir import check_fingerprint
     from studies.adam_betas import AdamBetas
     from studies.fashion_grid import FashionGrid
     from studies.house_prices import HousePrices
