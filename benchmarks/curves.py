@@ -1,7 +1,7 @@
 """Learning-curve tables: a recorded kerashp study directory as one compact file (prints, never asserts).
 
-    python benchmarks/curves.py export artifacts/benchmarks/curves_fashion_mlp/seed0 \\
-        artifacts/benchmarks/curves_fashion_mlp/seed1 --to artifacts/benchmarks/curves_fashion_mlp/table.csv.gz
+    python benchmarks/curves.py export ~/.cache/kerashp/recordings/curves_fashion_mlp/seed0 \\
+        ~/.cache/kerashp/recordings/curves_fashion_mlp/seed1 --to artifacts/benchmarks/curves_fashion_mlp/table.csv.gz
 
 One row per run and epoch: the trial's hyperparameter values, the run's seed, the epoch
 (1-based), every metric of its history row (training, validation and, where recorded,

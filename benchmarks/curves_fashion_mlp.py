@@ -2,11 +2,11 @@
 the test split evaluated after every epoch (recorded for the replayed search race).
 
     python benchmarks/curves_fashion_mlp.py --data file:../shared/datasets/fashion-mnist --train-limit 6000 \\
-        --out artifacts/benchmarks/curves_fashion_mlp/seed0            # resumable: rerun to go on
+        --out ~/.cache/kerashp/recordings/curves_fashion_mlp/seed0     # resumable: rerun to go on
     python benchmarks/curves_fashion_mlp.py --data file:../shared/datasets/fashion-mnist --train-limit 6000 \\
-        --subset --seed 1 --out artifacts/benchmarks/curves_fashion_mlp/seed1   # training noise: a second seed
-    python benchmarks/curves.py export artifacts/benchmarks/curves_fashion_mlp/seed0 \\
-        artifacts/benchmarks/curves_fashion_mlp/seed1 --to artifacts/benchmarks/curves_fashion_mlp/table.csv.gz
+        --subset --seed 1 --out ~/.cache/kerashp/recordings/curves_fashion_mlp/seed1  # a second seed
+    python benchmarks/curves.py export ~/.cache/kerashp/recordings/curves_fashion_mlp/seed0 \\
+        ~/.cache/kerashp/recordings/curves_fashion_mlp/seed1 --to artifacts/benchmarks/curves_fashion_mlp/table.csv.gz
 
 An ordinary kerashp grid study (`studies/fashion_grid.py`'s model, batch 128, PyTorch's
 defaults; the data as `benchmarks/peers.py` reads it: 6,000 validation images held out of the
