@@ -437,3 +437,12 @@ def test_a_studys_committed_results_without_its_run_records_are_its_own(searched
     one_line(capfd, "holds the study tiny, not other")
     assert run(committed, "--search", "random", "--trials", "1") == 0
     assert (committed / "NOTE.md").read_text() == "how these were made"
+
+
+def test_an_empty_project_directory_is_not_in_the_way(tmp_path):
+    # A distributed worker that starts before its chief makes out/tuner/ before the chief
+    # records whose the directory is: the chief must not refuse it.
+    out = tmp_path / "out"
+    (out / "tuner").mkdir(parents=True)
+    (out / "tensorboard" / "empty").mkdir(parents=True)
+    assert run(out, "--configs", "slow") == 0

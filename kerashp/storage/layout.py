@@ -112,7 +112,11 @@ def outputs_in_the_way(out: str | os.PathLike, report_files: list[str]) -> list[
     (`out` has no owner): its project and TensorBoard directories, its report files."""
     out = pathlib.Path(out)
     names = [PROJECT_NAME, TENSORBOARD_DIR, *report_files]
-    return [name for name in names if os.path.lexists(out / name)]
+    # An empty directory replaces nothing (a distributed worker that started before its chief
+    # makes the project directory before the chief records whose it is).
+    return [name for name in names if os.path.lexists(out / name)
+            and not ((out / name).is_dir() and not (out / name).is_symlink()
+                     and not any(path.is_file() or path.is_symlink() for path in (out / name).rglob("*")))]
 
 
 def kerashp_written(out: str | os.PathLike, report_files: list[str]) -> list[pathlib.Path]:
