@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from typing import Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,8 +63,3 @@ def get(name: str) -> SearchMethod:
         return SEARCHES[name]
     except KeyError:
         raise ValueError(f"unknown search {name!r}; choose from {', '.join(SEARCHES)}") from None
-
-
-def describe() -> list[dict[str, Any]]:
-    """The registry as rows (name, help, needs --trials), for the docs."""
-    return [{"name": m.name, "help": m.help, "trials": m.needs_trials} for m in SEARCHES.values()]
