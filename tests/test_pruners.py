@@ -3,6 +3,8 @@ Hyperband and the median rule promote or stop, that each decision is written to 
 trial's rung.json before it is acted on, and that a fresh book reading those files
 decides the same (what lets a killed search resume exactly). No model is trained."""
 
+import math
+
 import keras_tuner
 import pytest
 from keras_tuner.engine import trial as trial_module
@@ -112,3 +114,20 @@ def test_a_worse_objective_direction_and_a_nan_rank_last(tmp_path):
         trial.metrics.update("val_loss", value, step=1)
     assert book.score_at(low, 0) > book.score_at(high, 0) > book.score_at(nan, 0) == float("-inf")
     assert book.score_at(low, 1) == float("-inf")  # not reached
+
+
+@pytest.mark.parametrize("min_epochs, eta, max_epochs", [(1, 3, 40), (1, 2, 9), (3, 3, 81)])
+def test_hyperband_brackets_are_the_smooth_weighted_round_robin_sequence(min_epochs, eta, max_epochs):
+    """bracket_of(i) reads one period of the sequence; computed step by step to i, it is the same."""
+    rungs = Rungs(min_epochs, eta, max_epochs)
+    last = rungs.brackets - 1
+    weights = [math.ceil((last + 1) / (last + 1 - b) * eta ** (last - b)) for b in range(last + 1)]
+    current, expected = [0] * len(weights), []
+    for _ in range(3 * sum(weights) + 5):
+        current = [c + w for c, w in zip(current, weights)]
+        chosen = max(range(len(current)), key=lambda b: (current[b], -b))
+        current[chosen] -= sum(weights)
+        expected.append(chosen)
+    assert [rungs.bracket_of(i) for i in range(len(expected))] == expected
+    assert [expected.count(b) for b in range(len(weights))] == [3 * w + expected[-5:].count(b)
+                                                               for b, w in enumerate(weights)]

@@ -4,11 +4,13 @@ small interface a pruner implements (see `kerashp.tuning.pruners`)."""
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
+import functools
 import logging
 import math
 import pathlib
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 from keras_tuner.engine import trial as trial_module
 
@@ -66,14 +68,23 @@ class Rungs:
         out by smooth weighted round robin, so the sequence is fixed and the
         brackets are interleaved."""
         last = self.brackets - 1
-        weights = [math.ceil((last + 1) / (last + 1 - b) * self.eta ** (last - b)) for b in range(last + 1)]
-        current = [0] * len(weights)
-        chosen = 0
-        for _ in range(index + 1):
-            current = [c + w for c, w in zip(current, weights)]
-            chosen = max(range(len(current)), key=lambda b: (current[b], -b))
-            current[chosen] -= sum(weights)
-        return chosen
+        weights = tuple(math.ceil((last + 1) / (last + 1 - b) * self.eta ** (last - b)) for b in range(last + 1))
+        period = _round_robin(weights)  # the sequence repeats after sum(weights) trials
+        return period[index % len(period)]
+
+
+@functools.lru_cache(maxsize=32)
+def _round_robin(weights: tuple[int, ...]) -> tuple[int, ...]:
+    """One period of smooth weighted round robin over `weights` (each index `weights[i]`
+    times; after the period every counter is back at zero, so the sequence repeats)."""
+    current = [0] * len(weights)
+    sequence = []
+    for _ in range(sum(weights)):
+        current = [c + w for c, w in zip(current, weights)]
+        chosen = max(range(len(current)), key=lambda b: (current[b], -b))
+        current[chosen] -= sum(weights)
+        sequence.append(chosen)
+    return tuple(sequence)
 
 
 class RungBook:
@@ -98,9 +109,40 @@ class RungBook:
         self.rungs = rungs
         self.bracket = bracket
         self._states: dict[str, dict[str, Any] | None] = {}
+        # Each trial's objective by epoch, read once and again only after it reported (`reported`).
+        self._reports: dict[str, tuple[Any, dict[int, float]]] = {}
+        self._reached: dict[str, int] | None = None  # within `deciding()`: by trial id
+
+    @contextlib.contextmanager
+    def deciding(self) -> Iterator[None]:
+        """One decision: each trial's highest rung is worked out once (nothing reports
+        meanwhile: the oracle decides under its lock), not once per rung and comparison."""
+        self._reached = {}
+        try:
+            yield
+        finally:
+            self._reached = None
+
+    def reports(self, trial) -> dict[int, float]:
+        """The trial's objective by epoch (the first report of an epoch counts)."""
+        cached = self._reports.get(trial.trial_id)
+        if cached is not None and cached[0] is trial.metrics:
+            return cached[1]
+        found: dict[int, float] = {}
+        name = self.objective.name
+        if trial.metrics.exists(name):
+            for observation in trial.metrics.get_history(name):
+                found.setdefault(observation.step, float(observation.mean()))
+        self._reports[trial.trial_id] = (trial.metrics, found)
+        return found
+
+    def reported(self, trial_id: str) -> None:
+        """The trial reported metrics (the oracle's `update_trial`): read them again."""
+        self._reports.pop(trial_id, None)
 
     def forget(self) -> None:
         self._states = {}
+        self._reports = {}
 
     def state(self, trial_id: str) -> dict[str, Any] | None:
         """The trial's rung state (None: it has none yet)."""
@@ -136,28 +178,26 @@ class RungBook:
 
     def reached(self, trial) -> int:
         """The highest rung the trial reported its objective at (-1: none yet)."""
-        name = self.objective.name
-        if not trial.metrics.exists(name):
-            return -1
-        steps = {observation.step for observation in trial.metrics.get_history(name)}
+        if self._reached is not None and trial.trial_id in self._reached:
+            return self._reached[trial.trial_id]
+        steps = self.reports(trial)
         reached = -1
-        for index, epochs in enumerate(self.trial_rungs(trial)):
-            if epochs in steps:
-                reached = index
+        if steps:
+            for index, epochs in enumerate(self.trial_rungs(trial)):
+                if epochs in steps:
+                    reached = index
+        if self._reached is not None:
+            self._reached[trial.trial_id] = reached
         return reached
 
     def score_at(self, trial, rung: int) -> float:
         """The trial's objective at `rung`, oriented so that larger is better (-inf: failed or missing)."""
         if self.reached(trial) < rung:
             return -math.inf
-        epochs = self.trial_rungs(trial)[rung]
-        for observation in trial.metrics.get_history(self.objective.name):
-            if observation.step == epochs:
-                value = float(observation.mean())
-                if math.isnan(value):
-                    return -math.inf
-                return value if self.objective.direction == "max" else -value
-        return -math.inf
+        value = self.reports(trial).get(self.trial_rungs(trial)[rung])
+        if value is None or math.isnan(value):
+            return -math.inf
+        return value if self.objective.direction == "max" else -value
 
     def at_rung(self, trials: Sequence, rung: int) -> list:
         """Trials that reached `rung`, and failed trials that were training to it."""
