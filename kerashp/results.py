@@ -10,6 +10,7 @@ import pandas as pd
 
 from kerashp.errors import StudyError
 from kerashp.report.study_report import Report, build_report
+from kerashp.report.tables import pick
 from kerashp.storage import layout
 
 if TYPE_CHECKING:
@@ -95,12 +96,9 @@ class Results:
         """The best completed trial's row of `table` by the study's objective (None if none completed)."""
         rows = []
         for report in self._reports.values():
-            table, spec = report.table, report.spec
-            if not len(table) or spec.rank_by not in table:
-                continue
-            done = table[(table["status"] == "COMPLETED") & table[spec.rank_by].notna()]
-            if len(done):
-                rows.append((done.sort_values(spec.rank_by, ascending=not spec.higher_is_better).iloc[0], spec))
+            best = pick(report.table, report.spec.rank_by, report.spec.higher_is_better)
+            if best is not None:
+                rows.append((best, report.spec))
         if not rows:
             return None
         higher = rows[0][1].higher_is_better

@@ -175,6 +175,18 @@ def results_markdown(
     return header + markdown_table(shown, hyperparameters, metrics) + footer
 
 
+def pick(table: pd.DataFrame, rank_by: str, higher_is_better: bool = True) -> pd.Series | None:
+    """The search's pick: the completed trial with the best `rank_by` (the first of a tie, in
+    the table's order), None when none completed. `Results.best` and the replay benchmark
+    (`benchmarks/replay.py`) both choose by this rule."""
+    if not len(table) or rank_by not in table:
+        return None
+    done = table[(table["status"] == "COMPLETED") & table[rank_by].notna()]
+    if not len(done):
+        return None
+    return done.sort_values(rank_by, ascending=not higher_is_better, kind="stable").iloc[0]
+
+
 def write_results(table: pd.DataFrame, out_dir: pathlib.Path, hyperparameters: Sequence[str],
                   metrics: Sequence[tuple[str, str]] = DEFAULT_METRICS, **markdown: Any) -> tuple[pathlib.Path, pathlib.Path]:
     """Writes `results.csv` (every trial, every column) and `results.md` (see

@@ -83,12 +83,15 @@ class ResumableOracle(keras_tuner.Oracle):
     """
 
     def __init__(self, *args, worker_timeout_s: float | None = None, runs_per_trial: int | None = None,
-                 deadline: float | None = None, pruner: Pruner | None = None,
+                 max_seconds: float | None = None, pruner: Pruner | None = None,
                  full_epochs: Callable[[trial_module.Trial], int] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.worker_timeout_s = worker_timeout_s
         self.runs_per_trial = runs_per_trial
-        self.deadline = deadline  # time.monotonic() after which no trial starts (`--max-minutes`)
+        self.max_seconds = max_seconds  # after this long no trial starts (`--max-minutes`)
+        # The search's clock: real seconds, unless the executor keeps its own (a replay's simulated one).
+        self.clock: Callable[[], float] = time.monotonic
+        self._started_at: float | None = None  # the clock at the first trial asked for
         self._last_seen: dict[str, float] = {}
         self._unusual: set[str] = set()  # trials whose run count differs from the usual (see save)
         self._ends_seen = 0  # len(end_order) at the last save
@@ -119,7 +122,13 @@ class ResumableOracle(keras_tuner.Oracle):
                 self.save()
 
     def past_deadline(self) -> bool:
-        return self.deadline is not None and time.monotonic() > self.deadline
+        """Whether `max_seconds` of the search's clock passed since its first trial was asked for."""
+        if self.max_seconds is None:
+            return False
+        now = self.clock()
+        if self._started_at is None:
+            self._started_at = now
+        return now - self._started_at > self.max_seconds
 
     @keras_tuner.synchronized
     def create_trial(self, tuner_id):
@@ -170,11 +179,12 @@ class ResumableOracle(keras_tuner.Oracle):
         book = self.rung_book
         busy = {trial.trial_id for trial in self.ongoing_trials.values()}
         trials = sorted(self.trials.values(), key=lambda t: int(t.trial_id))
-        for trial in trials:  # a decision made before a kill, not yet acted on
-            if (trial.trial_id not in busy and trial.status == trial_module.TrialStatus.COMPLETED
-                    and book.target(trial) > book.reached(trial)):
-                return trial
-        chosen = self.pruner.choose(book, trials, busy)
+        with book.deciding():
+            for trial in trials:  # a decision made before a kill, not yet acted on
+                if (trial.trial_id not in busy and trial.status == trial_module.TrialStatus.COMPLETED
+                        and book.target(trial) > book.reached(trial)):
+                    return trial
+            chosen = self.pruner.choose(book, trials, busy)
         if chosen is None:
             return None
         trial, rung = chosen
@@ -188,6 +198,8 @@ class ResumableOracle(keras_tuner.Oracle):
                 self._touch(tuner_id)
         if not metrics:  # a heartbeat (see `kerashp.tuning.runs.Heartbeat`)
             return self.trials[trial_id]
+        if self.rung_book is not None:
+            self.rung_book.reported(trial_id)
         return super().update_trial(trial_id, metrics, step=step)
 
     @keras_tuner.synchronized

@@ -31,7 +31,7 @@ from kerashp.tuning.oracle import CONFIG_KEY, ConsecutiveFailures, grid_values
 from kerashp.tuning import signals
 from kerashp.tuning.progress import Progress
 from kerashp.tuning.pruners import Rungs, make_pruner
-from kerashp.tuning.runs import DiskFull
+from kerashp.tuning.runs import DiskFull, KerasRuns
 from kerashp.tuning.study_dir import check_definition, check_fingerprint, check_owner, remove_outputs
 from kerashp.tuning.tuner import StudyTuner
 
@@ -130,7 +130,7 @@ def make_oracle(study: Study, configs: dict[str, dict[str, Any]]) -> keras_tuner
     objective = keras_tuner.Objective(study.objective, study.objective_direction)
     common: dict[str, Any] = dict(objective=objective, seed=settings.training.seed + 1, worker_timeout_s=settings.hardware.worker_timeout_s,
                                   runs_per_trial=settings.training.seeds,
-                                  deadline=time.monotonic() + 60 * settings.search.max_minutes if settings.search.max_minutes is not None else None)
+                                  max_seconds=60 * settings.search.max_minutes if settings.search.max_minutes is not None else None)
     # A search stops after 3 failed trials in a row (KerasTuner's default; a diverged trial is an
     # outcome, not a failure); a grid or named configurations try every point.
     method = searches.get(settings.search.method)
@@ -316,14 +316,17 @@ class RunInterrupted(StudyError):
         self.exit_status = exit_status
 
 
-def run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame:
+def run_study(study_class: type[Study], settings: StudySettings, executor: type[KerasRuns] = KerasRuns) -> pd.DataFrame:
     """Runs (or resumes) a study and returns its results table (see `_run_study`);
-    a full disk anywhere ends it with one line (StudyError), nothing recorded as failed."""
+    a full disk anywhere ends it with one line (StudyError), nothing recorded as failed.
+
+    `executor` trains each run the search hands it (`KerasRuns.run(trial, index, data,
+    stage)`); the replay benchmark passes a subclass that answers from a recorded table."""
     worker = distributed_role() == "worker"
     if worker:  # a chief that is gone (or never came) ends this worker after --worker-timeout, in one line
         compat.set_oracle_client_timeout(settings.hardware.worker_timeout_s)
     try:
-        return _run_study(study_class, settings)
+        return _run_study(study_class, settings, executor)
     except OSError as error:
         if is_disk_full(error):
             raise StudyError(disk_full_message(settings.output.out, f"no space left on device ({last_line(str(error))})")) from None
@@ -337,7 +340,7 @@ def run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame
         raise
 
 
-def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFrame:
+def _run_study(study_class: type[Study], settings: StudySettings, executor: type[KerasRuns]) -> pd.DataFrame:
     """Runs (or resumes) a study and returns its results table.
 
     Every check that can fail on bad input runs before anything on disk is
@@ -387,6 +390,7 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
             directory=str(out),
             project_name=PROJECT_NAME,
             tensorboard_dir=out / TENSORBOARD_DIR,
+            executor=executor,
         )
         project_dir.mkdir(parents=True, exist_ok=True)
         tuner.oracle.verbose = 0  # one summary line per trial instead (StudyTuner.on_trial_end)
@@ -441,7 +445,7 @@ def _run_study(study_class: type[Study], settings: StudySettings) -> pd.DataFram
             tuner.weights.search_finished()  # no trial can be promoted any more
         with ignoring_signals():
             try:
-                table = write_report(study, data.description, total)
+                table = write_report(study, data.description, total, figures=tuner.runs.report_figures)
             except OSError as error:
                 if not is_disk_full(error):
                     raise

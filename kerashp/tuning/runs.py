@@ -202,6 +202,9 @@ class KerasRuns:
         oracle: the search's oracle (a worker's runs tell the chief they are alive).
     """
 
+    # The final report draws its figures (a replay's executor, whose runs no one looks at, does not).
+    report_figures: bool = True
+
     def __init__(self, study: Study, project_dir: pathlib.Path, tensorboard_dir: pathlib.Path, oracle: Any):
         self.study = study
         self.project_dir = pathlib.Path(project_dir)
@@ -230,6 +233,11 @@ class KerasRuns:
     @property
     def settings(self):
         return self.study.settings
+
+    @staticmethod
+    def clock() -> float:
+        """The search's clock in seconds (`--max-minutes` is measured on it): real time here."""
+        return time.monotonic()
 
     def trial_dir(self, trial_id: str) -> pathlib.Path:
         return layout.trial_dir(self.project_dir, trial_id)

@@ -70,6 +70,9 @@ class StudyTuner(base_tuner.BaseTuner):
         directory: the study's output directory; the KerasTuner project is
             `directory/project_name`.
         tensorboard_dir: where each run gets its TensorBoard run directory.
+        executor: the class that trains each run (`KerasRuns`, Keras training; a
+            subclass may answer from elsewhere, as the replay benchmark's table
+            look-up does); its `clock` is the search's (`--max-minutes`).
     """
 
     def __init__(
@@ -81,6 +84,7 @@ class StudyTuner(base_tuner.BaseTuner):
         project_name: str,
         tensorboard_dir: pathlib.Path,
         overwrite: bool = False,
+        executor: type[KerasRuns] = KerasRuns,
     ):
         self.study = study
         with contextlib.redirect_stdout(io.StringIO()):  # KerasTuner prints "Reloading Tuner from ..."
@@ -91,7 +95,9 @@ class StudyTuner(base_tuner.BaseTuner):
         self.on_trial_done: Callable[[], None] | None = None  # the runner's live table
         self._quiet_failures: contextlib.AbstractContextManager | None = None  # entered by on_search_begin
         # Each run goes to the executor (Keras training; `kerashp.tuning.runs`), packed ones through it.
-        self.runs = KerasRuns(study, pathlib.Path(self.project_dir), pathlib.Path(tensorboard_dir), self.oracle)
+        self.runs = executor(study, pathlib.Path(self.project_dir), pathlib.Path(tensorboard_dir), self.oracle)
+        if hasattr(self.oracle, "clock"):
+            self.oracle.clock = self.runs.clock
         self.packs = PackedRuns(self.runs)
         logger.info("training with Keras' %s backend on %d replica(s) with %s, precision %s, jit %s, "
                     "steps per execution %d", keras.backend.backend(),
