@@ -1,0 +1,766 @@
+"""The search race replayed on a recorded learning-curve table: each library's real search
+code, many seeds, a simulated clock (prints and writes; never asserts).
+
+    pip install -e ".[bench]"      # optuna, the peer (KerasTuner is a dependency already)
+    python benchmarks/replay.py run --table artifacts/benchmarks/curves_fashion_mlp/table.csv.gz \\
+        --seeds 100 --horizon-minutes 60 --work ~/.cache/kerashp/replay/A     # resumable: rerun to go on
+    python benchmarks/replay.py summarize --work ~/.cache/kerashp/replay/A --table-name A \\
+        --out artifacts/benchmarks/replay
+
+How (as Syne Tune's simulator backend and HPOBench do it): training is replaced by look-ups
+in a table recorded by kerashp itself (`benchmarks/curves_fashion_mlp.py`: every point of a
+grid trained 40 epochs at a constant learning rate, the validation and test accuracy and
+the seconds of every epoch). Each search runs its library's own decision code unchanged; a
+run's results arrive on a simulated clock at its start plus the table's seconds for the
+epochs it trains, plus the library's measured time outside the epochs per trial
+(`OVERHEAD_S`, from benchmarks/peers.py's 20-minute searches here), plus the real time the
+library's own code took between two runs (its decisions and its bookkeeping, measured).
+
+- `kerashp-*`: `kerashp.tuning.runner.run_study` itself, with the executor (`KerasRuns`)
+  replaced by `TableRuns`, which answers a run of epochs a..b from the table and writes
+  the records a trained run writes; the oracle, the proposers, the pruners, promotions,
+  `--max-minutes` (on the simulated clock) and the pick (`kerashp.report.tables.pick`, what
+  `Results.best` returns) are the code users run. `kerashp-asha` (`--search random
+  --prune asha`) is kerashp's default search and the `default` row.
+- `keras-tuner`: `keras_tuner.Hyperband(max_epochs=40, factor=3)`'s real oracle and search
+  loop, with a `run_trial` that answers from the table. A trial that continues another
+  (`tuner/initial_epoch` > 0) continues the same curve from the epoch it stopped at (the
+  real one loads the earlier trial's best-epoch checkpoint: where that was not its last
+  epoch, the replay's continuation is slightly ahead of the real one). Its pick
+  (`oracle.get_best_trials(1)`, the model loaded by `get_best_models`) is tested at the
+  trial's best epoch, as the checkpoint it loads.
+- `optuna`: `TPESampler(seed)` with `HyperbandPruner(min_resource=1, max_resource=40,
+  reduction_factor=3)` through ask/tell, each epoch reported; the trial's value is its best
+  validation accuracy (as benchmarks/peers.py's objective returns); its pick is
+  `study.best_trial` (complete trials only), tested on its final epoch.
+
+Metric (per search and seed): q(t), the test accuracy of the configuration the search
+would return at simulated time t by its own rule (`NO_PICK` before it has one). Target tau:
+the test accuracy of the point exhaustive grid search picks by validation (kerashp's rule:
+best validation accuracy over the run; the epochs choices 20/30/40 are prefixes of one
+curve), minus 0.003 (and 0.005, 0.01). T: the first time q(t) >= tau (censored at the
+horizon: infinite). R = median T of kerashp's default search / the smallest median T of
+the peers, with a 10,000-resample bootstrap 95% interval; the A/A check compares seeds 0-99
+of kerashp's default search with seeds 100-199 of the same search (it must not "pass":
+R <= 0.5 with an interval below 1). Anytime curves: the interquartile mean of q(t) over
+seeds with a bootstrap 95% band.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import math
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+NO_PICK = 0.1  # q(t) before a search has a pick: a guess among 10 classes
+TAU_MARGINS = (0.003, 0.005, 0.01)
+REPORT_MINUTES = (2, 5, 10, 20)
+DEFAULT_SEARCH = "kerashp-asha"
+ETA = 3
+# Seconds outside the training epochs per trial (and per ASHA promotion), (min, max) measured by
+# benchmarks/peers.py on this table's data (artifacts/benchmarks/peers, 2026-12-06, 2 CPU cores).
+OVERHEAD_S = {"kerashp": (0.32, 0.43), "keras-tuner": (1.5, 2.2), "optuna": (0.8, 1.2)}
+KERASHP_SEARCHES = {
+    "kerashp-asha": {"search": "random", "prune": "asha"},
+    "kerashp-hyperband": {"search": "hyperband"},
+    "kerashp-tpe": {"search": "tpe", "prune": "asha"},
+}
+SEARCHES = (*KERASHP_SEARCHES, "keras-tuner", "optuna")
+# Table columns that are not hyperparameters (benchmarks/curves.py's export).
+NOT_HYPERPARAMETERS = {"source", "trial", "seed", "epoch", "epochs", "accuracy", "loss", "val_accuracy", "val_loss",
+                       "test_accuracy", "test_loss", "epoch_seconds", "train_seconds", "test_seconds",
+                       "images_per_second"}
+
+
+def library(search: str) -> str:
+    return "kerashp" if search.startswith("kerashp") else search
+
+
+def overhead(search: str, level: str) -> float:
+    low, high = OVERHEAD_S[library(search)]
+    return {"min": low, "max": high, "mid": (low + high) / 2}[level]
+
+
+def _plain(value: Any) -> Any:
+    """A hyperparameter value as the searches hand it back (bool, float or str)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    return str(value)
+
+
+@dataclasses.dataclass
+class CurveTable:
+    """A learning-curve table: per grid point (its hyperparameter values) the validation
+    and test accuracy and the seconds of each epoch, epochs 1..`max_epochs`.
+
+    Attributes:
+        space: each hyperparameter's values, in the table's order.
+        val, test, seconds: by point key, arrays of `max_epochs` values.
+        epoch_choices: the `epochs` values a search may choose (prefixes of one curve).
+    """
+
+    space: dict[str, list]
+    val: dict[tuple, np.ndarray]
+    test: dict[tuple, np.ndarray]
+    seconds: dict[tuple, np.ndarray]
+    max_epochs: int
+    epoch_choices: tuple[int, ...]
+
+    @classmethod
+    def from_frame(cls, frame, epoch_choices: tuple[int, ...] | None = None) -> "CurveTable":
+        """From `benchmarks/curves.py export`'s rows (one training seed: the first source)."""
+        frame = frame[frame["source"] == frame["source"].iloc[0]] if "source" in frame else frame
+        names = [column for column in frame.columns if column not in NOT_HYPERPARAMETERS]
+        max_epochs = int(frame["epoch"].max())
+        space = {name: sorted({_plain(v) for v in frame[name]}, key=lambda v: (str(type(v)), v)) for name in names}
+        val, test, seconds = {}, {}, {}
+        for values, rows in frame.groupby(names, sort=False):
+            rows = rows.sort_values("epoch")
+            if len(rows) != max_epochs or list(rows["epoch"]) != list(range(1, max_epochs + 1)):
+                continue  # a run in flight when the table was exported
+            key = tuple(_plain(v) for v in (values if isinstance(values, tuple) else (values,)))
+            val[key] = rows["val_accuracy"].to_numpy(float)
+            test[key] = rows["test_accuracy"].to_numpy(float)
+            seconds[key] = rows["epoch_seconds"].to_numpy(float)
+        if not val:
+            raise SystemExit("the table holds no point with every epoch")
+        return cls(space, val, test, seconds, max_epochs, tuple(epoch_choices or (max_epochs,)))
+
+    @classmethod
+    def load(cls, path: pathlib.Path, epoch_choices: tuple[int, ...] | None = None) -> "CurveTable":
+        import pandas as pd
+
+        return cls.from_frame(pd.read_csv(path), epoch_choices)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.space)
+
+    def key(self, values: dict[str, Any]) -> tuple:
+        return tuple(_plain(values[name]) for name in self.names)
+
+    def grid_pick_test(self) -> float:
+        """The test accuracy of exhaustive grid search's pick: every point and epochs choice,
+        ranked by best validation accuracy over its epochs (kerashp's rule; a tie goes to the
+        first in grid order, shorter runs first), tested on its final epoch."""
+        best = None
+        for key in self.val:
+            for epochs in self.epoch_choices:
+                score = float(self.val[key][:epochs].max())
+                if best is None or score > best[0]:
+                    best = (score, float(self.test[key][epochs - 1]))
+        return best[1]
+
+
+class SimulatedClock:
+    """The simulated clock of one replay: table seconds and overheads added by the replay,
+    the library's own time between two runs measured and added."""
+
+    def __init__(self):
+        self.now = 0.0
+        self._returned: float | None = None
+
+    def run_begins(self) -> None:
+        """A run starts: the real time since the last one ended was the library's own."""
+        if self._returned is not None:
+            self.now += time.perf_counter() - self._returned
+
+    def run_ends(self) -> None:
+        self._returned = time.perf_counter()
+
+
+@dataclasses.dataclass
+class Trajectory:
+    """q(t) of one search and seed: the times at which its pick's test accuracy changed."""
+
+    search: str
+    seed: int
+    times: list[float]
+    values: list[float]
+    trials: int
+    epochs: int
+    decision_s: float  # the library's own measured time, in all
+
+    def q_at(self, t: np.ndarray) -> np.ndarray:
+        index = np.searchsorted(np.asarray(self.times), t, side="right") - 1
+        values = np.asarray([NO_PICK, *self.values])
+        return values[index + 1]
+
+    def first_time(self, tau: float, horizon_s: float) -> float:
+        for when, value in zip(self.times, self.values):
+            if when > horizon_s:
+                break
+            if value >= tau - 1e-12:
+                return when
+        return math.inf
+
+
+# --- kerashp: its real runner, with the executor answering from the table ---------------------
+
+def _replay_study(table: CurveTable):
+    """A `kerashp.Study` whose search space is the table's (epochs a searched choice, as the
+    FashionMNIST grid declares it), and whose data is never trained on."""
+    from kerashp import Study
+    from kerashp.data import Split, make_splits
+
+    class ReplayStudy(Study):
+        name = "replay"
+        description = "a search replayed on a learning-curve table"
+        epochs = table.max_epochs
+        epochs_hyperparameter = True
+        batch_size = 1
+
+        def declare_hyperparameters(self, hp) -> None:
+            hp.Choice("epochs", list(table.epoch_choices))
+            for name, values in table.space.items():
+                if all(isinstance(v, bool) for v in values):
+                    hp.Boolean(name)
+                else:
+                    hp.Choice(name, values)
+
+        def load_data(self):
+            features = np.zeros((20, 2), np.float32)
+            labels = np.arange(20, dtype=np.int32) % 2
+            return make_splits(Split(features, labels), Split(features, labels), num_classes=2,
+                               class_names=("a", "b"), source="a learning-curve table (nothing is trained)")
+
+        def build(self, hp):
+            raise AssertionError("a replayed run is never built")
+
+    return ReplayStudy
+
+
+def _table_runs(table: CurveTable, clock: SimulatedClock, overhead_s: float, on_run: Callable):
+    """`KerasRuns` whose `run` answers from the table and whose clock is the simulated one."""
+    from kerashp.storage import records
+    from kerashp.tuning.runs import KerasRuns
+
+    class TableRuns(KerasRuns):
+        report_figures = False  # the tables are written, the figures of thousands of replays are not
+
+        def clock(self) -> float:  # noqa: D102 - the search's clock (--max-minutes)
+            return clock.now
+
+        def run(self, trial, index, data, stage):
+            clock.run_begins()
+            key = table.key(trial.hyperparameters.values)
+            directory = self.execution_dir(trial.trial_id, index)
+            directory.mkdir(parents=True, exist_ok=True)
+            before = records.read_summary(directory / records.SUMMARY_FILE)
+            trained = int(before["stage_epochs"]) if before else 0  # a promotion trains on from its rung
+            clock.now += overhead_s + float(table.seconds[key][trained:stage].sum())
+            val, test = table.val[key][:stage], table.test[key]
+            rows = "epoch,val_accuracy,test_accuracy\n" + "".join(
+                f"{epoch},{val[epoch]:.6g},{test[epoch]:.6g}\n" for epoch in range(stage))
+            records.write_text_atomic(directory / records.HISTORY_FILE, rows)
+            best_epoch = int(np.argmax(val))
+            summary = {"best_val_accuracy": float(val[best_epoch]), "final_val_accuracy": float(val[-1]),
+                       "best_epoch": best_epoch + 1, "test_accuracy": float(test[stage - 1]), "epochs": stage,
+                       "stage_epochs": stage, "seed": index, "diverged_epoch": None}
+            records.write_json_atomic(directory / records.SUMMARY_FILE, summary)
+            on_run(trial.trial_id, stage - trained, summary)
+            clock.run_ends()
+            return summary
+
+    return TableRuns
+
+
+def replay_kerashp(table: CurveTable, search: str, seed: int, horizon_s: float, overhead_level: str,
+                   work: pathlib.Path) -> Trajectory:
+    """One seed of one kerashp search through `run_study`, trained from the table."""
+    import pandas as pd
+
+    from kerashp.errors import option_style
+    from kerashp.report.tables import pick
+    from kerashp.settings import resolve_runs
+    from kerashp.tuning.runner import run_study
+
+    clock = SimulatedClock()
+    latest: dict[str, dict] = {}
+    trajectory = Trajectory(search, seed, [], [], 0, 0, 0.0)
+
+    chosen: list[str] = []  # the pick's trial id
+
+    def on_run(trial_id: str, epochs: int, summary: dict) -> None:
+        latest[trial_id] = summary
+        trajectory.trials += 1
+        trajectory.epochs += epochs
+        # kerashp's pick over every trial; when another trial than the pick changed, over the
+        # pick and that trial (the same answer: the rule is a maximum, ties to the lower id).
+        candidates = sorted(latest if not chosen or chosen[0] == trial_id else {chosen[0], trial_id}, key=int)
+        frame = pd.DataFrame([{"trial": t, "status": "COMPLETED", **latest[t]} for t in candidates])
+        best = pick(frame, "best_val_accuracy")
+        chosen[:] = [best["trial"]]
+        value = float(best["test_accuracy"])
+        if not trajectory.values or value != trajectory.values[-1]:
+            trajectory.times.append(clock.now)
+            trajectory.values.append(value)
+
+    study_class = _replay_study(table)
+    out = work / f"{search}-{seed}"
+    shutil.rmtree(out, ignore_errors=True)
+    options = {**KERASHP_SEARCHES[search], "trials": 10**6, "eta": ETA, "min_epochs": 1, "seed": seed,
+               "max_minutes": horizon_s / 60, "out": out, "verbose": 0, "keep_weights": "none"}
+    with option_style("python"):
+        settings = resolve_runs(study_class, options)[0]
+    started = time.perf_counter()
+    run_study(study_class, settings, executor=_table_runs(table, clock, overhead(search, overhead_level), on_run))
+    trajectory.decision_s = time.perf_counter() - started
+    shutil.rmtree(out, ignore_errors=True)
+    return trajectory
+
+
+# --- KerasTuner's Hyperband: its real oracle and search loop, run_trial from the table ----------
+
+def replay_keras_tuner(table: CurveTable, seed: int, horizon_s: float, overhead_level: str,
+                       work: pathlib.Path) -> Trajectory:
+    import keras_tuner
+
+    clock = SimulatedClock()
+    trajectory = Trajectory("keras-tuner", seed, [], [], 0, 0, 0.0)
+    best_epoch_test: dict[str, float] = {}
+    overhead_s = overhead("keras-tuner", overhead_level)
+
+    class Oracle(keras_tuner.oracles.HyperbandOracle):
+        def create_trial(self, tuner_id):
+            if clock.now > horizon_s:  # as a deadline in on_trial_begin would (benchmarks/peers.py)
+                return keras_tuner.engine.trial.Trial(self.hyperparameters.copy(), status="STOPPED")
+            return super().create_trial(tuner_id)
+
+    class Model(keras_tuner.HyperModel):
+        def build(self, hp):
+            for name, values in table.space.items():
+                if all(isinstance(v, bool) for v in values):
+                    hp.Boolean(name)
+                else:
+                    hp.Choice(name, values)
+
+    class Tuner(keras_tuner.engine.base_tuner.BaseTuner):
+        def run_trial(self, trial, *args, **kwargs):
+            clock.run_begins()
+            values = trial.hyperparameters.values
+            first, last = int(values.get("tuner/initial_epoch", 0)), int(values["tuner/epochs"])
+            key = table.key(values)
+            clock.now += overhead_s + float(table.seconds[key][first:last].sum())
+            window = table.val[key][first:last]
+            best = first + int(np.argmax(window))
+            best_epoch_test[trial.trial_id] = float(table.test[key][best])  # its checkpoint: the best epoch
+            trajectory.trials += 1
+            trajectory.epochs += last - first
+            return {"val_accuracy": float(window.max())}
+
+        def on_trial_end(self, trial):
+            super().on_trial_end(trial)
+            best = self.oracle.get_best_trials(1)
+            if best:
+                value = best_epoch_test[best[0].trial_id]
+                if not trajectory.values or value != trajectory.values[-1]:
+                    trajectory.times.append(clock.now)
+                    trajectory.values.append(value)
+            clock.run_ends()
+
+        def save_model(self, trial_id, model, step=0):
+            pass
+
+        def load_model(self, trial):
+            return None
+
+    directory = work / f"keras-tuner-{seed}"
+    oracle = Oracle(objective=keras_tuner.Objective("val_accuracy", "max"), max_epochs=table.max_epochs,
+                    factor=ETA, hyperband_iterations=10**4, seed=seed)
+    started = time.perf_counter()
+    tuner = Tuner(oracle, Model(), directory=str(directory), project_name="kt", overwrite=True)
+    tuner.search(verbose=0)
+    trajectory.decision_s = time.perf_counter() - started
+    shutil.rmtree(directory, ignore_errors=True)
+    return trajectory
+
+
+# --- Optuna: TPE with the Hyperband pruner, ask/tell ------------------------------------------
+
+def replay_optuna(table: CurveTable, seed: int, horizon_s: float, overhead_level: str) -> Trajectory:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    clock = SimulatedClock()
+    trajectory = Trajectory("optuna", seed, [], [], 0, 0, 0.0)
+    overhead_s = overhead("optuna", overhead_level)
+    distributions = {"epochs": optuna.distributions.CategoricalDistribution(list(table.epoch_choices))}
+    distributions.update({name: optuna.distributions.CategoricalDistribution(values)
+                          for name, values in table.space.items()})
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed),
+                                pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=table.max_epochs,
+                                                                      reduction_factor=ETA))
+    final_test: dict[int, float] = {}
+    started = time.perf_counter()
+    while clock.now <= horizon_s:
+        clock.run_begins()
+        trial = study.ask(distributions)
+        epochs = int(trial.params["epochs"])
+        key = table.key(trial.params)
+        clock.now += overhead_s
+        pruned = False
+        for epoch in range(epochs):
+            clock.now += float(table.seconds[key][epoch])
+            trajectory.epochs += 1
+            decided = time.perf_counter()
+            trial.report(float(table.val[key][epoch]), step=epoch + 1)
+            pruned = trial.should_prune()
+            clock.now += time.perf_counter() - decided
+            if pruned or clock.now > horizon_s:
+                break
+        trajectory.trials += 1
+        if pruned:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        elif clock.now > horizon_s:
+            break  # ended by the horizon mid-run: never told
+        else:
+            final_test[trial.number] = float(table.test[key][epochs - 1])
+            study.tell(trial, float(table.val[key][:epochs].max()))
+            value = final_test[study.best_trial.number]
+            if not trajectory.values or value != trajectory.values[-1]:
+                trajectory.times.append(clock.now)
+                trajectory.values.append(value)
+        clock.run_ends()
+    trajectory.decision_s = time.perf_counter() - started
+    return trajectory
+
+
+def replay(table: CurveTable, search: str, seed: int, horizon_s: float, overhead_level: str,
+           work: pathlib.Path) -> Trajectory:
+    """One seed of one search."""
+    if search in KERASHP_SEARCHES:
+        return replay_kerashp(table, search, seed, horizon_s, overhead_level, work)
+    if search == "keras-tuner":
+        return replay_keras_tuner(table, seed, horizon_s, overhead_level, work)
+    if search == "optuna":
+        return replay_optuna(table, seed, horizon_s, overhead_level)
+    raise SystemExit(f"unknown search {search!r}; choose from {', '.join(SEARCHES)}")
+
+
+# --- the statistics -----------------------------------------------------------------------------
+
+def iqm(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The interquartile mean (the mean of the middle 50%)."""
+    from scipy.stats import trim_mean
+
+    return trim_mean(values, 0.25, axis=axis)
+
+
+def median_time(times: np.ndarray) -> float:
+    """The median of first-hit times where misses (censored) are infinite: a sample value, never
+    interpolated (so an infinite median means half the seeds missed)."""
+    return float(np.quantile(times, 0.5, method="inverted_cdf"))
+
+
+def ratio_interval(numerator: np.ndarray, denominators: list[np.ndarray], resamples: int = 10_000,
+                   seed: int = 0) -> tuple[float, float, float]:
+    """R = median(numerator) / min over denominators of their median, with a bootstrap 95%
+    interval (seeds resampled with replacement within each search)."""
+    rng = np.random.default_rng(seed)
+
+    def ratio(top: float, bottom: float) -> float:
+        if math.isinf(top) and math.isinf(bottom):
+            return math.nan
+        return math.inf if bottom == 0 else top / bottom
+
+    point = ratio(median_time(numerator), min(median_time(d) for d in denominators))
+
+    def boot_medians(values: np.ndarray) -> np.ndarray:
+        samples = rng.choice(values, size=(resamples, len(values)), replace=True)
+        return np.quantile(samples, 0.5, axis=1, method="inverted_cdf")
+
+    tops = boot_medians(numerator)
+    bottoms = np.min([boot_medians(d) for d in denominators], axis=0)
+    ratios = np.array([ratio(a, b) for a, b in zip(tops, bottoms)])
+    ratios = ratios[~np.isnan(ratios)]
+    if not len(ratios):
+        return point, math.nan, math.nan
+    low, high = np.quantile(ratios, [0.025, 0.975], method="inverted_cdf")
+    return point, float(low), float(high)
+
+
+def passes(r: float, high: float) -> bool:
+    """The target: R <= 0.5 with the interval's upper bound below 1."""
+    return r <= 0.5 and high < 1
+
+
+def iqm_interval(q: np.ndarray, resamples: int = 2_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """IQM over seeds (rows) at each time (columns), with a bootstrap 95% band."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(q), size=(resamples, len(q)))
+    boots = np.stack([iqm(q[index], axis=0) for index in rows])
+    return iqm(q, axis=0), np.quantile(boots, 0.025, axis=0), np.quantile(boots, 0.975, axis=0)
+
+
+def difference_interval(a: np.ndarray, b: np.ndarray, resamples: int = 10_000, seed: int = 0) -> tuple[float, float, float]:
+    """IQM(a) - IQM(b) with a bootstrap 95% interval (independent seeds)."""
+    rng = np.random.default_rng(seed)
+    ia = rng.integers(0, len(a), size=(resamples, len(a)))
+    ib = rng.integers(0, len(b), size=(resamples, len(b)))
+    diffs = iqm(a[ia], axis=1) - iqm(b[ib], axis=1)
+    return float(iqm(a) - iqm(b)), float(np.quantile(diffs, 0.025)), float(np.quantile(diffs, 0.975))
+
+
+# --- running and resuming -----------------------------------------------------------------------
+
+def trajectory_file(work: pathlib.Path, overhead_level: str) -> pathlib.Path:
+    return work / f"trajectories-{overhead_level}.jsonl"
+
+
+def load_trajectories(work: pathlib.Path, overhead_level: str) -> dict[tuple[str, int], Trajectory]:
+    path = trajectory_file(work, overhead_level)
+    found = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by a kill: that replay runs again
+            trajectory = Trajectory(**record)
+            found[(trajectory.search, trajectory.seed)] = trajectory
+    return found
+
+
+def _replay_job(job: tuple) -> dict:
+    table_path, epoch_choices, search, seed, horizon_s, overhead_level, work = job
+    table = _cached_table(table_path, epoch_choices)
+    trajectory = replay(table, search, seed, horizon_s, overhead_level, pathlib.Path(work) / "scratch" / str(os.getpid()))
+    return dataclasses.asdict(trajectory)
+
+
+_TABLES: dict = {}
+
+
+def _cached_table(path: str, epoch_choices: tuple[int, ...]) -> CurveTable:
+    if (path, epoch_choices) not in _TABLES:
+        _TABLES[(path, epoch_choices)] = CurveTable.load(pathlib.Path(path), epoch_choices)
+    return _TABLES[(path, epoch_choices)]
+
+
+def _quiet_worker() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.getLogger("kerashp").setLevel(logging.WARNING)
+
+
+def run(table_path: pathlib.Path, epoch_choices: tuple[int, ...], searches: list[str], seeds: list[int],
+        horizon_s: float, overhead_level: str, work: pathlib.Path, processes: int) -> dict[tuple[str, int], Trajectory]:
+    """Replays every (search, seed) not replayed yet in `work`, appending each as it ends."""
+    import multiprocessing
+
+    work.mkdir(parents=True, exist_ok=True)
+    settings_path = work / "replay.json"
+    settings = {"table": str(table_path), "epoch_choices": list(epoch_choices), "horizon_s": horizon_s}
+    if settings_path.exists() and json.loads(settings_path.read_text()) != settings:
+        raise SystemExit(f"{work} holds replays of other settings ({settings_path.read_text().strip()}); "
+                         "choose another --work")
+    settings_path.write_text(json.dumps(settings))
+    done = load_trajectories(work, overhead_level)
+    jobs = [(str(table_path), epoch_choices, search, seed, horizon_s, overhead_level, str(work))
+            for seed in seeds for search in searches if (search, seed) not in done]
+    print(f"{len(done)} replays kept, {len(jobs)} to run ({processes} process(es))", flush=True)
+    started = time.perf_counter()
+    with open(trajectory_file(work, overhead_level), "a") as sink:
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(processes, initializer=_quiet_worker, maxtasksperchild=50) as pool:
+            for count, record in enumerate(pool.imap_unordered(_replay_job, jobs), 1):
+                sink.write(json.dumps(record) + "\n")
+                sink.flush()
+                done[(record["search"], record["seed"])] = Trajectory(**record)
+                if count % 10 == 0 or count == len(jobs):
+                    print(f"  {count}/{len(jobs)} replays, {time.perf_counter() - started:.0f} s", flush=True)
+    shutil.rmtree(work / "scratch", ignore_errors=True)
+    return done
+
+
+def summarize(trajectories: dict[tuple[str, int], Trajectory], table: CurveTable, table_name: str,
+              horizon_s: float, seeds: list[int], aa_seeds: list[int]) -> tuple[list[dict], dict]:
+    """The summary rows (one per search) and the verdicts."""
+    searches = [s for s in SEARCHES if all((s, seed) in trajectories for seed in seeds)]
+    peers = [s for s in searches if library(s) != "kerashp"]
+    grid_test = table.grid_pick_test()
+    minutes = np.asarray(REPORT_MINUTES, float) * 60
+    first = {}
+    q_at = {}
+    for search in searches:
+        runs = [trajectories[(search, seed)] for seed in seeds]
+        first[search] = {margin: np.array([r.first_time(grid_test - margin, horizon_s) for r in runs])
+                         for margin in TAU_MARGINS}
+        q_at[search] = np.stack([r.q_at(minutes) for r in runs])
+    rows = []
+    verdicts: dict[str, Any] = {"grid_pick_test_accuracy": grid_test, "tau": grid_test - TAU_MARGINS[0]}
+    for search in searches:
+        runs = [trajectories[(search, seed)] for seed in seeds]
+        row = {"table": table_name, "search": search, "default": int(search == DEFAULT_SEARCH), "seeds": len(seeds),
+               "horizon_min": horizon_s / 60, "tau": grid_test - TAU_MARGINS[0],
+               "median_T": median_time(first[search][TAU_MARGINS[0]])}
+        others = [p for p in peers if p != search] if library(search) != "kerashp" else peers
+        if library(search) != "kerashp" and DEFAULT_SEARCH in searches:
+            others = [DEFAULT_SEARCH]  # a peer's R: against kerashp's default search
+        if others:
+            row["R"], row["R_low"], row["R_high"] = ratio_interval(first[search][TAU_MARGINS[0]],
+                                                                   [first[o][TAU_MARGINS[0]] for o in others])
+        for margin in TAU_MARGINS[1:]:
+            row[f"median_T_tau{margin:g}"] = median_time(first[search][margin])
+            if others:
+                row[f"R_tau{margin:g}"] = ratio_interval(first[search][margin], [first[o][margin] for o in others])[0]
+        row["reached"] = float(np.isfinite(first[search][TAU_MARGINS[0]]).mean())
+        for m, column in zip(REPORT_MINUTES, q_at[search].T):
+            row[f"iqm_q_{m}min"] = float(iqm(column))
+        if search != DEFAULT_SEARCH and DEFAULT_SEARCH in searches:
+            for m, mine, theirs in zip(REPORT_MINUTES, q_at[DEFAULT_SEARCH].T, q_at[search].T):
+                d, low, high = difference_interval(mine, theirs)
+                row[f"default_minus_this_{m}min"], row[f"default_minus_this_{m}min_low"] = d, low
+        row["trials"] = float(np.mean([r.trials for r in runs]))
+        row["epochs"] = float(np.mean([r.epochs for r in runs]))
+        row["decision_s_per_trial"] = float(np.sum([r.decision_s for r in runs]) / max(sum(r.trials for r in runs), 1))
+        rows.append(row)
+    if DEFAULT_SEARCH in searches and peers:
+        default = next(r for r in rows if r["search"] == DEFAULT_SEARCH)
+        verdicts["R"] = (default["R"], default["R_low"], default["R_high"])
+        verdicts["R_target_met"] = passes(default["R"], default["R_high"])
+        verdicts["iqm_not_below_any_peer"] = all(
+            row[f"default_minus_this_{m}min_low"] > -0.001 for row in rows if row["search"] in peers
+            for m in REPORT_MINUTES)
+    if aa_seeds and all((DEFAULT_SEARCH, seed) in trajectories for seed in aa_seeds):
+        a = first[DEFAULT_SEARCH][TAU_MARGINS[0]] if DEFAULT_SEARCH in first else None
+        b = np.array([trajectories[(DEFAULT_SEARCH, seed)].first_time(grid_test - TAU_MARGINS[0], horizon_s)
+                      for seed in aa_seeds])
+        if a is not None:
+            r, low, high = ratio_interval(a, [b])
+            verdicts["A/A"] = (r, low, high)
+            verdicts["A/A_passes"] = passes(r, high)
+    return rows, verdicts
+
+
+def write_summary(rows: list[dict], verdicts: dict, trajectories, seeds: list[int], horizon_s: float,
+                  out: pathlib.Path) -> None:
+    import pandas as pd
+
+    out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(out / "summary.csv", index=False, float_format="%.6g")
+    (out / "verdicts.json").write_text(json.dumps(verdicts, indent=1, default=float) + "\n")
+    figure = anytime_figure(rows, trajectories, seeds, horizon_s, verdicts["tau"])
+    figure.savefig(out / "anytime.png", dpi=110)
+    figure = first_time_figure(rows, trajectories, seeds, horizon_s, verdicts["tau"])
+    figure.savefig(out / "time_to_target.png", dpi=110)
+
+
+def anytime_figure(rows, trajectories, seeds, horizon_s, tau):
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7.5, 4.5))
+    axes = figure.subplots()
+    times = np.linspace(0, horizon_s, 241)
+    low_edge = []
+    for row in rows:
+        q = np.stack([trajectories[(row["search"], seed)].q_at(times) for seed in seeds])
+        middle, low, high = iqm_interval(q)
+        line, = axes.plot(times / 60, middle, label=f"{row['search']} (IQM, 95% band)",
+                          linewidth=2.2 if row["default"] else 1.3)
+        axes.fill_between(times / 60, low, high, color=line.get_color(), alpha=0.18, linewidth=0)
+        low_edge.append(middle[len(times) // 12])
+    axes.axhline(tau, color="black", linestyle="--", linewidth=0.9, label=f"target tau = {tau:.4f}")
+    axes.set_ylim(max(min(low_edge) - 0.01, tau - 0.06), tau + 0.02)
+    axes.set_xlabel("simulated minutes")
+    axes.set_ylabel("test accuracy of the pick, q(t)")
+    axes.set_title(f"anytime performance over {len(seeds)} seeds")
+    axes.legend(fontsize=8, loc="lower right")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def first_time_figure(rows, trajectories, seeds, horizon_s, tau):
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7.5, 4.5))
+    axes = figure.subplots()
+    for row in rows:
+        times = np.sort([trajectories[(row["search"], seed)].first_time(tau, horizon_s) for seed in seeds])
+        finite = times[np.isfinite(times)]
+        fraction = np.arange(1, len(finite) + 1) / len(times)
+        axes.step(np.concatenate([[0], finite / 60, [horizon_s / 60]]),
+                  np.concatenate([[0], fraction, [fraction[-1] if len(fraction) else 0]]), where="post",
+                  label=f"{row['search']} (median {row['median_T'] / 60:.1f} min)" if math.isfinite(row["median_T"])
+                  else f"{row['search']} (median: not reached)", linewidth=2.2 if row["default"] else 1.3)
+    axes.set_xlabel("simulated minutes")
+    axes.set_ylabel("fraction of seeds with q(t) >= tau")
+    axes.set_title("time to the target T (censored at the horizon)")
+    axes.legend(fontsize=8, loc="lower right")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def print_summary(rows: list[dict], verdicts: dict) -> None:
+    print(f"grid's pick tests {verdicts['grid_pick_test_accuracy']:.4f}; tau = {verdicts['tau']:.4f}")
+    for row in rows:
+        r = f"R {row['R']:.2f} [{row['R_low']:.2f}, {row['R_high']:.2f}]" if "R" in row else ""
+        iqms = " ".join(f"{m}min {row[f'iqm_q_{m}min']:.4f}" for m in REPORT_MINUTES)
+        print(f"{row['search']:18s} median T {row['median_T'] / 60:6.2f} min, reached {row['reached']:.0%}, {r}; "
+              f"IQM q: {iqms}; {row['trials']:.0f} trials")
+    for key in ("R_target_met", "iqm_not_below_any_peer", "A/A", "A/A_passes"):
+        if key in verdicts:
+            print(f"{key}: {verdicts[key]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("run", "summarize"):
+        command = commands.add_parser(name)
+        command.add_argument("--table", type=pathlib.Path, required=name == "run",
+                             help="a table written by benchmarks/curves.py export")
+        command.add_argument("--epoch-choices", default="20,30,40", help="the searched epochs (prefixes of a curve)")
+        command.add_argument("--searches", default=",".join(SEARCHES))
+        command.add_argument("--seeds", type=int, default=100)
+        command.add_argument("--aa", action="store_true", help=f"also seeds N..2N-1 of {DEFAULT_SEARCH} (the A/A check)")
+        command.add_argument("--horizon-minutes", type=float, default=60.0)
+        command.add_argument("--overheads", choices=("min", "mid", "max"), default="mid",
+                             help="each library's measured time outside the epochs per trial (OVERHEAD_S)")
+        command.add_argument("--work", type=pathlib.Path, required=True, help="where replays are kept (resumable)")
+        command.add_argument("--processes", type=int, default=2)
+        command.add_argument("--table-name", default="A")
+        command.add_argument("--out", type=pathlib.Path, help="write summary.csv, verdicts.json and the figures here")
+    args = parser.parse_args(argv)
+    searches = [s.strip() for s in args.searches.split(",") if s.strip()]
+    seeds = list(range(args.seeds))
+    aa_seeds = list(range(args.seeds, 2 * args.seeds)) if args.aa else []
+    epoch_choices = tuple(int(e) for e in args.epoch_choices.split(","))
+    if args.command == "run":
+        trajectories = run(args.table.resolve(), epoch_choices, searches, seeds, args.horizon_minutes * 60,
+                           args.overheads, args.work, args.processes)
+        if aa_seeds:
+            trajectories = run(args.table.resolve(), epoch_choices, [DEFAULT_SEARCH], aa_seeds,
+                               args.horizon_minutes * 60, args.overheads, args.work, args.processes)
+    else:
+        trajectories = load_trajectories(args.work, args.overheads)
+    settings = json.loads((args.work / "replay.json").read_text())
+    table = CurveTable.load(pathlib.Path(settings["table"]), tuple(settings["epoch_choices"]))
+    rows, verdicts = summarize(trajectories, table, args.table_name, settings["horizon_s"], seeds, aa_seeds)
+    print_summary(rows, verdicts)
+    if args.out:
+        write_summary(rows, verdicts, trajectories, seeds, settings["horizon_s"], args.out)
+        print(f"wrote {args.out / 'summary.csv'}, verdicts.json, anytime.png, time_to_target.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

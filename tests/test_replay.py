@@ -1,0 +1,135 @@
+"""The replayed search race (benchmarks/replay.py) on a tiny synthetic learning-curve table:
+kerashp's real runner with a table executor on a simulated clock, KerasTuner's Hyperband and
+Optuna's TPE + Hyperband pruner answering from the same table, and the statistics."""
+
+import itertools
+import math
+import pathlib
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import replay  # noqa: E402
+
+EPOCHS = 9
+
+
+def synthetic_frame(seed: int = 0) -> pd.DataFrame:
+    """18 points x 9 epochs, as benchmarks/curves.py exports a table: a learning rate near 1e-2
+    and a wider layer learn best; every epoch takes 1 s, a wide one 2 s."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for rate, width, norm in itertools.product((1e-3, 1e-2, 1e-1), (16, 64, 256), (False, True)):
+        top = 0.9 - 0.05 * abs(math.log10(rate) + 2) - (0.03 if width == 16 else 0) + (0.01 if norm else 0)
+        speed = 0.3 + 0.3 * rng.random()
+        for epoch in range(1, EPOCHS + 1):
+            val = top * (1 - math.exp(-speed * epoch)) + 0.003 * rng.standard_normal()
+            rows.append({"source": "seed0", "trial": 0, "learning_rate": rate, "width": width, "batch_norm": norm,
+                         "epochs": EPOCHS, "seed": 0, "epoch": epoch, "val_accuracy": val,
+                         "test_accuracy": val - 0.01, "epoch_seconds": 2.0 if width == 256 else 1.0})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def table() -> replay.CurveTable:
+    return replay.CurveTable.from_frame(synthetic_frame(), epoch_choices=(3, 6, 9))
+
+
+def test_the_table_holds_every_point_and_the_grids_pick(table):
+    assert len(table.val) == 18 and table.max_epochs == EPOCHS
+    assert table.space["batch_norm"] == [False, True] and table.space["width"] == [16.0, 64.0, 256.0]
+    frame = synthetic_frame()
+    best = frame.loc[frame["val_accuracy"].idxmax()]  # the best epoch of the best point: its 9-epoch run
+    key = table.key(best)
+    assert table.grid_pick_test() == pytest.approx(table.test[key][EPOCHS - 1])
+
+
+def test_kerashp_replay_runs_its_real_search_on_the_simulated_clock(table, tmp_path):
+    horizon = 60.0
+    trajectory = replay.replay_kerashp(table, "kerashp-asha", seed=3, horizon_s=horizon, overhead_level="min",
+                                       work=tmp_path)
+    assert trajectory.trials >= 10 and trajectory.epochs >= trajectory.trials
+    # --max-minutes on the simulated clock: no run starts after the horizon; the last ends within
+    # the longest run (9 epochs of 2 s) and its overheads after it.
+    assert trajectory.times[-1] <= horizon + 9 * 2.0 + 1
+    # every pick is one of the table's test accuracies, and the first comes after the first run
+    tests = {round(float(v), 9) for curve in table.test.values() for v in curve}
+    assert all(round(v, 9) in tests for v in trajectory.values)
+    assert trajectory.times[0] >= 1.0 + replay.OVERHEAD_S["kerashp"][0]
+    # the run directories are removed; the simulated time is at least the epochs it trained
+    assert not any(tmp_path.iterdir())
+    assert trajectory.decision_s > 0
+
+
+def test_kerashp_replay_with_time_to_spare_finds_the_grids_pick(table, tmp_path):
+    trajectory = replay.replay_kerashp(table, "kerashp-asha", seed=0, horizon_s=10_000, overhead_level="min",
+                                       work=tmp_path)
+    assert trajectory.values[-1] == pytest.approx(table.grid_pick_test())
+
+
+def test_keras_tuner_and_optuna_replays_answer_from_the_table(table, tmp_path):
+    pytest.importorskip("optuna")
+    tests = {round(float(v), 9) for curve in table.test.values() for v in curve}
+    for trajectory in (replay.replay_keras_tuner(table, 1, 120.0, "mid", tmp_path),
+                       replay.replay_optuna(table, 1, 120.0, "mid")):
+        assert trajectory.trials >= 5, trajectory
+        assert trajectory.values and all(round(v, 9) in tests for v in trajectory.values)
+        assert trajectory.times == sorted(trajectory.times) and trajectory.times[-1] <= 120.0 + 9 * 2.0 + 3
+    # KerasTuner's per-trial overhead (1.5-2.2 s) is charged: 5 trials cannot end before 5 x 1.85 s
+    assert replay.replay_keras_tuner(table, 2, 120.0, "mid", tmp_path).times[0] >= 1.85
+
+
+def test_trajectory_q_and_first_time():
+    trajectory = replay.Trajectory("s", 0, [10.0, 30.0, 50.0], [0.5, 0.8, 0.7], 3, 3, 0.0)
+    assert list(trajectory.q_at(np.array([0.0, 10.0, 29.9, 30.0, 60.0]))) == [replay.NO_PICK, 0.5, 0.5, 0.8, 0.7]
+    assert trajectory.first_time(0.75, horizon_s=100) == 30.0
+    assert trajectory.first_time(0.75, horizon_s=20) == math.inf  # censored at the horizon
+    assert trajectory.first_time(0.9, horizon_s=100) == math.inf
+
+
+def test_ratio_interval_and_the_aa_check():
+    fast, slow = np.full(40, 10.0), np.full(40, 20.0)
+    assert replay.ratio_interval(fast, [slow, np.full(40, 30.0)]) == (0.5, 0.5, 0.5)
+    assert replay.passes(*replay.ratio_interval(fast, [slow])[::2])  # R 0.5, upper bound 0.5 < 1
+    # half the seeds never reach the target: the median is infinite, R too
+    censored = np.array([10.0] * 19 + [math.inf] * 21)
+    assert replay.ratio_interval(censored, [slow])[0] == math.inf
+    # A/A: two samples of one distribution do not "pass"
+    rng = np.random.default_rng(0)
+    same = rng.exponential(300, 200)
+    r, low, high = replay.ratio_interval(same[:100], [same[100:]])
+    assert low < 1 < high and not replay.passes(r, high)
+
+
+def test_iqm_and_its_difference_interval():
+    values = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 100.0])
+    assert replay.iqm(values) == pytest.approx(3.5)  # the middle half: 2, 3, 4, 5
+    d, low, high = replay.difference_interval(np.full(30, 0.9), np.full(30, 0.8))
+    assert d == pytest.approx(0.1) and low == pytest.approx(0.1) and high == pytest.approx(0.1)
+
+
+def test_run_resumes_and_summarizes(tmp_path):
+    path = tmp_path / "table.csv"
+    synthetic_frame().to_csv(path, index=False)
+    work = tmp_path / "work"
+    searches = ["kerashp-asha", "keras-tuner"]
+    done = replay.run(path, (3, 6, 9), searches, [0, 1], 60.0, "mid", work, processes=2)
+    assert sorted(done) == [(s, seed) for s in sorted(searches) for seed in (0, 1)]
+    lines = replay.trajectory_file(work, "mid").read_text().splitlines()
+    assert len(lines) == 4
+    again = replay.run(path, (3, 6, 9), searches, [0, 1], 60.0, "mid", work, processes=1)  # nothing left to run
+    assert replay.trajectory_file(work, "mid").read_text().splitlines() == lines and again.keys() == done.keys()
+    table = replay.CurveTable.load(path, (3, 6, 9))
+    rows, verdicts = replay.summarize(done, table, "synthetic", 60.0, [0, 1], [])
+    default = next(row for row in rows if row["search"] == replay.DEFAULT_SEARCH)
+    assert default["default"] == 1 and {"median_T", "R", "R_low", "R_high", "iqm_q_2min", "iqm_q_20min"} <= set(default)
+    assert verdicts["tau"] == pytest.approx(table.grid_pick_test() - 0.003)
+    replay.write_summary(rows, verdicts, done, [0, 1], 60.0, tmp_path / "out")
+    written = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert list(written["search"]) == searches and (tmp_path / "out" / "anytime.png").stat().st_size > 10_000
+    with pytest.raises(SystemExit, match="other settings"):
+        replay.run(path, (3, 6, 9), searches, [0], 90.0, "mid", work, processes=1)
