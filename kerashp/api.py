@@ -10,7 +10,7 @@ import sys
 from typing import Any, Iterator
 
 from kerashp import preflight
-from kerashp.errors import StudyError, option_style
+from kerashp.errors import RunInterrupted, StudyError, option_style
 from kerashp.results import Results
 from kerashp.settings import StudySettings, resolve_runs
 
@@ -71,7 +71,7 @@ def run(study_class, **options: Any) -> Results:
     Raises:
         StudyError: bad options (named as keyword arguments), missing data, a
             locked or incompatible output directory. Ctrl-C ends the run with
-            `kerashp.tuning.runner.RunInterrupted` (a StudyError) after the
+            `kerashp.errors.RunInterrupted` (a StudyError) after the
             report of what finished is written.
 
     Example:
@@ -80,14 +80,11 @@ def run(study_class, **options: Any) -> Results:
     """
     with option_style("python"):
         runs = resolve_runs(study_class, options)
-        for settings in runs:
-            preflight.check(study_class, settings)  # before TensorFlow loads
-        _import_backend()
-        from kerashp.tuning.runner import run_study
-
+        each_run = _each_run(study_class, runs)
+        each_run.preflight()  # bad input answered before TensorFlow loads
         with _progress_lines():
-            for settings in runs:
-                run_study(study_class, settings)
+            for _ in each_run:
+                pass
     out = _root_out(runs)
     results = Results.load(out)
     if len(runs) < len(results.experiments):  # only the experiments this call ran
@@ -98,35 +95,55 @@ def run(study_class, **options: Any) -> Results:
 
 def run_settings(study_class, runs: list[StudySettings], label: str) -> int:
     """Runs resolved settings for the command line: one line per error, exit status."""
-    for settings in runs:  # bad input answered before TensorFlow loads
-        try:
-            preflight.check(study_class, settings)
-        except StudyError as error:
-            print(f"{label}{' ' + settings.experiment if settings.experiment else ''}: error: {error}",
-                  file=sys.stderr)
-            return 2
-    _import_backend()
-    from kerashp.tuning.runner import RunInterrupted, run_study
-
-    for settings in runs:
-        run_label = label + (f" {settings.experiment}" if settings.experiment else "")
-        try:
-            table = run_study(study_class, settings)
-        except RunInterrupted as stopped:
-            print(f"{run_label}: {stopped}", file=sys.stderr)
-            return stopped.exit_status
-        except StudyError as error:
-            print(f"{run_label}: error: {error}", file=sys.stderr)
-            return 2
-        failed = table[table["status"] != "COMPLETED"] if len(table) else table
-        for _, row in failed.iterrows():
-            name = "" if row["name"] == f"trial {row['trial']}" else f" {row['name']}"
-            print(f"{run_label}: trial {row['trial']}{name} {row['status'].lower()}: {row['message']}",
-                  file=sys.stderr)
-        if len(table) and not (table["status"] == "COMPLETED").any():
-            print(f"{run_label}: no trial finished (results.md says why)", file=sys.stderr)
-            return 1
+    each_run = _each_run(study_class, runs)
+    try:
+        each_run.preflight()  # bad input answered before TensorFlow loads
+        for settings, table in each_run:
+            run_label = _label(label, settings)
+            failed = table[table["status"] != "COMPLETED"] if len(table) else table
+            for _, row in failed.iterrows():
+                name = "" if row["name"] == f"trial {row['trial']}" else f" {row['name']}"
+                print(f"{run_label}: trial {row['trial']}{name} {row['status'].lower()}: {row['message']}",
+                      file=sys.stderr)
+            if len(table) and not (table["status"] == "COMPLETED").any():
+                print(f"{run_label}: no trial finished (results.md says why)", file=sys.stderr)
+                return 1
+    except RunInterrupted as stopped:
+        print(f"{_label(label, each_run.current)}: {stopped}", file=sys.stderr)
+        return stopped.exit_status
+    except StudyError as error:
+        print(f"{_label(label, each_run.current)}: error: {error}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _label(label: str, settings: StudySettings) -> str:
+    return label + (f" {settings.experiment}" if settings.experiment else "")
+
+
+class _each_run:
+    """Runs each of `runs` in turn (TensorFlow loaded before the first), yielding its
+    settings and results table; `current` is the run in progress, for an error's label.
+    The one loop of `run` and `run_settings`."""
+
+    def __init__(self, study_class, runs: list[StudySettings]):
+        self.study_class, self.all, self.runs = study_class, list(runs), iter(runs)
+        self.current: StudySettings | None = None
+
+    def preflight(self) -> None:
+        """Every run's checks that need no TensorFlow (`kerashp.preflight`), before the first starts."""
+        for self.current in self.all:
+            preflight.check(self.study_class, self.current)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self.current = next(self.runs)
+        _import_backend()
+        from kerashp.tuning.runner import run_study
+
+        return self.current, run_study(self.study_class, self.current)
 
 
 def load_results(out: str | os.PathLike) -> Results:

@@ -39,9 +39,10 @@ def configure_logging() -> None:
 
 def parse_options(study_class, argv: Sequence[str] | None, prog: str | None = None) -> dict:
     """argv -> `kerashp.run`'s keyword arguments (exit 2 with one line on a bad option)."""
-    from kerashp.options import build_parser
+    from kerashp.options import default_prog, option_table
 
-    parser = build_parser(study_class, prog=prog)
+    parser = option_table(study_class).parser
+    parser.prog = prog or default_prog(study_class)
     values = vars(parser.parse_args(argv))
     values.pop("_study_options")
     return values
@@ -55,7 +56,7 @@ def parse_runs(study_class, argv: Sequence[str] | None = None) -> list:
     with option_style("cli"):
         options = parse_options(study_class, argv)
         try:
-            return resolve_runs(study_class, options)
+            return resolve_runs(study_class, options, parsed=True)
         except StudyError as error:
             print(f"{study_class.name}: error: {error}", file=sys.stderr)
             raise SystemExit(2) from None
@@ -86,7 +87,7 @@ def _main(study_class, argv: Sequence[str] | None, prog: str | None) -> int:
 
     label = study_class.name or study_class.__name__
     try:
-        runs = resolve_runs(study_class, options)
+        runs = resolve_runs(study_class, options, parsed=True)
     except StudyError as error:
         print(f"{label}: error: {error}", file=sys.stderr)
         return 2

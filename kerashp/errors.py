@@ -12,6 +12,18 @@ class StudyError(Exception):
     with status 2; nothing on disk is changed after it is raised."""
 
 
+class RunInterrupted(StudyError):
+    """A run stopped by Ctrl-C or SIGTERM after writing the report of what finished.
+
+    Attributes:
+        exit_status: 130 (Ctrl-C) or 143 (SIGTERM).
+    """
+
+    def __init__(self, message: str, exit_status: int):
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
 class Interrupted(BaseException):
     """Raised in the main thread by SIGTERM (as KeyboardInterrupt is by Ctrl-C), so
     that a run stops the way it does on Ctrl-C: report written, invocation recorded.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import functools
 import os
 import pathlib
 import sys
@@ -239,16 +240,29 @@ def add_study_options(group, options_class: type) -> list[str]:
     return names
 
 
-def option_defaults(study_class) -> tuple[dict[str, Any], list[str]]:
-    """Every option's default as `kerashp.run` takes it (parser destinations), and
-    the names of the study's own options."""
-    parser = build_parser(study_class, prog=f"kerashp.run({study_class.__name__})")
-    values = vars(parser.parse_args([]))
-    study_options = values.pop("_study_options")
-    return values, study_options
+@dataclasses.dataclass(frozen=True)
+class OptionTable:
+    """A study's options as `kerashp.run` and the command line take them, from one parser.
+
+    Attributes:
+        parser: the command line's parser (`prog` is set by whoever parses with it).
+        defaults: every option's default by destination (the study's own included).
+        actions: the parser's actions by destination, to check a `kerashp.run` keyword
+            as argparse checks its option.
+        study_options: the destinations of the study's own options.
+    """
+
+    parser: argparse.ArgumentParser
+    defaults: dict[str, Any]
+    actions: dict[str, argparse.Action]
+    study_options: tuple[str, ...]
 
 
-def actions_by_dest(study_class) -> dict[str, argparse.Action]:
-    """The parser's actions by destination, to check a `kerashp.run` keyword as argparse would."""
-    parser = build_parser(study_class, prog=f"kerashp.run({study_class.__name__})")
-    return {action.dest: action for action in parser._actions if action.dest != "help"}
+@functools.lru_cache(maxsize=64)
+def option_table(study_class) -> OptionTable:
+    """The study class's `OptionTable`, built once per process."""
+    parser = build_parser(study_class)
+    defaults = vars(parser.parse_args([]))
+    study_options = tuple(defaults.pop("_study_options"))
+    actions = {action.dest: action for action in parser._actions if action.dest != "help"}
+    return OptionTable(parser, defaults, actions, study_options)

@@ -288,106 +288,106 @@ def _check_value(action: argparse.Action, value: Any) -> Any:
 
 def resolve_options(study_class, given: Mapping[str, Any]) -> dict[str, Any]:
     """Every option of a run: the defaults, then `given` checked one by one."""
-    actions = options_module.actions_by_dest(study_class)
-    values, study_options = options_module.option_defaults(study_class)
+    table = options_module.option_table(study_class)
+    values = dict(table.defaults)
     for key, value in given.items():
-        if key not in actions:
-            known = ", ".join(sorted(k for k in actions if not k.startswith("_")))
+        if key not in table.actions:
+            known = ", ".join(sorted(k for k in table.actions if not k.startswith("_")))
             raise StudyError(f"unknown option {key}= for {study_class.name or study_class.__name__}; options: {known}")
-        values[key] = None if value is None else _check_value(actions[key], value)
-        if values[key] is None and actions[key].default is not None:
-            values[key] = actions[key].default
-    values["_study_options"] = study_options
+        action = table.actions[key]
+        values[key] = None if value is None else _check_value(action, value)
+        if values[key] is None and action.default is not None:
+            values[key] = action.default
     return values
 
 
-def resolve_runs(study_class, given: Mapping[str, Any]) -> list[StudySettings]:
-    """One `StudySettings` per experiment to run, from `kerashp.run`'s options (the
-    command line passes its parsed options here too).
+def resolve_runs(study_class, given: Mapping[str, Any], *, parsed: bool = False) -> list[StudySettings]:
+    """One `StudySettings` per experiment to run, from `kerashp.run`'s options, or
+    (`parsed=True`) from every option as the command line's parser typed them.
 
     Raises:
         StudyError: an unknown option or an impossible value, named as given.
     """
-    values = resolve_options(study_class, given)
-    args = argparse.Namespace(**values)
-    implied = searches.get(args.search).prune
-    if implied and args.prune not in (None, implied):
-        raise StudyError(f"{option_value('search', args.search)} prunes with {implied}, not "
-                         f"{option_value('prune', args.prune)} (for that: {option_value('search', 'random')} "
-                         f"{option_value('prune', args.prune)})")
-    if args.max_minutes is not None and args.max_minutes < 0:
-        raise StudyError(f"{option_name('max_minutes')} must be 0 or more, got {args.max_minutes}")
-    if args.eta < 2:
-        raise StudyError(f"{option_name('eta')} must be at least 2, got {args.eta}")
+    values = dict(given) if parsed else resolve_options(study_class, given)
+    implied = searches.get(values["search"]).prune
+    if implied and values["prune"] not in (None, implied):
+        raise StudyError(f"{option_value('search', values['search'])} prunes with {implied}, not "
+                         f"{option_value('prune', values['prune'])} (for that: {option_value('search', 'random')} "
+                         f"{option_value('prune', values['prune'])})")
+    if values["max_minutes"] is not None and values["max_minutes"] < 0:
+        raise StudyError(f"{option_name('max_minutes')} must be 0 or more, got {values['max_minutes']}")
+    if values["eta"] < 2:
+        raise StudyError(f"{option_name('eta')} must be at least 2, got {values['eta']}")
     if not study_class.experiments:
-        return [_settings(study_class, args, None)]
-    if args.experiment is None:
-        names = list(study_class.quick_experiments or study_class.experiments) if args.quick else list(study_class.experiments)
-        if args.configs:  # the experiments that hold the named configurations
-            wanted = {name.strip() for name in args.configs.split(",")}
+        return [_settings(study_class, values, None)]
+    if values.get("experiment") is None:
+        names = list(study_class.quick_experiments or study_class.experiments) if values["quick"] \
+            else list(study_class.experiments)
+        if values["configs"]:  # the experiments that hold the named configurations
+            wanted = {name.strip() for name in values["configs"].split(",")}
             names = [name for name in study_class.experiments
                      if wanted & set(study_class.experiments[name].configs)] or names
     else:
-        names = list(study_class.experiments) if args.experiment == "all" else [args.experiment]
-    return [_settings(study_class, args, name) for name in names]
+        names = list(study_class.experiments) if values["experiment"] == "all" else [values["experiment"]]
+    return [_settings(study_class, values, name) for name in names]
 
 
-def _settings(study_class, args: argparse.Namespace, experiment: str | None) -> StudySettings:
+def _settings(study_class, values: Mapping[str, Any], experiment: str | None) -> StudySettings:
     """The settings of one run from resolved options, with the study's defaults filled in."""
     quick_epochs, quick_trials = options_module.QUICK_EPOCHS, options_module.QUICK_TRIALS
-    data = args.data or ((study_class.quick_data or study_class.default_data) if args.quick else study_class.default_data)
+    data = values["data"] or ((study_class.quick_data or study_class.default_data) if values["quick"] else study_class.default_data)
     study_epochs = study_class.experiments[experiment].epochs if experiment else study_class.epochs
-    epochs = args.epochs or (quick_epochs if args.quick else study_epochs)
-    out = args.out or pathlib.Path("artifacts") / (f"{study_class.name}_quick" if args.quick else study_class.name)
-    verbose = args.verbose if args.verbose is not None else (
+    epochs = values["epochs"] or (quick_epochs if values["quick"] else study_epochs)
+    out = values["out"] or pathlib.Path("artifacts") / (f"{study_class.name}_quick" if values["quick"] else study_class.name)
+    verbose = values["verbose"] if values["verbose"] is not None else (
         0 if "ipykernel" in sys.modules else 1 if sys.stdout.isatty() else 2)  # a notebook: kerashp's trial lines only
-    overrides = dict(args.set)
-    prune = args.prune or searches.get(args.search).prune or "none"
-    if study_class.epochs_hyperparameter and (args.epochs or args.quick):
+    overrides = dict(values["set"])
+    prune = values["prune"] or searches.get(values["search"]).prune or "none"
+    if study_class.epochs_hyperparameter and (values["epochs"] or values["quick"]):
         overrides.setdefault("epochs", epochs)  # an explicit length fixes the searched one
     return StudySettings(
         study=study_class.name,
         experiment=experiment,
-        quick=args.quick,
+        quick=values["quick"],
         data=DataSettings(
             spec=data,
-            data_dir=args.data_dir,
-            train_limit=args.train_limit,
-            val_split=args.val_split if args.val_split is not None else study_class.default_val_split,
+            data_dir=values["data_dir"],
+            train_limit=values["train_limit"],
+            val_split=values["val_split"] if values["val_split"] is not None else study_class.default_val_split,
         ),
         training=TrainingSettings(
             epochs=epochs,
-            batch_size=args.batch_size or study_class.batch_size,
-            seeds=args.seeds,
-            seed=args.seed,
+            batch_size=values["batch_size"] or study_class.batch_size,
+            seeds=values["seeds"],
+            seed=values["seed"],
             overrides=overrides,
-            options={dest: getattr(args, dest) for dest in args._study_options},
-            precision=args.precision,
-            early_stopping=args.early_stopping,
-            defaults=args.defaults or study_class.original_framework,
-            restore_best_weights=args.restore_best_weights,
+            options={dest: values[dest] for dest in options_module.option_table(study_class).study_options},
+            precision=values["precision"],
+            early_stopping=values["early_stopping"],
+            defaults=values["defaults"] or study_class.original_framework,
+            restore_best_weights=values["restore_best_weights"],
         ),
         search=SearchSettings(
-            method=args.search,
-            configs=[name.strip() for name in args.configs.split(",") if name.strip()] if args.configs else None,
-            trials=args.trials or (quick_trials if args.quick and args.search != "configs" else None),
+            method=values["search"],
+            configs=[name.strip() for name in values["configs"].split(",") if name.strip()] if values["configs"] else None,
+            trials=values["trials"] or (quick_trials if values["quick"] and values["search"] != "configs" else None),
             prune=prune,
-            min_epochs=args.min_epochs,
-            eta=args.eta,
-            max_minutes=args.max_minutes,
+            min_epochs=values["min_epochs"],
+            eta=values["eta"],
+            max_minutes=values["max_minutes"],
         ),
         hardware=HardwareSettings(
-            strategy=args.strategy,
-            jit=args.jit,
-            steps_per_execution=args.steps_per_execution,
-            pack=args.pack,
-            worker_timeout_s=args.worker_timeout,
+            strategy=values["strategy"],
+            jit=values["jit"],
+            steps_per_execution=values["steps_per_execution"],
+            pack=values["pack"],
+            worker_timeout_s=values["worker_timeout"],
         ),
         output=OutputSettings(
             out=out / experiment if experiment else out,
-            overwrite=args.overwrite,
+            overwrite=values["overwrite"],
             verbose=verbose,
-            reference=args.reference,
-            keep_weights=args.keep_weights or ("all" if args.search == "configs" else "best"),
+            reference=values["reference"],
+            keep_weights=values["keep_weights"] or ("all" if values["search"] == "configs" else "best"),
         ),
     )

@@ -8,7 +8,6 @@ sees a study through `kerashp.tuning.hypermodel.StudyHyperModel`, a
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import pathlib
 from typing import TYPE_CHECKING, Any, ClassVar, Hashable, Mapping, Sequence
@@ -197,6 +196,18 @@ class Study:
         inside it; the method is called again with values that activate each
         scope, so every branch's hyperparameters reach the search.
         """
+
+    def search_space(self) -> keras_tuner.HyperParameters:
+        """The declared search space (`declare_hyperparameters`), built once per study;
+        read it, or `.copy()` it to set values."""
+        space = self.__dict__.get("_search_space")
+        if space is None:
+            import keras_tuner
+
+            space = keras_tuner.HyperParameters()
+            self.declare_hyperparameters(space)
+            self.__dict__["_search_space"] = space
+        return space
 
     def check_hyperparameters(self, values: Mapping[str, Any]) -> None:
         """Raises ValueError for impossible values, before anything is trained."""

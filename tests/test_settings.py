@@ -117,3 +117,46 @@ def test_errors_name_options_as_the_caller_wrote_them_whatever_ran_before(capsys
     assert "--search hyperband prunes with hyperband, not --prune asha" in capsys.readouterr().err
     with pytest.raises(StudyError, match="^search='hyperband' prunes with hyperband, not prune='asha'"):
         StudySettings.for_study(TinyStudy, search="hyperband", prune="asha")  # a command line parsed before
+
+
+def test_options_are_parsed_once_into_typed_settings(monkeypatch):
+    """The command line's parser is the one `kerashp.run` checks keywords with (built once per
+    study class); the values it typed are not checked a second time."""
+    from kerashp import cli, options, settings as settings_module
+
+    built = []
+    real_build = options.build_parser
+    monkeypatch.setattr(options, "build_parser", lambda *a, **k: built.append(a) or real_build(*a, **k))
+    options.option_table.cache_clear()
+    checked = []
+    real_check = settings_module._check_value
+    monkeypatch.setattr(settings_module, "_check_value",
+                        lambda action, value: checked.append(action.dest) or real_check(action, value))
+    runs = cli.parse_runs(WithOptions, ["--epochs", "2", "--seeds", "2", "--width", "8"])
+    assert len(built) == 1 and checked == []
+    assert (runs[0].training.epochs, runs[0].training.seeds, runs[0].training.options["width"]) == (2, 2, 8)
+    again = StudySettings.for_study(WithOptions, epochs=3, width=4)
+    assert len(built) == 1 and sorted(checked) == ["epochs", "width"]
+    assert (again.training.epochs, again.training.options["width"]) == (3, 4)
+    options.option_table.cache_clear()
+
+
+def test_the_search_space_is_declared_once_per_study():
+    """The runner's checks, the table's columns and the study's recorded definition read one space."""
+    from kerashp.tuning import runner, study_dir
+
+    declared = []
+
+    class Counting(TinyStudy):
+        def declare_hyperparameters(self, hp):
+            declared.append(1)
+            hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")
+
+    study = Counting(StudySettings.for_study(Counting, search="random", trials=2))
+    runner.check_overrides(study)
+    runner.check_space(study, {})
+    runner.check_configs(study, {})
+    assert runner.longest_trial_epochs(study, {}) == 3
+    assert "learning_rate" in runner.table_hyperparameters(study)
+    assert "learning_rate" in study_dir.study_definition(study)["space"]
+    assert len(declared) == 1

@@ -20,7 +20,7 @@ import pandas as pd
 from kerashp import compat, tensorboard_hparams
 from kerashp import preflight, searches
 from kerashp.preflight import selected_configs
-from kerashp.errors import Interrupted, StudyError, is_disk_full, last_line, option_name
+from kerashp.errors import Interrupted, RunInterrupted, StudyError, is_disk_full, last_line, option_name
 from kerashp.report import study_report
 from kerashp.settings import StudySettings
 from kerashp.storage import layout, records
@@ -42,8 +42,7 @@ logger = logging.getLogger("kerashp")
 def check_overrides(study: Study) -> None:
     """Rejects `--set` names the study does not have and values of the wrong kind
     (a string for a number), before anything is trained or deleted."""
-    space = keras_tuner.HyperParameters()
-    study.declare_hyperparameters(space)
+    space = study.search_space()
     declared = {hp.name: hp for hp in space.space}
     known = set(declared) | {name for values in study.configs.values() for name in values}
     for name, value in study.settings.training.overrides.items():
@@ -71,8 +70,7 @@ def check_configs(study: Study, configs: dict[str, dict[str, Any]]) -> None:
     (so that an impossible `--set learning_rate=-1` is refused before the first trial)."""
     checks = [(f"configuration {name!r}", values) for name, values in configs.items()]
     if study.settings.search.method != "configs":
-        space = keras_tuner.HyperParameters()
-        study.declare_hyperparameters(space)
+        space = study.search_space()
         overrides = study.settings.training.overrides
         label = (f"{option_name('set')} {', '.join(f'{k}={v!r}' for k, v in overrides.items())}" if overrides
                  else "the search space's defaults")
@@ -89,8 +87,7 @@ def longest_trial_epochs(study: Study, configs: dict[str, dict[str, Any]]) -> in
     place a trial's length is decided): over the configurations run, or at the largest
     value of a searched `epochs` hyperparameter (`--set epochs=N` fixes it)."""
     settings = study.settings
-    space = keras_tuner.HyperParameters()
-    study.declare_hyperparameters(space)
+    space = study.search_space()
     if settings.search.method == "configs":
         candidates = [{**values, **settings.training.overrides} for values in configs.values()]
     else:
@@ -193,8 +190,7 @@ def table_hyperparameters(study: Study) -> tuple[str, ...]:
     search every other hyperparameter of its space (what was searched is always shown)."""
     names = list(study.table_hyperparameters)
     if study.settings.search.method != "configs":
-        space = keras_tuner.HyperParameters()
-        study.declare_hyperparameters(space)
+        space = study.search_space()
         names += [hp.name for hp in space.space if hp.name not in names and hp.name != CONFIG_KEY]
     return tuple(names)
 
@@ -254,8 +250,7 @@ def expected_trials(study: Study, configs: dict[str, dict[str, Any]], oracle) ->
 
 def check_space(study: Study, configs: dict[str, dict[str, Any]]) -> None:
     """A search needs a declared space; a named configuration may only name its hyperparameters."""
-    space = keras_tuner.HyperParameters()
-    study.declare_hyperparameters(space)
+    space = study.search_space()
     declared = {hp.name for hp in space.space}
     if study.settings.search.method != "configs" and not declared:
         raise StudyError(f"{option_name('search')} {study.settings.search.method}: {study.name} declares no search space; "
@@ -302,18 +297,6 @@ def resume_summary(project_dir: pathlib.Path, total: int | None, oracle: keras_t
         line += f"; resuming trial {trial.trial_id}" + (f" at epoch {epoch + 1}" if epoch else " from its start") \
             + (f"/{epochs}" if epochs and epoch else "")
     return len(finished), line
-
-
-class RunInterrupted(StudyError):
-    """A run stopped by Ctrl-C or SIGTERM after writing the report of what finished.
-
-    Attributes:
-        exit_status: 130 (Ctrl-C) or 143 (SIGTERM).
-    """
-
-    def __init__(self, message: str, exit_status: int):
-        super().__init__(message)
-        self.exit_status = exit_status
 
 
 def run_study(study_class: type[Study], settings: StudySettings, executor: type[KerasRuns] = KerasRuns) -> pd.DataFrame:

@@ -10,7 +10,6 @@ import json
 import shutil
 from typing import Any
 
-import keras_tuner
 
 from kerashp.errors import StudyError, last_line, option_name, option_value
 from kerashp.fingerprints import data_fingerprint, describe_change, model_fingerprint
@@ -49,8 +48,7 @@ def check_fingerprint(project_dir, settings: StudySettings) -> None:
 def study_definition(study: Study) -> dict[str, Any]:
     """What the study declares that decides what its trials train: every named
     configuration's values (of the experiment run) and the search space."""
-    space = keras_tuner.HyperParameters()
-    study.declare_hyperparameters(space)
+    space = study.search_space()
     return json.loads(json.dumps({
         "configs": {name: dict(values) for name, values in study.configs.items()},
         "space": {hp.name: hp.get_config() for hp in space.space},
@@ -102,8 +100,7 @@ def reference_model_fingerprint(study: Study) -> dict[str, Any]:
     """The fingerprint (`kerashp.fingerprints.model_fingerprint`) of the model the study
     builds for its first named configuration, or for its space's defaults, with `--set`
     applied: an edited `build` makes another one."""
-    space = keras_tuner.HyperParameters()
-    study.declare_hyperparameters(space)
+    space = study.search_space().copy()
     values = dict(next(iter(study.configs.values()))) if study.configs else {}
     values.update(study.settings.training.overrides)
     space.values.update(values)
