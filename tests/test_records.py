@@ -93,3 +93,30 @@ def test_logged_epochs_agrees_with_read_history(tmp_path):
     assert logged_epochs(tmp_path / "absent.csv") == set()
     (tmp_path / "empty.csv").write_text("")
     assert logged_epochs(tmp_path / "empty.csv") == set()
+
+
+def test_a_runs_whole_resume_state_in_one_call(tmp_path):
+    """layout.run_state: the summary, the checkpoint's epoch, the history rows lost and the
+    final weights, and whether the run is finished to a stage."""
+    import json
+
+    from kerashp.errors import StudyError
+    from kerashp.storage import layout, records
+
+    run = tmp_path / "execution_0"
+    run.mkdir()
+    assert layout.run_state(run) == layout.RunState(run, None, 0, (), False)
+    (run / layout.CHECKPOINT_DIR).mkdir()
+    (run / layout.CHECKPOINT_DIR / layout.CHECKPOINT_MANIFEST).write_text(json.dumps({"epoch": 2}))
+    (run / records.HISTORY_FILE).write_text("epoch,val_accuracy\n0,0.5\n2,0.7\n")  # epoch 2 (0-based 1) lost
+    (run / records.SUMMARY_FILE).write_text(json.dumps({"epochs": 3, "stage_epochs": 3, "diverged_epoch": None}))
+    state = layout.run_state(run)
+    assert (state.committed_epoch, state.missing_epochs, state.final_weights) == (2, (2,), False)
+    assert not state.finished(3)  # a lost row and no weights: trained again
+    (run / records.HISTORY_FILE).write_text("epoch,val_accuracy\n0,0.5\n1,0.6\n2,0.7\n")
+    (run / records.FINAL_WEIGHTS_FILE).write_bytes(b"weights")
+    state = layout.run_state(run)
+    assert state.finished(3) and not state.finished(9)  # finished its rung of 3, not a promotion to 9
+    (run / records.SUMMARY_FILE).write_text("null")
+    with pytest.raises(StudyError, match="does not hold a run's summary"):
+        layout.run_state(run)

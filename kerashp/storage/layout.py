@@ -18,6 +18,7 @@ A study made of experiments has one such directory per experiment
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ from typing import Any
 
 from kerashp.errors import StudyError
 from kerashp.storage import records
+from kerashp.storage.weights import weights_expected
 
 logger = logging.getLogger("kerashp")
 
@@ -188,6 +190,47 @@ def committed_epoch(checkpoint: str | os.PathLike) -> int:
 def checkpoint_epoch(run_dir: str | os.PathLike) -> int:
     """Epochs of a run's committed checkpoint (0: none, or unreadable)."""
     return committed_epoch(checkpoint_dir(run_dir))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunState:
+    """Where a run stands on disk, read in one call (`run_state`): what a resume decides by.
+
+    Attributes:
+        directory: the run directory.
+        summary: its summary.json (None: the run has not finished a stage).
+        committed_epoch: the epoch its checkpoint resumes at (0: none).
+        missing_epochs: epochs the summary counts that its history lost (a row lost with
+            an unflushed write: the run is trained again).
+        final_weights: whether its final weights file is there.
+    """
+
+    directory: pathlib.Path
+    summary: dict[str, Any] | None
+    committed_epoch: int
+    missing_epochs: tuple[int, ...]
+    final_weights: bool
+
+    def finished(self, stage: int) -> bool:
+        """Whether the run holds its summary and final weights for `stage` epochs (a summary
+        without the weights it says it kept, with a lost history row, or of an earlier rung
+        is trained on); a diverged run is finished whatever its stage."""
+        if self.summary is None:
+            return False
+        if weights_expected(self.summary) and not self.final_weights:
+            return False
+        if self.missing_epochs:
+            return False
+        return self.summary.get("diverged_epoch") is not None or self.summary.get("stage_epochs", stage) >= stage
+
+
+def run_state(run_dir: str | os.PathLike) -> RunState:
+    """A run's `RunState` (StudyError where its summary is not a summary)."""
+    run_dir = pathlib.Path(run_dir)
+    summary = records.read_summary(run_dir / records.SUMMARY_FILE)
+    return RunState(run_dir, summary, checkpoint_epoch(run_dir),
+                    tuple(records.missing_epochs(run_dir, summary)) if summary is not None else (),
+                    (run_dir / records.FINAL_WEIGHTS_FILE).exists())
 
 
 def ends_mid_line(path: pathlib.Path) -> bool:

@@ -34,7 +34,7 @@ from kerashp.errors import option_value, last_line
 from kerashp.models.state import copy_initial_state
 from kerashp.storage import layout, records
 from kerashp.storage.layout import read_rung_state
-from kerashp.storage.weights import WEIGHTS_KEPT, WeightsPolicy, remove_best_epoch_weights, weights_expected
+from kerashp.storage.weights import WEIGHTS_KEPT, WeightsPolicy, remove_best_epoch_weights
 from kerashp.study import Study
 from kerashp.tuning.backup import AtomicBackupAndRestore, CheckpointCost
 from kerashp.tuning.best_epoch import BestEpochWeights, restored_best_weights
@@ -370,40 +370,32 @@ class KerasRuns:
     @staticmethod
     def run_finished(directory: pathlib.Path, stage: int) -> bool:
         """Whether a run holds its summary and final weights for `stage` epochs
-        (a summary without its weights, or of an earlier rung, is trained on)."""
-        summary = records.read_summary(directory / records.SUMMARY_FILE)
-        if summary is None:
-            return False
-        if weights_expected(summary) and not (directory / FINAL_WEIGHTS_FILE).exists():
-            return False
-        if records.missing_epochs(directory, summary):  # its history lost a row: retrain it (see _run_execution)
-            return False
-        return summary.get("diverged_epoch") is not None or summary.get("stage_epochs", stage) >= stage
+        (see `kerashp.storage.layout.RunState.finished`)."""
+        return layout.run_state(directory).finished(stage)
 
     def run(self, trial, index: int, data: DataSplits, stage: int) -> dict[str, Any]:
-        directory = self.execution_dir(trial.trial_id, index)
-        if self.run_finished(directory, stage):  # finished before an interruption: keep as is
-            summary = records.load_execution(directory, index).summary
+        state = layout.run_state(self.execution_dir(trial.trial_id, index))
+        if state.finished(stage):  # finished before an interruption: keep as is
+            summary = records.load_execution(state.directory, index).summary
         else:
-            summary = records.read_summary(directory / records.SUMMARY_FILE)
-            if summary is not None and records.missing_epochs(directory, summary):
-                records.truncate_history(directory / records.HISTORY_FILE, 0)  # retrained whole, as it first ran
+            if state.summary is not None and state.missing_epochs:
+                records.truncate_history(state.directory / records.HISTORY_FILE, 0)  # retrained whole, as it first ran
             summary = self._train_by_study(trial, index) if self.study.trains_runs_itself() else \
-                self._train(trial, index, data)
+                self._train(trial, index, data, state.committed_epoch)
         if summary.get("diverged_epoch") is not None:
             raise keras_tuner.errors.FailedTrialError(f"{DIVERGED} at epoch {summary['diverged_epoch']}")
         return summary
 
-    def _train(self, trial, index: int, data: DataSplits) -> dict[str, Any]:
+    def _train(self, trial, index: int, data: DataSplits, committed: int) -> dict[str, Any]:
         """Trains one run to its stage (of its full length: the model and its schedules are
-        those of the full run; below it the checkpoint is kept for a promotion)."""
+        those of the full run; below it the checkpoint is kept for a promotion), from its
+        checkpoint's epoch `committed` (0: none)."""
         plan = self.plan(trial, index)
         model = self._stopped.take((plan.trial_id, index))
         if model is not None:  # its state is the checkpoint's, which is loaded into it again below
             logger.info("trial %s continues with the model in memory", plan.trial_id)
         else:
             model = self._model_for(plan.hp, plan.seed)
-        committed = AtomicBackupAndRestore.committed_epoch(plan.backup)
         if committed and not self._checkpoint_agrees(model, plan.trial_id, index, plan.directory, committed):
             model = self._model_for(plan.hp, plan.seed)  # a failed load may have changed it: start as a fresh run
             committed = 0
