@@ -57,7 +57,6 @@ import os
 import pathlib
 import shutil
 import sys
-import tempfile
 import time
 from typing import Any, Callable
 

@@ -128,7 +128,7 @@ class ResumableOracle(keras_tuner.Oracle):
         now = self.clock()
         if self._started_at is None:
             self._started_at = now
-        return now - self._started_at > self.max_seconds
+        return now - self._started_at >= self.max_seconds
 
     @keras_tuner.synchronized
     def create_trial(self, tuner_id):
