@@ -30,8 +30,9 @@ Public API:
     variant: a configuration that is a base configuration with some changes.
     option: one field of a study's `Options` dataclass (its own command-line
         options, `self.options` in the study).
-    Original, Claim: what a mirrored study's original reported (its numbers
-        and claims), for results.md's "Original vs here" (`kerashp.original`).
+    Original, Claim, Reported: what a mirrored study's original reported (its
+        numbers, with their deviation and what each measured, and its claims),
+        for results.md's "Original vs here" (`kerashp.original`).
     run: runs (or resumes) a study; returns its `Results`.
     load_results: the `Results` of any study directory, also one still running.
     Results: tables, per-epoch records, statistics across seeds and figures.
@@ -61,6 +62,7 @@ _EXPORTS = {
     "option": "kerashp.study",
     "Original": "kerashp.original",
     "Claim": "kerashp.original",
+    "Reported": "kerashp.original",
     "run": "kerashp.api",
     "load_results": "kerashp.api",
     "Results": "kerashp.results",
@@ -79,7 +81,7 @@ if TYPE_CHECKING:
     from kerashp.api import load_results, run
     from kerashp.cli import main
     from kerashp.errors import StudyError
-    from kerashp.original import Claim, Original
+    from kerashp.original import Claim, Original, Reported
     from kerashp.results import Results
     from kerashp.settings import StudySettings
     from kerashp.study import Experiment, Study, option, variant

@@ -49,13 +49,40 @@ class Claim:
 
 
 @dataclasses.dataclass(frozen=True)
+class Reported:
+    """One published figure with what it is: a mean, its standard deviation where the
+    original gives one, and what it measured ("test accuracy, Table 1").
+
+    A plain float in `Original.results` is a `Reported` without deviation or note.
+    """
+
+    value: float
+    std: float | None = None
+    note: str = ""
+
+    @classmethod
+    def of(cls, figure: "float | Reported | Mapping[str, Any]") -> "Reported":
+        if isinstance(figure, Reported):
+            return figure
+        if isinstance(figure, Mapping):
+            return cls(float(figure["value"]), figure.get("std"), figure.get("note", ""))
+        return cls(float(figure))
+
+    def to_json(self) -> float | dict[str, Any]:
+        if self.std is None and not self.note:
+            return self.value
+        return {"value": self.value, "std": self.std, "note": self.note}
+
+
+@dataclasses.dataclass(frozen=True)
 class Original:
     """What the original reported, for the "Original vs here" section.
 
     Attributes:
         source: where it reported it (a paper's table, a report's figure).
         budget: the original's data, epochs, model and initialisation, in words.
-        results: configuration -> metric -> the original's value.
+        results: configuration -> metric -> the original's value (a float, or a
+            `Reported` with its standard deviation and what it measured).
         claims: the original's conclusions, each tested across seeds.
         notes: what a reader should weigh: known differences of kerashp's run, what
             the original said beyond its claims.
@@ -70,7 +97,8 @@ class Original:
     def to_json(self) -> dict[str, Any]:
         """A JSON-friendly form (saved with the report spec)."""
         return {"source": self.source, "budget": self.budget, "notes": self.notes,
-                "results": {name: dict(values) for name, values in self.results.items()},
+                "results": {name: {metric: Reported.of(figure).to_json() for metric, figure in values.items()}
+                            for name, values in self.results.items()},
                 "claims": [{"text": c.text, "metric": c.metric, "better": list(c.better), "worse": list(c.worse),
                             "higher_is_better": c.higher_is_better} for c in self.claims]}
 

@@ -120,3 +120,27 @@ def test_the_section_is_replaced_in_place_or_appended():
     assert replication.with_section(middle, section) == ("# study\n\n## Original vs here\n\n- new\n\n"
                                                          "## Across seeds\n\ntext\n")
     assert replication.header_value("# s\n- data: local 5000 train\n- budget: 10 epochs\n", "budget") == "10 epochs"
+
+
+def test_published_figures_with_their_deviation_and_a_verdict_each():
+    """A `Reported` figure shows its deviation and what it measured; each row gets a verdict: within
+    the original's deviation, within a narrow interval of ours, undecided (a wide one) or outside."""
+    from kerashp.original import Reported
+
+    trials = [trial("Baseline", [0.80, 0.82, 0.81]), trial("Low", [0.70, 0.71, 0.705]),
+              trial("Wild", [0.10, 0.90, 0.50])]
+    original = Original("Table 1", "budget", results={
+        "Baseline": {"test_accuracy": Reported(0.78, 0.05, "test accuracy, mean and deviation")},
+        "Low": {"test_accuracy": 0.712},
+        "Wild": {"test_accuracy": 0.55},
+        "Close": {"test_accuracy": Reported(0.95, note="Table 2")},
+    })
+    payload = json.loads(json.dumps(original.to_json()))  # saved with the report spec and read back
+    assert Original.from_json(payload).results["Baseline"]["test_accuracy"]["std"] == 0.05
+    text = replication.replication_markdown(payload, [*trials, trial("Close", [0.80, 0.81, 0.82])], here="h")
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert "78.00% ± 5.00% (test accuracy, mean and deviation)" in rows["Baseline"]
+    assert rows["Baseline"].endswith("within the original's deviation (+3.00%) |")
+    assert rows["Low"].endswith("within our interval (-0.70%) |")  # [69.26%, 71.74%]
+    assert "undecided: our interval is" in rows["Wild"]
+    assert rows["Close"].endswith("**outside** our interval (-14.00%) |")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 import pandas as pd
 
-from kerashp.original import Claim, Original
+from kerashp.original import Claim, Original, Reported
 from kerashp.report import uncertainty
 
 if TYPE_CHECKING:
@@ -36,6 +36,32 @@ def _format(value: float, fraction: bool) -> str:
 
 def _is_fraction(metric: str) -> bool:
     return "accuracy" in metric or metric.startswith("test_within")
+
+
+# How near our mean must be to a published figure, where the original gives no deviation and our
+# interval holds it, for the two to agree: 3 points of an accuracy, else 10% of the figure. A wider
+# interval that holds it decides nothing.
+AGREEMENT = {"fraction": 0.03, "relative": 0.10}
+
+
+def figure_verdict(published: Reported, mean: float, low: float, high: float, fraction: bool) -> str:
+    """Whether our mean agrees with a published figure: within the original's standard
+    deviation (where it gives one), or the figure inside our 95% interval and that interval
+    narrow enough to tell (`AGREEMENT`); else undecided (a wide interval) or outside."""
+    if not math.isfinite(mean):
+        return "-"
+    gap = abs(mean - published.value)
+    difference = f"{'+' if mean >= published.value else '-'}{_format(gap, fraction)}"
+    if published.std is not None and gap <= published.std:
+        return f"within the original's deviation ({difference})"
+    if math.isfinite(low) and low <= published.value <= high:
+        tolerance = AGREEMENT["fraction"] if fraction else AGREEMENT["relative"] * abs(published.value)
+        if (high - low) / 2 <= tolerance:
+            return f"within our interval ({difference})"
+        return f"undecided: our interval is {_format(high - low, fraction)} wide ({difference})"
+    where = "the original's deviation and our interval" if published.std is not None else (
+        "our interval" if math.isfinite(low) else "one run, no interval")
+    return f"**outside** {where} ({difference})"
 
 
 def claim_verdict(claim: Claim, values: pd.DataFrame, seed: int = 0) -> tuple[str, str]:
@@ -111,21 +137,27 @@ def replication_markdown(original: Original | dict[str, Any], trials: Sequence[T
         return cache[metric]
 
     if original.results:
-        lines += ["", "| configuration | metric | original | here: mean [95% CI] | runs |", "|---|---|---|---|---|"]
+        lines += ["", "| configuration | metric | original | here: mean [95% CI] | runs | verdict |",
+                  "|---|---|---|---|---|---|"]
         for name, metrics in original.results.items():
-            for metric, published in metrics.items():
+            for metric, figure in metrics.items():
+                published = Reported.of(figure)
                 fraction = _is_fraction(metric)
                 values = values_of(metric)
+                verdict = "-"
                 if name in values.index:
                     row = values.loc[name].dropna()
                     mean, _, low, high = uncertainty.mean_interval(row)
                     interval = (f" [{_format(low, fraction)}, {_format(high, fraction)}]"
                                 if math.isfinite(low) else "")
                     shown, runs = f"{_format(mean, fraction)}{interval}", str(len(row))
+                    verdict = figure_verdict(published, mean, low, high, fraction)
                 else:
                     shown, runs = ("not recorded" if name in ran else "not run"), "0"
-                lines.append(f"| {name} | {titles.get(metric, metric)} | {_format(published, fraction)} | "
-                             f"{shown} | {runs} |")
+                deviation = f" ± {_format(published.std, fraction)}" if published.std is not None else ""
+                note = f" ({published.note})" if published.note else ""
+                lines.append(f"| {name} | {titles.get(metric, metric)} | {_format(published.value, fraction)}"
+                             f"{deviation}{note} | {shown} | {runs} | {verdict} |")
     if original.claims:
         lines += ["", "Claims of the original, tested across seeds (a pair is separated when the paired t-test's "
                       "p < 0.05 and the 95% bootstrap interval of the difference excludes 0):", ""]
@@ -226,7 +258,7 @@ def compare_directory(original: Original, directory: pathlib.Path, metric_titles
     markdown = markdown_path.read_text(encoding="utf-8") if markdown_path.is_file() else ""
     described = [header_value(markdown, key) for key in ("data", "budget")]
     options = header_value(markdown, "options")
-    here = "; ".join([*filter(None, described), *([f"options {options}"] if options else []),
+    here = "; ".join([*filter(None, described), *([f"options {options}"] if options and options != "{}" else []),
                       f"figures from {' and '.join(tables)} (`kerashp compare`)"])
     section = replication_markdown(original, records, here=here, metric_titles=metric_titles)
     write_text_atomic(markdown_path, with_section(markdown, section))
