@@ -1,6 +1,7 @@
 """Makes the small real data samples shipped in kerashp/data/samples/.
 
     python scripts/make_samples.py cifar10 ../shared/datasets/cifar10-jpeg.tar.gz
+    python scripts/make_samples.py cifar10_10k ../shared/datasets/cifar10-jpeg.tar.gz
     python scripts/make_samples.py fashion_mnist ../shared/datasets/fashion-mnist
     python scripts/make_samples.py usps ../shared/datasets/usps.h5
     python scripts/make_samples.py house_prices ../shared/datasets/house-prices/train.csv
@@ -27,7 +28,7 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 HOUSE_COLUMNS = ("OverallQual", "YearBuilt", "TotalBsmtSF", "GrLivArea", "SalePrice")
 HOUSE_ROWS = 400
 # (train per class, test per class)
-PER_CLASS = {"cifar10": (200, 50), "fashion_mnist": (300, 100), "usps": (200, 50)}
+PER_CLASS = {"cifar10": (200, 50), "cifar10_10k": (1000, 50), "fashion_mnist": (300, 100), "usps": (200, 50)}
 
 
 def pick_indices(labels: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
@@ -45,6 +46,22 @@ def cifar10_arrays(source: str, rng: np.random.Generator):
         paths, labels, class_names = list_class_folder(root / split, class_names)
         chosen = pick_indices(labels, per_class, rng)
         arrays[f"{split}_images"] = decode_images([paths[i] for i in chosen])
+        arrays[f"{split}_labels"] = labels[chosen].astype(np.uint8)
+    return arrays, class_names
+
+
+def cifar10_jpeg_arrays(source: str, rng: np.random.Generator):
+    """As `cifar10_arrays`, but each image kept as its JPEG file's bytes: `<split>_jpeg` (the
+    files concatenated; compressed, their repeated headers cost little) and `<split>_ends`
+    (where each ends)."""
+    root = resolve_folder(source, None)
+    arrays, class_names = {}, None
+    for split, per_class in zip(("train", "test"), PER_CLASS["cifar10_10k"]):
+        paths, labels, class_names = list_class_folder(root / split, class_names)
+        chosen = pick_indices(labels, per_class, rng)
+        blobs = [pathlib.Path(paths[i]).read_bytes() for i in chosen]
+        arrays[f"{split}_jpeg"] = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+        arrays[f"{split}_ends"] = np.cumsum([len(blob) for blob in blobs]).astype(np.int64)
         arrays[f"{split}_labels"] = labels[chosen].astype(np.uint8)
     return arrays, class_names
 
@@ -80,6 +97,8 @@ def main() -> None:
         return
     if args.name == "cifar10":
         arrays, class_names = cifar10_arrays(args.source, rng)
+    elif args.name == "cifar10_10k":
+        arrays, class_names = cifar10_jpeg_arrays(args.source, rng)
     elif args.name == "fashion_mnist":
         arrays, class_names = split_arrays(*read_idx_directory(pathlib.Path(args.source)), "fashion_mnist", rng,
                                            np.uint8), FASHION_CLASSES
@@ -89,7 +108,8 @@ def main() -> None:
     path = sample_path(args.name)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, class_names=np.asarray(class_names), **arrays)
-    print(f"wrote {path}: {len(arrays['train_labels'])} train + {len(arrays['test_labels'])} test images")
+    print(f"wrote {path}: {len(arrays['train_labels'])} train + {len(arrays['test_labels'])} test images, "
+          f"{path.stat().st_size / 2**20:.1f} MiB")
 
 
 if __name__ == "__main__":

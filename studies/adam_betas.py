@@ -1,7 +1,7 @@
 """How Adam's beta_1, beta_2 and epsilon change MobileNetV2's learning on CIFAR-10.
 
     python -m studies.adam_betas                  # the five configurations, 10 epochs
-    python -m studies.adam_betas --quick          # shipped sample, 2 epochs
+    python -m studies.adam_betas --quick          # shipped 10,000-image sample, 2 epochs
     python -m studies.adam_betas --search random --trials 20
 """
 
@@ -31,6 +31,9 @@ class AdamBetas(Study):
     name = "adam_betas"
     description = "Adam beta_1, beta_2 and epsilon on MobileNetV2 + CIFAR-10"
     default_data = "cifar10"
+    # --quick: 2 epochs on 10,000 images (312 steps): every configuration learns (0.25-0.30 validation
+    # accuracy, docs/performance.md); on the 2,000-image sample all five stayed near chance.
+    quick_data = "sample:cifar10_10k"
     epochs = 10
     batch_size = 64
     configs = {

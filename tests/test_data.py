@@ -43,6 +43,30 @@ def test_shipped_sample_is_balanced_real_cifar10():
     assert 40 < data.train.features.mean() < 200 and data.train.features.std() > 30  # real pixels
 
 
+def test_the_larger_shipped_sample_decodes_its_jpeg_files_as_image_folders_do(monkeypatch):
+    """sample:cifar10_10k keeps JPEG bytes, decoded as image folders are (TensorFlow's decoder;
+    Pillow's without TensorFlow, within a few levels: the two upsample chroma differently)."""
+    from kerashp import backends
+    from kerashp.data import image_folder
+    from kerashp.data.sources import sample_path
+
+    data = load_image_classification("sample:cifar10_10k")
+    assert data.train.features.shape == (10000, 32, 32, 3) and data.train.features.dtype == np.uint8
+    assert np.bincount(data.train.labels).tolist() == [1000] * 10 and len(data.validation) == 500
+    assert 40 < data.train.features.mean() < 200 and data.train.features.std() > 30
+    with np.load(sample_path("cifar10_10k")) as arrays:
+        ends = arrays["train_ends"][:20]
+        blob = arrays["train_jpeg"][:ends[-1]].tobytes()
+    blobs = [blob[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+    assert all(b[:2] == b"\xff\xd8" for b in blobs)  # JPEG files, not re-encoded arrays
+    with_tensorflow = image_folder.decode_image_bytes(blobs)
+    monkeypatch.setattr(backends, "has_tensorflow", lambda: False)
+    with_pillow = image_folder.decode_image_bytes(blobs)
+    difference = np.abs(with_tensorflow.astype(int) - with_pillow.astype(int))
+    assert difference.mean() < 1.0 and difference.max() <= 8
+    assert np.array_equal(with_tensorflow, data.train.features[:20])
+
+
 def test_val_split_holds_out_training_images_and_keeps_test():
     data = load_image_classification("sample", val_split=0.1, train_limit=1000)
     assert (len(data.train), len(data.validation), len(data.test)) == (900, 100, 500)

@@ -10,6 +10,7 @@ Class names are the sub-folder names in sorted order, which is label order.
 
 from __future__ import annotations
 
+import io
 import logging
 import pathlib
 
@@ -67,6 +68,28 @@ def decode_images(paths: list[str], batch_size: int = 1024) -> np.ndarray:
         raise StudyError(f"{culprit(paths) or 'images could not be decoded or differ in size'} "
                          f"({error.message.splitlines()[0]})") from None
     return np.concatenate(batches).astype(np.uint8)
+
+
+def decode_image_bytes(blobs: list[bytes], batch_size: int = 1024) -> np.ndarray:
+    """`decode_images` of encoded images held in memory (a shipped sample's JPEG files):
+    the same decoder, so the same pixels as read from their files."""
+    if not backends.has_tensorflow():
+        from PIL import Image
+
+        images = []
+        for blob in blobs:
+            with Image.open(io.BytesIO(blob)) as image:
+                images.append(np.asarray(image.convert("RGB"), dtype=np.uint8))
+        return np.stack(images)
+    import tensorflow as tf
+
+    dataset = (
+        tf.data.Dataset.from_tensor_slices(tf.constant(blobs, dtype=tf.string))
+        .map(lambda blob: tf.io.decode_image(blob, channels=3, expand_animations=False),
+             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .batch(batch_size)
+    )
+    return np.concatenate([batch.numpy() for batch in dataset]).astype(np.uint8)
 
 
 def culprit(paths: list[str]) -> str | None:

@@ -13,7 +13,7 @@ Specifications understood by `load_image_classification`:
   (FashionMNIST); see `kerashp.data.local_files`;
 - `usps`: USPS digits, downloaded once from the public LIBSVM copy;
 - `sample`, `sample:NAME`: a small real sample shipped inside the package
-  (`cifar10`, the default, `fashion_mnist` or `usps`; see samples/PROVENANCE.md).
+  (`cifar10`, the default, `cifar10_10k`, `fashion_mnist` or `usps`; see samples/PROVENANCE.md).
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ logger = logging.getLogger(__name__)
 SAMPLES_DIR = pathlib.Path(__file__).parent / "samples"
 EXTRACTED_MARKER = ".extracted"  # written last into an extracted archive's folder
 # Shipped samples (`--data sample:NAME`; plain `sample` is CIFAR-10), with their source.
-SAMPLES = {"cifar10": "CIFAR-10", "fashion_mnist": "FashionMNIST", "usps": "USPS"}
+SAMPLES = {"cifar10": "CIFAR-10", "cifar10_10k": "CIFAR-10 (10,000 training images)", "fashion_mnist": "FashionMNIST",
+           "usps": "USPS"}
 DEFAULT_CACHE_DIR = pathlib.Path("~/.cache/kerashp").expanduser()
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
@@ -136,13 +137,24 @@ def load_sample(name: str = "cifar10") -> tuple[Split, Split, tuple[str, ...]]:
     if not path.exists():
         raise StudyError(f"the shipped sample {path} is missing; reinstall kerashp")
     with np.load(path) as arrays:
-        images = {split: arrays[f"{split}_images"] for split in ("train", "test")}
+        if "train_jpeg" in arrays:  # encoded files, concatenated, with their end offsets
+            images = {split: _decoded(arrays[f"{split}_jpeg"], arrays[f"{split}_ends"]) for split in ("train", "test")}
+        else:
+            images = {split: arrays[f"{split}_images"] for split in ("train", "test")}
         if images["train"].dtype != np.uint8:  # USPS: floats in [0, 1], stored as float16
             images = {split: values.astype(np.float32) for split, values in images.items()}
         train = Split(images["train"], arrays["train_labels"].astype(np.int32))
         test = Split(images["test"], arrays["test_labels"].astype(np.int32))
         class_names = tuple(str(n) for n in arrays["class_names"])
     return train, test, class_names
+
+
+def _decoded(blob: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    from kerashp.data.image_folder import decode_image_bytes
+
+    data = blob.tobytes()
+    starts = np.concatenate([[0], ends[:-1]])
+    return decode_image_bytes([data[a:b] for a, b in zip(starts, ends)])
 
 
 def _safe_members(tar: tarfile.TarFile, archive: pathlib.Path) -> list[tarfile.TarInfo]:

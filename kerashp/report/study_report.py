@@ -195,9 +195,10 @@ def results_header(spec: ReportSpec, runs: list[dict[str, Any]], machine: str, d
     ]
     if spec.quick:
         lines.append(
-            f"- a --quick demo: {spec.epochs} epoch(s) on a small shipped sample, from scratch. It shows that the "
-            "study runs, resumes and reports; its numbers say nothing about which configuration is better "
-            "(after so few epochs most runs are near chance, and differences are within seed-to-seed noise). "
+            f"- a --quick demo: {spec.epochs} epoch(s) on a small shipped sample ({spec.data}), from scratch. It "
+            "shows that the study runs, resumes and reports, and whether its networks start to learn; its numbers "
+            "say nothing about which configuration is better (a few epochs rank configurations by how fast they "
+            "start, not where they end, and one seed's differences are within seed-to-seed noise). "
             "Run without --quick for the study's real budget.")
     return "\n".join(lines) + "\n\n"
 
