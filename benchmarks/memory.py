@@ -3,6 +3,7 @@
     python benchmarks/memory.py --trials 500                    # the FashionMNIST grid, tiny budget
     python benchmarks/memory.py --trials 60 --study tiny        # the test suite's tiny study
     python benchmarks/memory.py --trials 300 --warmup 100 --study tiny --trace 12   # what grows
+    python benchmarks/memory.py --trials 1000 --every 50 --warmup 100 --kept-mib 256  # a smaller budget
 
 Runs a random search of `--trials` trials (1 epoch each, `--train-limit` images) in
 this process and prints the resident set size (RSS, from /proc/self/statm) after
@@ -10,6 +11,8 @@ every `--every` trials, and the growth per trial after warm-up (the first
 `--warmup` trials) as a slope fitted by least squares. With `--trace N`, the N places
 (tracebacks) whose Python allocations grew most between the end of the warm-up and the
 last trial (tracemalloc; memory allocated outside Python, such as TensorFlow's, is not seen).
+Each line also gives what the compiled models kept between trials count (their share of the
+resident memory, bounded by the study's `kept_models_mib`, `--kept-mib` here).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ def main() -> None:
     parser.add_argument("--train-limit", type=int, default=256)
     parser.add_argument("--every", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--kept-mib", type=float, default=None,
+                        help="the study's kept_models_mib (default: the study's own, 1024)")
     parser.add_argument("--trace", type=int, default=0, metavar="N",
                         help="also print the N places whose Python allocations grew most between the end of "
                              "the warm-up and the last trial (tracemalloc; slows the trials)")
@@ -55,6 +60,8 @@ def main() -> None:
     else:
         from studies.fashion_grid import FashionGrid as study
         options = {"data": "sample:fashion_mnist", "train_limit": args.train_limit, "set": {"epochs": 1}}
+    if args.kept_mib is not None:
+        study = type(study.__name__, (study,), {"kept_models_mib": args.kept_mib, "__module__": study.__module__})
     samples: list[tuple[int, float]] = []
     original = tuner_module.StudyTuner.on_trial_end
 
@@ -67,7 +74,8 @@ def main() -> None:
         if args.trace and done == args.trials:
             snapshots.append(tracemalloc.take_snapshot())
         if done % args.every == 0:
-            print(f"trial {done:5d}: RSS {samples[-1][1]:8.1f} MiB", flush=True)
+            print(f"trial {done:5d}: RSS {samples[-1][1]:8.1f} MiB, kept models {self.runs.kept_bytes / 2**20:6.1f} "
+                  f"MiB", flush=True)
 
     tuner_module.StudyTuner.on_trial_end = on_trial_end
     snapshots: list = []

@@ -122,6 +122,12 @@ class Study:
             last checkpoint and trains the epochs after it again, to the same
             numbers. 0: every epoch; a positive number: at most every this many
             seconds (a resumed run repeats at most that much training).
+        kept_models_mib: the memory (MiB) the compiled models kept between trials
+            may hold, half for a later trial of the same architecture
+            (`architecture_key`), half for the promotions of runs stopped at a
+            rung; each counts what its build and first training took (its traced
+            functions, not only its weights). Default 1024; lower it where memory
+            is short (0 keeps none: every trial builds and traces its model).
         original_framework: the framework the original study was run in,
             "keras" (the default) or "pytorch": kerashp's builders and optimizer
             factories then use its defaults (`self.framework`; see
@@ -156,6 +162,7 @@ class Study:
     quick_experiments: ClassVar[tuple[str, ...]] = ()
     isolation_hyperparameter: ClassVar[str | None] = None
     backup_interval_s: ClassVar[float | None] = None
+    kept_models_mib: ClassVar[float] = 1024
     max_consecutive_failed_trials: ClassVar[int | None] = None  # a search stops after so many failures in a row
     split_seed: ClassVar[int | None] = 0
     original_framework: ClassVar[str] = "keras"

@@ -67,7 +67,8 @@ def test_settings_resolve_the_study_defaults_in_the_library():
     assert (settings.training.epochs, settings.training.batch_size, settings.data.spec) == (10, 64, "cifar10")
     assert settings.training.options == {"weights": "none", "bn_momentum": 0.9}
     quick = StudySettings.for_study(AdamBetas, quick=True)
-    assert (quick.training.epochs, quick.data.spec, str(quick.output.out)) == (2, "sample", "artifacts/adam_betas_quick")
+    assert (quick.training.epochs, quick.data.spec, str(quick.output.out)) == (2, "sample:cifar10_10k",
+                                                                             "artifacts/adam_betas_quick")
     usps = StudySettings.for_study(UspsCnn, experiment="width")
     assert usps.experiment == "width" and usps.data.val_split == 0.2 and usps.output.out.name == "width"
     assert StudySettings.for_study(AdamBetas, out="x", set={"beta_1": 0.5}).training.overrides == {"beta_1": 0.5}

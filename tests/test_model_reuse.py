@@ -195,3 +195,12 @@ def test_kept_models_are_bounded_by_count_and_bytes_least_recently_used_first():
     kept.put("big, counted twice", big, copies=2)  # a model with a copy of its initial state
     assert len(kept) == 0
     assert len(KeptModels(max_models=0)) == 0
+    # What a model really holds, measured after its first training, counts once known.
+    kept = KeptModels(max_models=8, max_bytes=100_000)
+    kept.put("a", small[0])
+    kept.put("b", small[1], footprint=30_000)
+    assert kept.nbytes == KeptModels.size_of(small[0]) + 30_000
+    kept.resize(small[0], 80_000)  # now over the budget with "b": the least recently used ("a") goes
+    assert len(kept) == 1 and kept.get("b") is small[1]
+    kept.resize(small[1], 100_001)  # alone over the budget: not kept
+    assert len(kept) == 0 and kept.nbytes == 0

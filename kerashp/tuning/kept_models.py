@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Any, Hashable
 
 import keras
@@ -22,17 +23,19 @@ class KeptModels:
     without being built and traced again; and one model per architecture key
     (`Study.architecture_key`), so that a later trial of that architecture reuses it.
     Either saves a trace (about 0.6 s per trial for the FashionMNIST grid's MLP on 2 CPU
-    cores, tens of seconds for MobileNetV2). Memory stays bounded: beyond `max_models`
-    models, or `max_bytes` of their variables (weights and optimizer state), the least
-    recently used goes.
+    cores, tens of seconds for MobileNetV2). Memory stays bounded by what the models
+    really hold: each counts its variables (weights and optimizer state) when kept and,
+    once trained, the memory its build and first training took (`resize`: its traced
+    functions, tens of MiB for a small MLP, where its variables are a few MiB); beyond
+    `max_models` models or `max_bytes` in all, the least recently used goes.
 
     Args:
         max_models: at most this many models (default `MAX_MODELS`; 0 keeps none).
-        max_bytes: at most this many bytes of variables in all (default `MAX_BYTES`).
+        max_bytes: at most this many bytes in all (default `MAX_BYTES`).
     """
 
     MAX_MODELS = 8
-    MAX_BYTES = 512 * 2**20
+    MAX_BYTES = 128 * 2**20
 
     def __init__(self, max_models: int | None = None, max_bytes: int | None = None):
         self.max_models = self.MAX_MODELS if max_models is None else max_models
@@ -45,18 +48,39 @@ class KeptModels:
         variables = [*model.weights, *(model.optimizer.variables if model.optimizer is not None else [])]
         return sum(math.prod(v.shape) * _itemsize(v.dtype) for v in variables)
 
-    def put(self, key: Hashable, model: keras.Model, value: Any = None, copies: int = 1) -> None:
+    def put(self, key: Hashable, model: keras.Model, value: Any = None, copies: int = 1,
+            footprint: int = 0) -> None:
         """Keeps `value` (default: `model` itself) under `key`, counted as `copies` times
-        the model's variables (2 where `value` holds a copy of its initial state); releases
-        the least recently used beyond the limits (`model` itself where it alone exceeds
-        `max_bytes`)."""
+        the model's variables (2 where `value` holds a copy of its initial state) or its
+        measured `footprint`, whichever is larger; releases the least recently used beyond
+        the limits (`model` itself where it alone exceeds `max_bytes`)."""
         self._kept.pop(key, None)
-        size = copies * self.size_of(model)
+        size = max(copies * self.size_of(model), footprint)
         if self.max_models <= 0 or size > self.max_bytes:
             return
         self._kept[key] = (model if value is None else value, model, size)
-        while len(self._kept) > self.max_models or sum(kept[2] for kept in self._kept.values()) > self.max_bytes:
+        self._shrink()
+
+    def resize(self, model: keras.Model, footprint: int) -> None:
+        """Counts `model` as at least `footprint` bytes (measured after its first training)
+        and releases the least recently used beyond the limits (`model` too where it alone
+        exceeds `max_bytes`)."""
+        for key, (value, kept, size) in list(self._kept.items()):
+            if kept is model:
+                if footprint > self.max_bytes:
+                    del self._kept[key]
+                else:
+                    self._kept[key] = (value, kept, max(size, footprint))
+        self._shrink()
+
+    def _shrink(self) -> None:
+        while len(self._kept) > self.max_models or self.nbytes > self.max_bytes:
             self._kept.pop(next(iter(self._kept)))
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes counted for the kept models."""
+        return sum(kept[2] for kept in self._kept.values())
 
     def get(self, key: Hashable) -> Any:
         """What is kept under `key` (now the most recently used), or None."""
@@ -78,6 +102,15 @@ class KeptModels:
 
     def __len__(self) -> int:
         return len(self._kept)
+
+
+def resident_bytes() -> int | None:
+    """This process's resident memory (Linux: /proc/self/statm), None where unknown."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
 
 def _itemsize(dtype) -> int:

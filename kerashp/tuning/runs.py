@@ -38,7 +38,7 @@ from kerashp.storage.weights import WEIGHTS_KEPT, WeightsPolicy, remove_best_epo
 from kerashp.study import Study
 from kerashp.tuning.backup import AtomicBackupAndRestore, CheckpointCost
 from kerashp.tuning.best_epoch import BestEpochWeights, restored_best_weights
-from kerashp.tuning.kept_models import KeptModels, ReusableModel
+from kerashp.tuning.kept_models import KeptModels, ReusableModel, resident_bytes
 from kerashp.tuning.oracle import DIVERGED
 from kerashp.tuning.packing import repeat_targets
 from kerashp.tuning.progress import Progress
@@ -213,10 +213,17 @@ class KerasRuns:
         self.progress: Progress | None = None  # set by the runner: trial k of n, the record `kerashp status` reads
         # One compiled model per architecture key (`Study.architecture_key`), for the next
         # trial of that architecture, however many trials of others came between.
-        self._reusable = KeptModels(max_models=16)
+        # Half of `Study.kept_models_mib` each (what the models really hold: see KeptModels).
+        budget = max(0, int(study.kept_models_mib * 2**20 / 2))
+        self._reusable = KeptModels(max_models=16 if budget else 0, max_bytes=budget)
         # The models of runs that stopped at a rung: promoted (as ASHA often does a few
         # trials later), such a run trains on without being built and traced again.
-        self._stopped = KeptModels()
+        self._stopped = KeptModels(max_models=None if budget else 0, max_bytes=budget)
+        # A fresh model and the resident memory before it was built: what its build and first
+        # training took is counted for it once it trained (`_measure`). The first build of a
+        # process also pays for TensorFlow's own start (kernels, thread pools): not counted.
+        self._fresh: tuple[keras.Model, int] | None = None
+        self._builds = 0
         self.checkpoint_cost = CheckpointCost()  # what a run's checkpoint takes, for the next runs' intervals
         self._custom_gradients_before = compat.custom_gradient_names()  # those of the user's own graphs stay
         # The best score of any completed trial (or rung) so far: a run stopped at a rung is
@@ -409,8 +416,9 @@ class KerasRuns:
                                                            delete_checkpoint=plan.stage >= plan.full))
         summary = self.finish_run(plan, model, functools.partial(self.study.evaluate, model, data, plan.batch_size),
                                    reported=reported)
+        footprint = self._measure(model)
         if plan.stage < plan.full and summary.get("diverged_epoch") is None:
-            self._stopped.put((plan.trial_id, index), model)
+            self._stopped.put((plan.trial_id, index), model, footprint=footprint)
         del model  # unless kept, collected when the next model is built (see _fresh_build_scope)
         return summary
 
@@ -508,6 +516,24 @@ class KerasRuns:
         return [keras.callbacks.EarlyStopping(monitor=self.study.objective, mode=self.study.objective_direction,
                                               patience=patience, restore_best_weights=True)]
 
+    def _measure(self, model: keras.Model) -> int:
+        """The memory a fresh model's build and first run took (its traced functions, its
+        variables, what its first pass through the data kept), once; 0 for a reused model."""
+        if self._fresh is None or self._fresh[0] is not model:
+            return 0
+        after = resident_bytes()
+        footprint = max(0, (after or 0) - self._fresh[1])
+        self._fresh = None
+        self._reusable.resize(model, footprint)
+        logger.debug("a fresh model took %.1f MiB; the kept models count %.1f MiB (Study.kept_models_mib: %g)",
+                     footprint / 2**20, self.kept_bytes / 2**20, self.study.kept_models_mib)
+        return footprint
+
+    @property
+    def kept_bytes(self) -> int:
+        """The memory counted for the compiled models kept between runs (`Study.kept_models_mib`)."""
+        return self._reusable.nbytes + self._stopped.nbytes
+
     def _model_for(self, hp, seed: int) -> keras.Model:
         """A fresh compiled model, or the one kept for the trial's architecture key
         (`Study.architecture_key`), reset and reconfigured for the trial."""
@@ -531,8 +557,11 @@ class KerasRuns:
             return model
         with self.fresh_build_scope():
             keras.utils.set_random_seed(seed)
+            before = resident_bytes()
             model = self.study.build(hp)
             build_optimizer_eagerly(model)
+        self._builds += 1
+        self._fresh = (model, before) if before is not None and self._builds > 1 else None
         model.jit_compile = self.fast_path.jit_compile
         model.steps_per_execution = self.fast_path.steps_per_execution
         if key is not None:
