@@ -20,6 +20,7 @@ import pathlib
 import re
 import statistics
 import time
+import weakref
 from typing import Any, Callable
 
 import keras
@@ -222,7 +223,7 @@ class KerasRuns:
         # A fresh model and the resident memory before it was built: what its build and first
         # training took is counted for it once it trained (`_measure`). The first build of a
         # process also pays for TensorFlow's own start (kernels, thread pools): not counted.
-        self._fresh: tuple[keras.Model, int] | None = None
+        self._fresh: tuple[weakref.ref, int] | None = None  # (the model, weakly: never kept alive by this)
         self._builds = 0
         self.checkpoint_cost = CheckpointCost()  # what a run's checkpoint takes, for the next runs' intervals
         self._custom_gradients_before = compat.custom_gradient_names()  # those of the user's own graphs stay
@@ -519,7 +520,7 @@ class KerasRuns:
     def _measure(self, model: keras.Model) -> int:
         """The memory a fresh model's build and first run took (its traced functions, its
         variables, what its first pass through the data kept), once; 0 for a reused model."""
-        if self._fresh is None or self._fresh[0] is not model:
+        if self._fresh is None or self._fresh[0]() is not model:
             return 0
         after = resident_bytes()
         footprint = max(0, (after or 0) - self._fresh[1])
@@ -561,7 +562,7 @@ class KerasRuns:
             model = self.study.build(hp)
             build_optimizer_eagerly(model)
         self._builds += 1
-        self._fresh = (model, before) if before is not None and self._builds > 1 else None
+        self._fresh = (weakref.ref(model), before) if before is not None and self._builds > 1 else None
         model.jit_compile = self.fast_path.jit_compile
         model.steps_per_execution = self.fast_path.steps_per_execution
         if key is not None:
