@@ -55,12 +55,21 @@ from kerashp.names import CLASSIFICATION_LOSSES
 
 
 def classification_loss(name: str):
-    """The loss for integer labels and softmax outputs: "mse" (on one-hot targets) or "cross_entropy"."""
-    if name == "mse":
+    """The loss for integer labels: "mse" (the softmax probabilities against one-hot
+    targets), "cross_entropy", or "mse_outputs" (the network's raw outputs against one-hot
+    targets: PyTorch's `MSELoss` on a `Linear` output; build the head without softmax,
+    see `output_activation`)."""
+    if name in ("mse", "mse_outputs"):
         return sparse_categorical_mse
     if name == "cross_entropy":
         return keras.losses.SparseCategoricalCrossentropy()
     raise ValueError(f"loss must be one of {', '.join(CLASSIFICATION_LOSSES)}, got {name!r}")
+
+
+def output_activation(loss: str) -> str:
+    """The output layer's activation a classification loss expects: linear for "mse_outputs",
+    else softmax (the predicted class is the largest output either way)."""
+    return "linear" if loss == "mse_outputs" else "softmax"
 
 
 def make_penalty(kind: str, strength: float) -> keras.regularizers.Regularizer | None:

@@ -11,7 +11,7 @@ CNN_ACTIVATIONS = ("sigmoid", "tanh", "relu")
 OUTPUT_HEADS = ("softmax", "linear", "gaussian")
 OPTIMIZER_NAMES = ("sgd", "sgd_momentum", "rmsprop", "adam")
 ADAM_HYPERPARAMETERS = ("beta_1", "beta_2", "epsilon")
-CLASSIFICATION_LOSSES = ("mse", "cross_entropy")
+CLASSIFICATION_LOSSES = ("mse", "cross_entropy", "mse_outputs")  # kerashp.losses.classification_loss
 
 # The results table's metric columns unless a study names its own (`Study.table_metrics`).
 DEFAULT_METRICS: tuple[tuple[str, str], ...] = (

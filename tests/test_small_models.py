@@ -92,6 +92,22 @@ def test_sparse_categorical_mse_is_mse_against_one_hot():
         classification_loss("hinge")
 
 
+def test_mse_on_raw_outputs_builds_a_linear_head():
+    """"mse_outputs": PyTorch's MSELoss on a Linear output (no softmax), the same loss function."""
+    from kerashp.losses import output_activation
+    from kerashp.models import build_cnn
+
+    assert classification_loss("mse_outputs") is sparse_categorical_mse
+    assert (output_activation("mse_outputs"), output_activation("mse"), output_activation("cross_entropy")) == (
+        "linear", "softmax", "softmax")
+    linear = build_cnn((16, 16, 1), 10, num_layers=1, output_activation=output_activation("mse_outputs"))
+    outputs = keras.ops.convert_to_numpy(linear(np.random.default_rng(0).normal(size=(4, 16, 16, 1))))
+    assert linear.get_layer("predictions").activation.__name__ == "linear"
+    assert not np.allclose(outputs.sum(axis=1), 1.0)  # raw outputs, not probabilities
+    softmax = build_cnn((16, 16, 1), 10, num_layers=1)
+    assert softmax.get_layer("predictions").activation.__name__ == "softmax"
+
+
 def test_optimizers_by_name_carry_their_settings():
     assert make_optimizer("sgd", 0.1, momentum=0.9).momentum == 0.0
     assert make_optimizer("sgd_momentum", 0.1, momentum=0.95).momentum == 0.95

@@ -24,6 +24,7 @@ def build_cnn(
     kernel_regularizer: keras.regularizers.Regularizer | None = None,
     framework: str | Framework = "keras",
     name: str = "cnn",
+    output_activation: str = "softmax",
 ) -> keras.Model:
     """Builds `num_layers` conv blocks and a softmax Dense head.
 
@@ -45,6 +46,7 @@ def build_cnn(
         framework: whose defaults the layers use, "keras" or "pytorch"
             (weights and biases of every layer, batch-norm momentum and
             epsilon; see `kerashp.frameworks`).
+        output_activation: the head's activation ("linear" for a loss on raw outputs).
     """
     framework = frameworks.get(framework)
     if num_layers < 1:
@@ -75,7 +77,7 @@ def build_cnn(
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     fan_in = int(x.shape[-1])
-    outputs = keras.layers.Dense(num_classes, activation="softmax", kernel_regularizer=kernel_regularizer,
+    outputs = keras.layers.Dense(num_classes, activation=output_activation, kernel_regularizer=kernel_regularizer,
                                  kernel_initializer=framework.kernel_initializer(fan_in=fan_in),
                                  bias_initializer=framework.bias_initializer(fan_in=fan_in),
                                  dtype="float32", name="predictions")(x)  # float32 under mixed precision
