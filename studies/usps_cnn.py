@@ -9,8 +9,8 @@ divided by 10 every 10 epochs, batch 50, 30 epochs, mean squared error on
 one-hot targets; the original's final network, 2 layers of 64 ReLU filters
 with batch normalisation after each convolution and dropout 0.1, is the base
 each experiment varies one setting of (the depth and activation experiments
-without batch normalisation, which the original describes for its final network
-only). The original ran in PyTorch, so the
+with the MSE on the network's raw outputs, PyTorch's `MSELoss` on a `Linear`
+head: on softmax probabilities the shallow networks saturated; docs/results.md). The original ran in PyTorch, so the
 layers and optimizers use PyTorch's defaults (`--defaults keras` for Keras'; see
 kerashp.frameworks).
 """
@@ -63,12 +63,12 @@ class UspsCnn(Study):
     batch_size = 50
     original_framework = "pytorch"
     experiments = {
-        # Depth and activation without batch normalisation: the original describes it for its final
-        # network only, chosen after these experiments (with it, 1 and 2 layers trained by MSE on softmax
-        # outputs collapsed to chance in 2 of 3 seeds here; docs/replication.md).
-        "depth": Experiment({f"{n} conv layer{'s' if n > 1 else ''}": vary(num_layers=n, batch_norm=False)
+        # Depth and activation with the MSE on the network's raw outputs (PyTorch's MSELoss on its
+        # Linear head): on softmax probabilities, 1 and 2 layers saturated and stayed at chance in 2 of
+        # 3 seeds, and without batch normalisation 4 layers did (docs/results.md, the measured variants).
+        "depth": Experiment({f"{n} conv layer{'s' if n > 1 else ''}": vary(num_layers=n, loss="mse_outputs")
                              for n in (1, 2, 3, 4)},
-                            epochs=30, description="1-4 convolutional layers of 64 filters, no batch normalisation",
+                            epochs=30, description="1-4 convolutional layers of 64 filters, MSE on raw outputs",
                             original=original(
                                 Claim("3 layers are best in the test set", "test_accuracy", better=("3 conv layers",)),
                                 source="the original's Table 1 (accuracy by depth; its text: 3 layers are best in "
@@ -76,16 +76,16 @@ class UspsCnn(Study):
                                 results={f"{n} conv layer{'s' if n > 1 else ''}": {"test_accuracy": table_accuracy(
                                     value, "Table 1")} for n, value in ((1, 0.9497), (2, 0.9571), (3, 0.9651),
                                                                         (4, 0.9452))},
-                                notes=FINAL_NETWORK + "; the original describes batch normalisation for its final "
-                                      "network only, so these networks have none")),
+                                notes=FINAL_NETWORK + "; here its MSE is on the network's raw outputs, as "
+                                      "PyTorch's MSELoss on a Linear head")),
         "width": Experiment({f"{f} filters": vary(filters=f) for f in CNN_FILTER_CHOICES},
                             epochs=30, description="64/128/256 filters per layer, 2 layers",
                             original=original(notes="the original searched the neurons of a network with one "
                                                     "convolutional layer (its text: the optimal parameter for the first "
                                                     "problem is 512); here 2 layers of 64-256 filters, so no row of it "
                                                     "compares")),
-        "activation": Experiment({a: vary(activation=a, batch_norm=False) for a in CNN_ACTIVATIONS},
-                                 epochs=30, description="sigmoid, tanh, ReLU, 2 layers, no batch normalisation",
+        "activation": Experiment({a: vary(activation=a, loss="mse_outputs") for a in CNN_ACTIVATIONS},
+                                 epochs=30, description="sigmoid, tanh, ReLU, 2 layers, MSE on raw outputs",
                                  original=original(Claim("sigmoid trains worst", "test_accuracy", worse=("sigmoid",)),
                                                    source="the original's Table 3 (accuracy by activation, 2 layers)",
                                                    results={name: {"test_accuracy": Reported(
