@@ -362,6 +362,7 @@ def replay_keras_tuner(table: CurveTable, seed: int, horizon_s: float, overhead_
             best_epoch_test[trial.trial_id] = float(table.test[key][best])  # its checkpoint: the best epoch
             trajectory.trials += 1
             trajectory.epochs += last - first
+            clock.run_ends()  # what KerasTuner does from here to the next run is its own time
             return {"val_accuracy": float(window.max())}
 
         def on_trial_end(self, trial):
@@ -372,7 +373,6 @@ def replay_keras_tuner(table: CurveTable, seed: int, horizon_s: float, overhead_
                 if not trajectory.values or value != trajectory.values[-1]:
                     trajectory.times.append(clock.now)
                     trajectory.values.append(value)
-            clock.run_ends()
 
         def save_model(self, trial_id, model, step=0):
             pass
@@ -425,6 +425,7 @@ def replay_optuna(table: CurveTable, seed: int, horizon_s: float, overhead_level
             if pruned or clock.now > horizon_s:
                 break
         trajectory.trials += 1
+        clock.run_ends()  # telling and asking again are Optuna's own time, measured at the next run
         if pruned:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         elif clock.now > horizon_s:
@@ -436,7 +437,6 @@ def replay_optuna(table: CurveTable, seed: int, horizon_s: float, overhead_level
             if not trajectory.values or value != trajectory.values[-1]:
                 trajectory.times.append(clock.now)
                 trajectory.values.append(value)
-        clock.run_ends()
     trajectory.decision_s = time.perf_counter() - started
     return trajectory
 
