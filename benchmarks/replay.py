@@ -154,6 +154,15 @@ class CurveTable:
     def key(self, values: dict[str, Any]) -> tuple:
         return tuple(_plain(values[name]) for name in self.names)
 
+    def declare(self, hp) -> None:
+        """Declares the table's hyperparameters in a KerasTuner `HyperParameters` (both kerashp's
+        and KerasTuner's searches draw from it)."""
+        for name, values in self.space.items():
+            if all(isinstance(v, bool) for v in values):
+                hp.Boolean(name)
+            else:
+                hp.Choice(name, values)
+
     def grid_pick_test(self) -> float:
         """The test accuracy of exhaustive grid search's pick: every point and epochs choice,
         ranked by best validation accuracy over its epochs (kerashp's rule; a tie goes to the
@@ -227,11 +236,7 @@ def _replay_study(table: CurveTable):
 
         def declare_hyperparameters(self, hp) -> None:
             hp.Choice("epochs", list(table.epoch_choices))
-            for name, values in table.space.items():
-                if all(isinstance(v, bool) for v in values):
-                    hp.Boolean(name)
-                else:
-                    hp.Choice(name, values)
+            table.declare(hp)
 
         def load_data(self):
             features = np.zeros((20, 2), np.float32)
@@ -344,11 +349,7 @@ def replay_keras_tuner(table: CurveTable, seed: int, horizon_s: float, overhead_
 
     class Model(keras_tuner.HyperModel):
         def build(self, hp):
-            for name, values in table.space.items():
-                if all(isinstance(v, bool) for v in values):
-                    hp.Boolean(name)
-                else:
-                    hp.Choice(name, values)
+            table.declare(hp)  # the epochs are Hyperband's resource, not searched
 
     class Tuner(keras_tuner.engine.base_tuner.BaseTuner):
         def run_trial(self, trial, *args, **kwargs):
@@ -609,9 +610,8 @@ def summarize(trajectories: dict[tuple[str, int], Trajectory], table: CurveTable
         row = {"table": table_name, "search": search, "default": int(search == DEFAULT_SEARCH), "seeds": len(seeds),
                "horizon_min": horizon_s / 60, "tau": grid_test - TAU_MARGINS[0],
                "median_T": median_time(first[search][TAU_MARGINS[0]])}
-        others = [p for p in peers if p != search] if library(search) != "kerashp" else peers
-        if library(search) != "kerashp" and DEFAULT_SEARCH in searches:
-            others = [DEFAULT_SEARCH]  # a peer's R: against kerashp's default search
+        # kerashp's searches against the best peer; a peer against kerashp's default search.
+        others = peers if library(search) == "kerashp" else [s for s in searches if s == DEFAULT_SEARCH]
         if others:
             row["R"], row["R_low"], row["R_high"] = ratio_interval(first[search][TAU_MARGINS[0]],
                                                                    [first[o][TAU_MARGINS[0]] for o in others])

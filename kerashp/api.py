@@ -80,7 +80,7 @@ def run(study_class, **options: Any) -> Results:
     """
     with option_style("python"):
         runs = resolve_runs(study_class, options)
-        each_run = _each_run(study_class, runs)
+        each_run = _EachRun(study_class, runs)
         each_run.preflight()  # bad input answered before TensorFlow loads
         with _progress_lines():
             for _ in each_run:
@@ -95,7 +95,7 @@ def run(study_class, **options: Any) -> Results:
 
 def run_settings(study_class, runs: list[StudySettings], label: str) -> int:
     """Runs resolved settings for the command line: one line per error, exit status."""
-    each_run = _each_run(study_class, runs)
+    each_run = _EachRun(study_class, runs)
     try:
         each_run.preflight()  # bad input answered before TensorFlow loads
         for settings, table in each_run:
@@ -121,7 +121,7 @@ def _label(label: str, settings: StudySettings) -> str:
     return label + (f" {settings.experiment}" if settings.experiment else "")
 
 
-class _each_run:
+class _EachRun:
     """Runs each of `runs` in turn (TensorFlow loaded before the first), yielding its
     settings and results table; `current` is the run in progress, for an error's label.
     The one loop of `run` and `run_settings`."""
