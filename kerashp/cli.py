@@ -1,5 +1,5 @@
 """The command line: `python -m studies.NAME`, `python my_study.py` and the
-`kerashp` command (`run`, `list`, `status`, `report`, `compare`).
+`kerashp` command (`run`, `list`, `status`, `report`, `compare`, `export`).
 
 It only turns argv into the options `kerashp.run` takes: options are parsed
 and checked before TensorFlow is imported, so `--help` and a mistyped option
@@ -199,6 +199,29 @@ def _compare(target: str, out: str, experiment: str | None) -> int:
     return 0
 
 
+def _export(kind: str, out: str, storage: str | None, study_name: str | None) -> int:
+    from kerashp.integrations.optuna_export import DEFAULT_STORAGE_FILE, import_optuna
+    from kerashp.results import Results
+
+    optuna = import_optuna()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # its "A new study created" lines; ours say more
+    results = Results.load(out)
+    storage = storage or str(pathlib.Path(out) / DEFAULT_STORAGE_FILE)
+    parts = results.experiments or {None: results}
+    for experiment, part in parts.items():
+        name = study_name and (f"{study_name}/{experiment}" if experiment else study_name)
+        study = part.to_optuna(storage, name)
+        trials = study.get_trials(deepcopy=False)
+        states = {}
+        for trial in trials:
+            states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
+        print(f"{study.study_name}: {len(trials)} run(s) ({', '.join(f'{n} {state}' for state, n in states.items())})")
+    shown = storage if "://" in storage else (f"sqlite:///{storage}" if not storage.endswith((".log", ".journal", ".jsonl"))
+                                                else storage)
+    print(f"stored in {storage}; see it with: optuna-dashboard {shown}")
+    return 0
+
+
 def console(argv: Sequence[str] | None = None) -> int:
     """The `kerashp` command (its output piped into `head` ends quietly)."""
     try:
@@ -227,6 +250,15 @@ def _console(argv: Sequence[str] | None = None) -> int:
     compare.add_argument("target", metavar="FILE.py|NAME", help="the study whose declared original to compare with")
     compare.add_argument("out", metavar="OUT")
     compare.add_argument("--experiment", default=None, help="the experiment whose original to use")
+    export = commands.add_parser("export", help="a study directory as an Optuna study (one trial per run, each "
+                                                "epoch's objective as an intermediate value), for optuna-dashboard "
+                                                "and Optuna's importance and plots; run again, it adds the new runs")
+    export.add_argument("kind", choices=["optuna"], help="what to export to")
+    export.add_argument("out", metavar="OUT")
+    export.add_argument("--storage", default=None, metavar="URL|FILE",
+                        help="an SQLAlchemy URL (sqlite:///FILE.db), an SQLite file (FILE.db) or Optuna's journal "
+                             "file (FILE.log); default OUT/optuna.db")
+    export.add_argument("--study-name", default=None, help="the Optuna study's name (default: the study's)")
     if argv and argv[0] == "run":  # the study's own parser takes every option after the target
         if len(argv) < 2 or argv[1].startswith("-"):
             parser.exit(2, "kerashp run: error: give a study file (FILE.py) or a shipped study's name; "
@@ -250,6 +282,8 @@ def _console(argv: Sequence[str] | None = None) -> int:
             return _report(args.out)
         if args.command == "compare":
             return _compare(args.target, args.out, args.experiment)
+        if args.command == "export":
+            return _export(args.kind, args.out, args.storage, args.study_name)
     except StudyError as error:
         print(f"kerashp {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from kerashp.report.tables import pick
 from kerashp.storage import layout
 
 if TYPE_CHECKING:
+    import optuna
     from matplotlib.figure import Figure
 
     from kerashp.report.uncertainty import MetricComparison
@@ -123,6 +124,29 @@ class Results:
                     key = file_name.rsplit(".", 1)[0]
                     figures[key if name is None else f"{name}/{key}"] = figure
         return figures
+
+    def to_optuna(self, storage: str | os.PathLike | None = None, study_name: str | None = None) -> "optuna.Study":
+        """The study as an Optuna study, for optuna-dashboard, importance and Optuna's plots
+        (needs `pip install "kerashp[optuna]"`): one Optuna trial per run, each epoch's
+        objective as an intermediate value (`kerashp.integrations.optuna_export`). Called
+        again after more trials, it adds only the new runs.
+
+        Args:
+            storage: an SQLAlchemy URL (`sqlite:///FILE.db`), a journal file (`FILE.log`),
+                an SQLite file, or None for `optuna.db` in the study directory.
+            study_name: the Optuna study's name (default: the study's).
+
+        Raises:
+            StudyError: a study made of experiments (export each of `experiments`), or
+                the storage mirrors another study directory under that name.
+        """
+        from kerashp.integrations.optuna_export import export_report, open_storage
+
+        if self.experiments:
+            raise StudyError(f"{self.out} holds experiments ({', '.join(self.experiments)}): export each, e.g. "
+                             f"results.experiments[{next(iter(self.experiments))!r}].to_optuna()")
+        report = self._reports[None]
+        return export_report(report, open_storage(storage, self.out), study_name)
 
     def __repr__(self) -> str:
         table = self.table

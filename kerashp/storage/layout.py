@@ -24,6 +24,7 @@ import logging
 import os
 import pathlib
 import re
+import uuid
 from typing import Any
 
 from kerashp.errors import StudyError
@@ -103,10 +104,22 @@ def report_owner(out: str | os.PathLike) -> dict[str, Any] | None:
 
 
 def write_owner(out: str | os.PathLike, study: str, experiment: str | None) -> None:
-    """Records that `out` belongs to this study (before anything else of it is written)."""
+    """Records that `out` belongs to this study (before anything else of it is written), with
+    the directory's id: made once, kept by every later run, new after `--overwrite`."""
     project = project_dir(out)
     project.mkdir(parents=True, exist_ok=True)
-    records.write_json_atomic(project / OWNER_FILE, {"study": study, "experiment": experiment})
+    record = {"study": study, "experiment": experiment, "id": directory_id(out) or uuid.uuid4().hex}
+    records.write_json_atomic(project / OWNER_FILE, record)
+
+
+def directory_id(out: str | os.PathLike) -> str | None:
+    """The id `write_owner` gave a study directory (None: none yet, or written before ids)."""
+    try:
+        record = json.loads((project_dir(out) / OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    value = record.get("id") if isinstance(record, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def outputs_in_the_way(out: str | os.PathLike, report_files: list[str]) -> list[str]:

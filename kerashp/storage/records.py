@@ -340,6 +340,7 @@ class TrialRecord:
     values: dict[str, Any]
     message: str | None
     executions: list[ExecutionRecord]
+    space: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # KerasTuner's configs of the trial's space
 
     @property
     def name(self) -> str:
@@ -400,6 +401,7 @@ def load_trials(project_dir: pathlib.Path) -> list[TrialRecord]:
                 values=dict(state["hyperparameters"]["values"]),
                 message=state.get("message"),
                 executions=executions,
+                space=list(state["hyperparameters"].get("space", [])),
             )
         )
     return records
