@@ -88,6 +88,13 @@ class Results:
         return self._frames("seeds")
 
     @property
+    def importance(self) -> pd.DataFrame:
+        """A search's hyperparameter importance (fANOVA main effects, `kerashp.report.importance`):
+        `hyperparameter`, `importance` (summing to 1), `variance_share`, most important first;
+        empty for named configurations or fewer than 8 comparable trials."""
+        return self._frames("importance_table")
+
+    @property
     def comparisons(self) -> list[MetricComparison]:
         """The across-seeds comparisons (one per compared metric and experiment)."""
         return [comparison for report in self._reports.values() for comparison in report.comparisons]

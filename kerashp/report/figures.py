@@ -94,6 +94,7 @@ def draw_trials(axes, trials: Sequence[TrialRecord], metric: str, markers: bool 
     95% confidence interval of the mean where it has several; failed trials dashed).
     Returns the number of lines drawn."""
     drawn = 0
+    banded = 0
     curves = [(trial, curves_by_epoch(trial, metric)) for trial in trials]
     curves = [(trial, curve) for trial, curve in curves if not curve.empty]
     # Equal values stay visible side by side: each trial's points are shifted a little along
@@ -110,12 +111,22 @@ def draw_trials(axes, trials: Sequence[TrialRecord], metric: str, markers: bool 
             low, high = curve["mean"] - curve["ci_half"], curve["mean"] + curve["ci_half"]
             if "accuracy" in metric:  # an interval of an accuracy stays within [0, 1]
                 low, high = low.clip(lower=0.0), high.clip(upper=1.0)
-            axes.fill_between(curve.index, low, high, color=line.get_color(), alpha=0.2)
+            axes.fill_between(curve.index, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
+            for edge in (low, high):  # overlapping bands stay apart: each edged in its line's colour
+                axes.plot(curve.index, edge, color=line.get_color(), linewidth=0.6, alpha=0.6)
+            banded = max(banded, int(curve["runs"].max()))
         drawn += 1
     axes.set_xlabel("epoch")
     whole_epochs(axes)
     axes.grid(alpha=0.3)
-    if drawn:
+    if banded:
+        from matplotlib.patches import Patch
+
+        handles, labels = axes.get_legend_handles_labels()
+        handles.append(Patch(facecolor="0.5", alpha=0.3, edgecolor="0.4", linewidth=0.6))
+        labels.append(f"band: 95% CI of the mean over {banded} seeds")
+        axes.legend(handles, labels, fontsize="small")
+    elif drawn:
         axes.legend(fontsize="small")
     return drawn
 

@@ -169,13 +169,34 @@ def plot_pruned_curves(trials: Sequence[PrunedTrial], metric: str, title: str,
     for epochs in sorted({epochs for trial in trials for epochs in trial.rungs[:-1]}):
         axes.axvline(epochs, color="0.3", linestyle=":", linewidth=0.8)
     axes.plot([], [], color="0.6", alpha=0.6, label=f"pruned ({drawn - len(full)})")
+    band = _race_band(trials, full)
     axes.set_xlabel("epoch")
+    if band is not None:
+        axes.set_ylim(*band)
+        axes.set_xlabel("epoch\n(y axis: the band of the full-length trials after the last rung; lower curves are cut)",
+                        fontsize="small")
     whole_epochs(axes)
     axes.set_ylabel(metric)
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
     return finish_figure(figure)
+
+
+def _race_band(trials: Sequence[PrunedTrial], full: list) -> tuple[float, float] | None:
+    """The y range where the race is decided: from the worst to the best value the
+    full-length trials reach from the last rung before their full length on, padded (a
+    search of accuracies between 0.1 and 0.9 whose full-length trials end between 0.85 and
+    0.91 is drawn around the latter); None where there are no full-length trials or no rungs."""
+    last_rung = max((trial.rungs[-2] for trial in trials if len(trial.rungs) > 1), default=None)
+    if last_rung is None or not full:
+        return None
+    values = pd.concat([curve["mean"][curve.index >= last_rung] for _, curve in full]).dropna()
+    if values.empty:
+        return None
+    low, high = float(values.min()), float(values.max())
+    pad = max(0.15 * (high - low), 1e-3)
+    return low - pad, high + pad
 
 
 def stop_reason(state: dict[str, Any] | None, status: str, reached: int, eta: int,

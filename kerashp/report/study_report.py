@@ -9,6 +9,7 @@ from `kerashp.storage` without the study's code, Keras or KerasTuner.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import pathlib
@@ -18,6 +19,7 @@ import pandas as pd
 
 from kerashp.report import pruning as pruning_report
 from kerashp.report import replication, uncertainty
+from kerashp.report.importance import Importance, search_importance
 from kerashp.names import DEFAULT_METRICS
 from kerashp.report.tables import epochs_table, results_markdown, results_table, write_results
 from kerashp.storage import layout, records
@@ -128,6 +130,20 @@ class Report:
     def epochs(self) -> pd.DataFrame:
         return epochs_table(self.trials, self.spec.hyperparameters)
 
+    @functools.cached_property
+    def importance(self) -> Importance | None:
+        """The search's hyperparameter importance (`kerashp.report.importance`); None for
+        named configurations or too few comparable trials."""
+        spec = self.spec
+        if not spec.searching:
+            return None
+        return search_importance(self.table, spec.hyperparameters, spec.rank_by, spec.objective,
+                                 spec.higher_is_better, self.pruned, seed=spec.seed)
+
+    @property
+    def importance_table(self) -> pd.DataFrame:
+        return self.importance.table if self.importance is not None else pd.DataFrame()
+
     @property
     def seeds(self) -> pd.DataFrame:
         return uncertainty.per_seed_table(self.comparisons) if self.comparisons else pd.DataFrame()
@@ -135,7 +151,8 @@ class Report:
     def figure_makers(self) -> dict[str, Callable[[], Figure | None]]:
         """File name -> a function drawing that figure (None where it has nothing to draw)."""
         from kerashp.report.figures import plot_learning_curve_grid, plot_learning_curves, plot_seed_values
-        from kerashp.report.search_figures import plot_hyperparameter_panels, plot_isolation, top_trials
+        from kerashp.report.search_figures import (plot_history, plot_hyperparameter_panels, plot_importance,
+                                                   plot_isolation, plot_parallel_coordinates, top_trials)
 
         spec, trials, table, title = self.spec, self.trials, self.table, self.spec.title
         makers: dict[str, Callable[[], Figure | None]] = {}
@@ -162,6 +179,13 @@ class Report:
                 return plot_learning_curves(best, spec.objective, f"{title}: {spec.objective} of the {len(best)} best trials")
 
             makers["top_trials.png"] = best_curves
+            makers["parallel_coordinates.png"] = lambda: plot_parallel_coordinates(
+                table, hyperparameters, rank_by, f"{title}: the full-length trials", spec.higher_is_better)
+            makers["history.png"] = lambda: plot_history(table, rank_by, f"{title}: {rank_by} by trial",
+                                                         spec.higher_is_better)
+            makers["importance.png"] = lambda: plot_importance(
+                self.importance.table if self.importance else None,
+                f"{title}: hyperparameter importance ({self.importance.trials if self.importance else 0} trials)")
         if self.pruned:
             makers["pruned_curves.png"] = lambda: pruning_report.plot_pruned_curves(
                 self.pruned, spec.objective, f"{title}: {spec.objective} of every trial (pruned faded)",
@@ -258,10 +282,13 @@ def compare_seeds(spec: ReportSpec, trials) -> list[uncertainty.MetricComparison
     return comparisons
 
 
-def _markdown_options(report: Report) -> dict[str, Any]:
+def _markdown_options(report: Report, analysis: bool = True) -> dict[str, Any]:
     spec = report.spec
+    footer = report.markdown_footer
+    if analysis and report.importance is not None:
+        footer = report.importance.markdown() + footer
     return dict(header=report.markdown_header, top_k=TOP_K if spec.searching else None, rank_by=spec.rank_by,
-                higher_is_better=spec.higher_is_better, footer=report.markdown_footer)
+                higher_is_better=spec.higher_is_better, footer=footer)
 
 
 def markdown_text(report: Report) -> str:
@@ -269,10 +296,12 @@ def markdown_text(report: Report) -> str:
     return results_markdown(report.table, report.spec.hyperparameters, report.metrics, **_markdown_options(report))
 
 
-def write_tables(report: Report) -> None:
-    """results.csv, results.md, epochs.csv and seeds.csv, each replaced atomically."""
+def write_tables(report: Report, analysis: bool = True) -> None:
+    """results.csv, results.md, epochs.csv and seeds.csv, each replaced atomically; with
+    `analysis`, results.md holds the search's hyperparameter importance (left out of the
+    table rewritten after each trial, as the figures are: it fits a model)."""
     spec, out = report.spec, report.out
-    write_results(report.table, out, spec.hyperparameters, report.metrics, **_markdown_options(report))
+    write_results(report.table, out, spec.hyperparameters, report.metrics, **_markdown_options(report, analysis))
     if report.comparisons:
         records.write_csv_atomic(out / layout.SEEDS_FILE, report.seeds)
     records.write_csv_atomic(out / layout.EPOCHS_FILE, report.epochs)
@@ -283,7 +312,7 @@ def write_report(report: Report, extra: dict[str, Any] | None = None, figures: b
     study's own `extra` outputs (file name -> Figure or Markdown text)."""
     from kerashp.report.figures import save_figure
 
-    write_tables(report)
+    write_tables(report, analysis=figures)
     if not figures:
         return
     for name, make in report.figure_makers().items():

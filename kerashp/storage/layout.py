@@ -46,7 +46,8 @@ RUNG_FILE = "rung.json"
 EPOCHS_FILE = "epochs.csv"
 SEEDS_FILE = "seeds.csv"  # with --seeds N >= 2: every run's compared metrics and paired differences
 REPORT_FILES = ("results.csv", "results.md", EPOCHS_FILE, SEEDS_FILE, "seeds.png", "learning_curves.png",
-                "hyperparameters.png", "isolation.png", "top_trials.png", "pruned_curves.png")
+                "hyperparameters.png", "isolation.png", "top_trials.png", "pruned_curves.png",
+                "parallel_coordinates.png", "history.png", "importance.png")
 
 
 def project_dir(out: str | os.PathLike) -> pathlib.Path:
