@@ -22,6 +22,8 @@ class SearchMethod:
             does not stop it; others stop after `max_consecutive_failed_trials` in a row.
         prune: the pruner it implies (`--search hyperband` is random proposals pruned in
             Hyperband's brackets), or None.
+        requires: the module it needs beyond kerashp's dependencies and the extra that
+            installs it (`("optuna", "kerashp[optuna]")`), checked before a run starts.
     """
 
     name: str
@@ -30,6 +32,19 @@ class SearchMethod:
     needs_trials: bool = True
     exhaustive: bool = False
     prune: str | None = None
+    requires: tuple[str, str] | None = None
+
+    def check_available(self) -> None:
+        """StudyError (one line, naming what to install) where `requires` is missing."""
+        if self.requires is None:
+            return
+        import importlib.util
+
+        from kerashp.errors import StudyError, option_value
+
+        module, extra = self.requires
+        if importlib.util.find_spec(module) is None:
+            raise StudyError(f'{option_value("search", self.name)} needs {module}: pip install "{extra}"')
 
     def oracle_class(self) -> type:
         module, _, name = self.oracle.partition(":")
@@ -47,6 +62,9 @@ SEARCHES: dict[str, SearchMethod] = {method.name: method for method in (
                  "kerashp.tuning.oracle:ResumableBayesianOracle"),
     SearchMethod("tpe", "a tree-structured Parzen estimator proposes, pruned trials ranked by how far they trained",
                  "kerashp.tuning.tpe:ResumableTPEOracle"),
+    SearchMethod("optuna-tpe", "Optuna's TPESampler proposes (seeded, rebuilt from the trials on disk: "
+                 "resumable); pruning stays kerashp's", "kerashp.tuning.optuna_proposer:OptunaTPEOracle",
+                 requires=("optuna", "kerashp[optuna]")),
     SearchMethod("hyperband", "random configurations pruned in Hyperband's brackets (as --search random "
                  "--prune hyperband)", "kerashp.tuning.oracle:ResumableRandomSearchOracle", prune="hyperband"),
 )}

@@ -309,6 +309,7 @@ def resolve_runs(study_class, given: Mapping[str, Any], *, parsed: bool = False)
         StudyError: an unknown option or an impossible value, named as given.
     """
     values = dict(given) if parsed else resolve_options(study_class, given)
+    searches.get(values["search"]).check_available()
     implied = searches.get(values["search"]).prune
     if implied and values["prune"] not in (None, implied):
         raise StudyError(f"{option_value('search', values['search'])} prunes with {implied}, not "

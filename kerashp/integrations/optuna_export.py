@@ -32,6 +32,7 @@ import pathlib
 from typing import TYPE_CHECKING, Any
 
 from kerashp.errors import StudyError, last_line
+from kerashp.integrations.optuna_space import distribution
 from kerashp.storage import layout, records
 
 if TYPE_CHECKING:
@@ -224,7 +225,7 @@ def study_distributions(report: Report, optuna) -> dict[str, Any]:
             name = entry.get("config", {}).get("name") if isinstance(entry, dict) else None
             if name is None or name in declared or name in fixed:
                 continue
-            made = _distribution(entry, dist)
+            made = distribution(entry)
             if made is None:
                 fixed.add(name)
             else:
@@ -247,25 +248,6 @@ def study_distributions(report: Report, optuna) -> dict[str, Any]:
             made = dist.CategoricalDistribution(sorted(choices, key=lambda v: (type(v).__name__, v)))
         result[name] = made
     return result
-
-
-def _distribution(entry: dict[str, Any], dist) -> Any:
-    kind, config = entry.get("class_name"), entry.get("config", {})
-    try:
-        if kind == "Choice":
-            return dist.CategoricalDistribution(list(config["values"]))
-        if kind == "Boolean":
-            return dist.CategoricalDistribution([False, True])
-        log = config.get("sampling") == "log"
-        if kind == "Int":
-            return dist.IntDistribution(int(config["min_value"]), int(config["max_value"]), log=log,
-                                        step=1 if log else int(config.get("step") or 1))
-        if kind == "Float":
-            step = None if log or not config.get("step") else float(config["step"])
-            return dist.FloatDistribution(float(config["min_value"]), float(config["max_value"]), log=log, step=step)
-    except (KeyError, TypeError, ValueError):  # a space entry of another shape: its values are taken as seen
-        return None
-    return None  # Fixed, or a kind Optuna has no distribution for
 
 
 def _intermediate_values(execution: Any, objective: str) -> dict[int, float]:

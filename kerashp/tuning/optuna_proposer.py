@@ -1,0 +1,169 @@
+"""Optuna's samplers as kerashp's proposers: `--search optuna-tpe` (needs
+`pip install "kerashp[optuna]"`).
+
+Each proposal rebuilds the sampler's view from the trials the oracle holds (what is on
+disk): a fresh in-memory Optuna study, one Optuna trial per kerashp trial with its values
+as the distributions of the search space (`kerashp.integrations.optuna_space`), then asks
+a sampler made for this proposal alone. So a proposal is a function of the trials on disk
+and the oracle's seed state, and a search killed and rerun proposes what the uninterrupted
+one did; nothing of Optuna's is kept between proposals.
+
+- `OptunaTPEOracle`: Optuna's `TPESampler` (its defaults: 10 random proposals first, 24
+  candidates, univariate) seeded from the oracle's seed state, one seed per proposal as
+  kerashp's own TPE draws them. A finished trial is COMPLETE with its objective (oriented
+  so that larger is better); under a pruner, a trial stopped at a rung is PRUNED with its
+  objective at that rung as the intermediate value of that rung's epochs (Optuna's TPE
+  ranks pruned trials by how far they got, then by that value, as kerashp's TPE does); a
+  failed trial is FAIL; a trial still training is RUNNING (Optuna's constant liar keeps
+  parallel workers apart).
+
+Optuna's CMA-ES and QMC samplers keep state between proposals in Optuna's storage (trial and
+study system attributes: CMA-ES its optimizer, QMC its position in the sequence), which a
+view rebuilt from kerashp's trials does not hold; its GP sampler needs PyTorch. They are not
+offered: each would need that state kept beside kerashp's trials to resume exactly.
+
+Pruning stays kerashp's (`--prune asha|hyperband|median`: rungs that pause, checkpoints
+that promote). Conditional hyperparameters are proposed only where active (define-by-run).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from keras_tuner.engine import trial as trial_module
+
+from kerashp import compat
+from kerashp.errors import StudyError
+from kerashp.integrations.optuna_space import hyperparameter_distribution
+from kerashp.tuning.oracle import ResumableOracle
+
+MAX_COLLISIONS = 30  # proposals tried before the space counts as exhausted (as kerashp's TPE)
+
+
+def import_optuna():
+    """The `optuna` module (its INFO chatter off), or a one-line StudyError."""
+    try:
+        import optuna
+    except ImportError:
+        raise StudyError('--search optuna-* needs Optuna: pip install "kerashp[optuna]"') from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+class OptunaProposer(ResumableOracle):
+    """A `ResumableOracle` whose proposals come from an Optuna sampler (see the module's docstring).
+
+    Subclasses say which sampler (`make_sampler`).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.optuna = import_optuna()
+
+    def make_sampler(self, seed: int) -> Any:
+        raise NotImplementedError
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        optuna = self.optuna
+        study = optuna.create_study(direction="maximize", storage=optuna.storages.InMemoryStorage())
+        space = self.get_space()
+        for frozen in self.history(space):
+            study.add_trial(frozen)
+        for _ in range(MAX_COLLISIONS):
+            study.sampler = self.make_sampler(compat.next_seed(self))
+            values = self.ask(study, space)
+            if not compat.already_tried(self, values):
+                return {"status": trial_module.TrialStatus.RUNNING, "values": values}
+        return {"status": trial_module.TrialStatus.STOPPED, "values": None}
+
+    def ask(self, study: Any, space: Any) -> dict[str, Any]:
+        """One proposal, define-by-run over the space: a hyperparameter is asked for only
+        where its conditions hold (as KerasTuner's random search fills a space)."""
+        trial = study.ask()
+        hps = space.copy()
+        for hp in space.space:
+            if not hps.is_active(hp):
+                continue
+            made = hyperparameter_distribution(hp)
+            hps.values[hp.name] = hp.default if made is None else _suggest(trial, hp.name, made)
+        active = {hp.name for hp in space.space if hps.is_active(hp)}
+        return {name: value for name, value in hps.values.items() if name in active}
+
+    def history(self, space: Any) -> list[Any]:
+        """The oracle's trials as Optuna trials (see the module's docstring for their states)."""
+        State = self.optuna.trial.TrialState
+        distributions = {hp.name: made for hp in space.space
+                         if (made := hyperparameter_distribution(hp)) is not None}
+        book = self.rung_book
+        result = []
+        for trial in sorted(self.trials.values(), key=lambda trial: int(trial.trial_id)):
+            values = trial.hyperparameters.values
+            params = {name: _plain(values[name]) for name in distributions if name in values
+                      and distributions[name]._contains(distributions[name].to_internal_repr(_plain(values[name])))}
+            state, value, steps = State.RUNNING, None, {}
+            if trial.status == trial_module.TrialStatus.FAILED:
+                state = State.FAIL
+            elif book is None:
+                if trial.status == trial_module.TrialStatus.COMPLETED:
+                    score = _oriented(self, trial)
+                    state, value = (State.COMPLETE, score) if math.isfinite(score) else (State.FAIL, None)
+            elif book.state(trial.trial_id) is not None and book.reached(trial) >= 0:
+                rung = book.reached(trial)
+                rungs = book.trial_rungs(trial)
+                score = book.score_at(trial, rung)
+                if not math.isfinite(score):
+                    state = State.FAIL
+                elif rung == len(rungs) - 1 and trial.status == trial_module.TrialStatus.COMPLETED:
+                    state, value = State.COMPLETE, score
+                else:
+                    state, steps = State.PRUNED, {int(rungs[rung]): score}
+                    value = score  # as Optuna's tell records a pruned trial: its last intermediate value
+            frozen = self.optuna.trial.create_trial(
+                state=State.COMPLETE if state == State.RUNNING else state,
+                value=value if state in (State.COMPLETE, State.PRUNED) else None,
+                params=params, distributions={name: distributions[name] for name in params},
+                intermediate_values=steps) if state != State.RUNNING else _running(self.optuna, params, distributions)
+            result.append(frozen)
+        return result
+
+
+class OptunaTPEOracle(OptunaProposer):
+    """`--search optuna-tpe`: Optuna's TPESampler, seeded per proposal from the oracle's seed state."""
+
+    def make_sampler(self, seed: int) -> Any:
+        return self.optuna.samplers.TPESampler(seed=seed)
+
+
+def _suggest(trial: Any, name: str, made: Any) -> Any:
+    from optuna import distributions as dist
+
+    if isinstance(made, dist.CategoricalDistribution):
+        return trial.suggest_categorical(name, made.choices)
+    if isinstance(made, dist.IntDistribution):
+        return int(trial.suggest_int(name, made.low, made.high, step=made.step, log=made.log))
+    return float(trial.suggest_float(name, made.low, made.high, step=made.step, log=made.log))
+
+
+def _running(optuna, params: dict[str, Any], distributions: dict[str, Any]) -> Any:
+    import datetime
+
+    return optuna.trial.FrozenTrial(
+        number=0, state=optuna.trial.TrialState.RUNNING, value=None, datetime_start=datetime.datetime.now(),
+        datetime_complete=None, params=params, distributions={name: distributions[name] for name in params},
+        user_attrs={}, system_attrs={}, intermediate_values={}, trial_id=0)
+
+
+def _oriented(oracle: Any, trial: Any) -> float:
+    if trial.score is None or math.isnan(trial.score):
+        return -math.inf
+    return float(trial.score) if oracle.objective.direction == "max" else -float(trial.score)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars (as KerasTuner may keep them) as Python's."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+__all__ = ["OptunaProposer", "OptunaTPEOracle"]

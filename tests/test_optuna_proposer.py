@@ -1,0 +1,85 @@
+"""`--search optuna-tpe` (kerashp.tuning.optuna_proposer): Optuna's TPESampler proposing from a
+view rebuilt from the trials on disk. On the synthetic objective of tests/test_tpe.py, no model
+trained: its proposals concentrate where the scores are high, a reloaded oracle proposes what
+the uninterrupted one proposes (pruned, with failures), conditional hyperparameters are
+proposed only where active, and a study runs with it end to end, killed and rerun."""
+
+import math
+import sys
+
+import keras_tuner
+import numpy as np
+import pandas as pd
+import pytest
+
+from kerashp.cli import main
+from kerashp.tuning.optuna_proposer import OptunaTPEOracle
+from kerashp.tuning.oracle import ResumableRandomSearchOracle
+from kerashp.tuning.pruners import ASHA, Rungs
+from kerashp.tuning.runs import KerasRuns
+from synthetic_search import make_oracle, run_trials, synthetic_score
+from test_executor_seam import table_run
+from tiny_study import TinyStudy
+
+
+def test_optuna_tpe_proposals_concentrate_on_the_good_values_where_random_search_does_not(tmp_path):
+    tpe = run_trials(make_oracle(OptunaTPEOracle, tmp_path / "tpe"), 60)
+    random = run_trials(make_oracle(ResumableRandomSearchOracle, tmp_path / "random"), 60)
+    later_tpe, later_random = [values for values, _ in tpe[20:]], [values for values, _ in random[20:]]
+    share = lambda trials: sum(values["optimizer"] == "adam" for values in trials) / len(trials)
+    assert share(later_tpe) >= 0.6 and share(later_random) < 0.5
+    distance = lambda trials: np.median([abs(math.log10(values["learning_rate"]) + 3) for values in trials])
+    assert distance(later_tpe) < 0.5 * distance(later_random)
+    assert max(synthetic_score(v) for v, _ in tpe) > max(synthetic_score(v) for v, _ in random)
+    assert all(isinstance(values["units"], int) and values["units"] % 8 == 0 for values, _ in tpe)
+
+
+def test_a_reloaded_optuna_tpe_oracle_proposes_what_the_uninterrupted_one_proposes(tmp_path):
+    def score(values, epochs):  # SGD fails: failed trials are part of what a proposal learns from
+        return None if values["optimizer"] == "sgd" else synthetic_score(values, epochs)
+
+    pruner = lambda: ASHA(Rungs(min_epochs=1, eta=3, max_epochs=9))
+    whole = run_trials(make_oracle(OptunaTPEOracle, tmp_path / "whole", pruner=pruner()), 30, score)
+    first = run_trials(make_oracle(OptunaTPEOracle, tmp_path / "split", pruner=pruner()), 17, score)
+    second = run_trials(make_oracle(OptunaTPEOracle, tmp_path / "split", pruner=pruner()), 13, score)
+    assert first + second == whole
+    assert {epochs for _, epochs in whole} >= {1, 3}  # the pruner promoted some: PRUNED and COMPLETE both seen
+    assert sum(values["optimizer"] == "sgd" for values, _ in whole[15:]) <= 3
+
+
+def test_conditional_hyperparameters_are_proposed_only_where_active(tmp_path):
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("model", ["mlp", "cnn"])
+    with hp.conditional_scope("model", ["cnn"]):
+        hp.Int("filters", 8, 256, step=8)
+    with hp.conditional_scope("model", ["mlp"]):
+        hp.Int("units", 16, 512, step=16)
+
+    def score(values, epochs):
+        return values["filters"] / 256 + 1 if values["model"] == "cnn" else values["units"] / 512
+
+    proposed = run_trials(make_oracle(OptunaTPEOracle, tmp_path, hyperparameters=hp), 30, score)
+    for values, _ in proposed:
+        assert set(values) == ({"model", "filters"} if values["model"] == "cnn" else {"model", "units"})
+    assert {values["model"] for values, _ in proposed} == {"mlp", "cnn"}
+
+
+def test_a_study_searched_by_optuna_tpe_stopped_and_rerun_equals_one_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(KerasRuns, "run", table_run)
+    options = ["--verbose", "0", "--search", "optuna-tpe", "--prune", "asha", "--epochs", "9", "--min-epochs", "1"]
+    assert main(TinyStudy, ["--out", str(tmp_path / "whole"), *options, "--trials", "16"]) == 0
+    assert main(TinyStudy, ["--out", str(tmp_path / "split"), *options, "--trials", "7"]) == 0
+    assert main(TinyStudy, ["--out", str(tmp_path / "split"), *options, "--trials", "16"]) == 0
+    read = lambda name: pd.read_csv(tmp_path / name / "results.csv")[["trial", "learning_rate", "epochs"]]
+    pd.testing.assert_frame_equal(read("whole"), read("split"))
+    assert read("whole")["learning_rate"].nunique() == 16
+
+
+def test_without_optuna_the_search_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "optuna" else real(name, *a))
+    assert main(TinyStudy, ["--out", str(tmp_path / "out"), "--search", "optuna-tpe", "--trials", "3"]) == 2
+    assert 'needs optuna: pip install "kerashp[optuna]"' in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
