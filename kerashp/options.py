@@ -190,6 +190,9 @@ def build_parser(study_class, prog: str | None = None) -> argparse.ArgumentParse
              "best (only the best fully trained trial's; the default of a search), none; with best and none, the "
              "checkpoints of pruned trials go when the search is done")
     add("--overwrite", action="store_true", help="delete this study's earlier results in --out and start afresh")
+    add("--track", default=None, metavar="mlflow[=URI]",
+        help="track the study in MLflow (kerashp[mlflow]): a run per study, trial and seed, each epoch's metrics; "
+             "URI: a tracking server (http://...) or database; default OUT/mlflow.db")
     add("--quick", action="store_true", help=f"demo and smoke test: {study_class.quick_data or 'the default data'}, {QUICK_EPOCHS} epochs, output in artifacts/{study_class.name}_quick (runs offline)")
     add("--strategy", choices=STRATEGIES, default="auto",
         help="tf.distribute strategy: auto (several GPUs: mirrored; one: that GPU; CPU: default), default, mirrored, multiworker (TF_CONFIG)")

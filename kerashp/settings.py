@@ -150,6 +150,8 @@ class OutputSettings:
             others with (None: the first).
         keep_weights: what a finished trial keeps on disk, "all", "best" or
             "none" (see `kerashp.storage.weights`).
+        track: "mlflow" or "mlflow=URI": copy the study into MLflow as it runs
+            (`kerashp.integrations.mlflow_tracking`); None: no tracking.
     """
 
     out: pathlib.Path = pathlib.Path("artifacts")
@@ -157,6 +159,7 @@ class OutputSettings:
     verbose: int = 2
     reference: str | None = None
     keep_weights: str = "all"
+    track: str | None = None
 
 
 # The groups whose fields (all but the resumable ones) make the training fingerprint.
@@ -301,6 +304,19 @@ def resolve_options(study_class, given: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+def check_track(track: str | None) -> None:
+    """`--track`: None, `mlflow` or `mlflow=URI`, with MLflow installed; StudyError otherwise."""
+    if track is None:
+        return
+    kind, _, uri = str(track).partition("=")
+    if kind != "mlflow" or ("=" in str(track) and not uri):
+        raise StudyError(f"{option_name('track')} takes mlflow or mlflow=URI, got {track!r}")
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow") is None:
+        raise StudyError(f'{option_value("track", track)} needs MLflow: pip install "kerashp[mlflow]"')
+
+
 def resolve_runs(study_class, given: Mapping[str, Any], *, parsed: bool = False) -> list[StudySettings]:
     """One `StudySettings` per experiment to run, from `kerashp.run`'s options, or
     (`parsed=True`) from every option as the command line's parser typed them.
@@ -310,6 +326,7 @@ def resolve_runs(study_class, given: Mapping[str, Any], *, parsed: bool = False)
     """
     values = dict(given) if parsed else resolve_options(study_class, given)
     searches.get(values["search"]).check_available()
+    check_track(values.get("track"))
     implied = searches.get(values["search"]).prune
     if implied and values["prune"] not in (None, implied):
         raise StudyError(f"{option_value('search', values['search'])} prunes with {implied}, not "
@@ -390,5 +407,6 @@ def _settings(study_class, values: Mapping[str, Any], experiment: str | None) ->
             verbose=verbose,
             reference=values["reference"],
             keep_weights=values["keep_weights"] or ("all" if values["search"] == "configs" else "best"),
+            track=values["track"],
         ),
     )

@@ -217,14 +217,34 @@ def report_spec(study: Study, data_description: str, total: int | None) -> study
     )
 
 
-def write_report(study: Study, data_description: str, total: int | None = None, figures: bool = True) -> pd.DataFrame:
+def write_report(study: Study, data_description: str, total: int | None = None,
+                 figures: bool = True) -> study_report.Report:
     """Rebuilds results.csv, results.md and (with `figures`) the figures from the trials on disk."""
     out = study.settings.output.out
     spec = report_spec(study, data_description, total)
     report = study_report.build_report(out, spec, machine=machine_description())
     extra = study.extra_report(report.trials, report.table) if figures else None
     study_report.write_report(report, extra, figures=figures)
-    return report.table
+    return report
+
+
+def make_tracker(study: Study):
+    """The MLflow tracker of `--track` (None without it)."""
+    track = study.settings.output.track
+    if not track:
+        return None
+    from kerashp.integrations.mlflow_tracking import MlflowTracker
+
+    return MlflowTracker(study.settings.output.out, track)
+
+
+def live_report(study: Study, data_description: str, total: int | None, tracker) -> Callable[[], None]:
+    """What runs after each trial: the tables rewritten, and MLflow brought up to them."""
+    def write() -> None:
+        report = write_report(study, data_description, total, figures=False)
+        if tracker is not None:
+            tracker.sync(report)
+    return write
 
 
 def apply_shared_data_options(study: Study, data):
@@ -397,7 +417,10 @@ def _run_study(study_class: type[Study], settings: StudySettings, executor: type
         tuner.progress = progress
         tuner.weights.start([(t.trial_id, t.score) for t in tuner.oracle.trials.values()
                              if t.status == "COMPLETED"])
-        tuner.on_trial_done = LiveTable(lambda: write_report(study, data.description, total, figures=False))
+        tracker = make_tracker(study)
+        if tracker is not None:  # an unreachable server is found before any training, not after it
+            tracker.sync(write_report(study, data.description, total, figures=False))
+        tuner.on_trial_done = LiveTable(live_report(study, data.description, total, tracker))
         stopped: BaseException | None = None
         failures: ConsecutiveFailures | None = None
         try:
@@ -428,11 +451,19 @@ def _run_study(study_class: type[Study], settings: StudySettings, executor: type
             tuner.weights.search_finished()  # no trial can be promoted any more
         with ignoring_signals():
             try:
-                table = write_report(study, data.description, total, figures=tuner.runs.report_figures)
+                report = write_report(study, data.description, total, figures=tuner.runs.report_figures)
+                table = report.table
             except OSError as error:
                 if not is_disk_full(error):
                     raise
                 stopped = stopped if isinstance(stopped, DiskFull) else DiskFull("the report")
+                report = None
+            if tracker is not None and report is not None:
+                try:
+                    tracker.sync(report, final=True, interrupted=stopped is not None)
+                except StudyError as error:  # the results are on disk; the next run of the command syncs again
+                    logger.warning("%s; the results are in %s, and rerunning the command brings MLflow up to "
+                                   "them", error, out)
     if isinstance(stopped, DiskFull):
         raise StudyError(disk_full_message(out, stopped)) from None
     if failures is not None and stopped is None:
