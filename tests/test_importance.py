@@ -69,7 +69,7 @@ def test_a_pruned_search_is_compared_at_the_highest_rung_enough_trials_reached(p
     importance = results.importance
     assert list(importance["hyperparameter"]) == ["learning_rate"]
     markdown = (pruned_search / "results.md").read_text()
-    assert f"of {at_rung_1} trials: the trials that reached rung 1 (3 epochs)" in markdown
+    assert f"of {at_rung_1} trials: the trials of the pruned search that trained 3 epochs" in markdown
     assert "| learning_rate | 1.000 |" in markdown
 
 

@@ -12,7 +12,8 @@ effect's share of their sum (what Optuna reports, summing to 1); `variance_share
 share of the prediction's whole variance (what the main effects leave to 1 is interactions).
 
 The trials compared must have been trained alike: in a pruned search, the trials that
-reached the highest rung that at least `MIN_TRIALS` reached, scored at that rung.
+trained the largest number of epochs at which a rung holds at least `MIN_TRIALS` of them
+(rungs fall at other epochs for trials of other lengths), scored there.
 """
 
 from __future__ import annotations
@@ -139,21 +140,21 @@ def search_importance(table: pd.DataFrame, hyperparameters: Sequence[str], rank_
     if not names or rank_by not in table or table.empty:
         return None
     ok = table[(table["status"] == "COMPLETED") & table[rank_by].notna()].set_index("trial")
-    rungs = max((len(trial.rungs) for trial in pruned), default=0)
-    if rungs:
+    if any(trial.rungs for trial in pruned):
         by_id = {trial.record.trial_id: trial for trial in pruned if trial.record.trial_id in ok.index}
-        for rung in range(rungs - 1, -1, -1):
-            reached = [trial for trial in by_id.values() if trial.reached >= rung and len(trial.rungs) > rung]
-            if len(reached) >= MIN_TRIALS:
-                scores = [score_at(trial, rung, objective, higher_is_better) for trial in reached]
-                scores = [s if higher_is_better else -s for s in scores]  # score_at negates a minimised objective
-                ids = [trial.record.trial_id for trial in reached]
-                keep = [i for i, s in enumerate(scores) if math.isfinite(s)]
-                epochs = reached[0].rungs[rung]
-                basis = (f"the trials that reached rung {rung} ({epochs} epochs) of the pruned search, scored by their "
-                         f"{'best' if higher_is_better else 'lowest'} {objective} up to it")
-                values = ok.loc[[ids[i] for i in keep], names]
-                return _importance(values, [scores[i] for i in keep], basis, seed)
+        # Compared at one number of epochs: trials of different lengths have rungs at different epochs
+        for epochs in sorted({e for trial in by_id.values() for e in trial.rungs}, reverse=True):
+            reached = [(trial, trial.rungs.index(epochs)) for trial in by_id.values()
+                       if epochs in trial.rungs and trial.reached >= trial.rungs.index(epochs)]
+            if len(reached) < MIN_TRIALS:
+                continue
+            scores = [score_at(trial, rung, objective, higher_is_better) for trial, rung in reached]
+            scores = [s if higher_is_better else -s for s in scores]  # score_at negates a minimised objective
+            keep = [i for i, s in enumerate(scores) if math.isfinite(s)]
+            basis = (f"the trials of the pruned search that trained {epochs} epochs, scored by their "
+                     f"{'best' if higher_is_better else 'lowest'} {objective} up to then")
+            values = ok.loc[[reached[i][0].record.trial_id for i in keep], names]
+            return _importance(values, [scores[i] for i in keep], basis, seed)
         return None
     basis = f"every completed trial, scored by {rank_by}"
     return _importance(ok[names], ok[rank_by].astype(float).tolist(), basis, seed)
