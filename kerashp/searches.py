@@ -65,6 +65,9 @@ SEARCHES: dict[str, SearchMethod] = {method.name: method for method in (
     SearchMethod("optuna-tpe", "Optuna's TPESampler proposes (seeded, rebuilt from the trials on disk: "
                  "resumable); pruning stays kerashp's", "kerashp.tuning.optuna_proposer:OptunaTPEOracle",
                  requires=("optuna", "kerashp[optuna]")),
+    SearchMethod("optuna-qmc", "Optuna's QMCSampler: a scrambled Sobol sequence, even coverage of the space "
+                 "(resumable)", "kerashp.tuning.optuna_proposer:OptunaQMCOracle",
+                 requires=("optuna", "kerashp[optuna]")),
     SearchMethod("hyperband", "random configurations pruned in Hyperband's brackets (as --search random "
                  "--prune hyperband)", "kerashp.tuning.oracle:ResumableRandomSearchOracle", prune="hyperband"),
 )}

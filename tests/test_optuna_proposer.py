@@ -83,3 +83,21 @@ def test_without_optuna_the_search_is_refused_before_anything_runs(tmp_path, cap
     assert main(TinyStudy, ["--out", str(tmp_path / "out"), "--search", "optuna-tpe", "--trials", "3"]) == 2
     assert 'needs optuna: pip install "kerashp[optuna]"' in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_optuna_qmc_covers_the_space_more_evenly_than_random_draws_and_resumes_exactly(tmp_path):
+    from scipy.stats import qmc
+
+    from kerashp.tuning.optuna_proposer import OptunaQMCOracle
+
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    hp.Float("y", 0.0, 1.0)
+    score = lambda values, epochs: values["x"] + values["y"]
+    whole = run_trials(make_oracle(OptunaQMCOracle, tmp_path / "whole", hyperparameters=hp), 65, score)
+    first = run_trials(make_oracle(OptunaQMCOracle, tmp_path / "split", hyperparameters=hp), 20, score)
+    second = run_trials(make_oracle(OptunaQMCOracle, tmp_path / "split", hyperparameters=hp), 45, score)
+    assert first + second == whole  # the sequence's position came back from oracle.json
+    random = run_trials(make_oracle(ResumableRandomSearchOracle, tmp_path / "random", hyperparameters=hp), 65, score)
+    points = lambda trials: np.array([[values["x"], values["y"]] for values, _ in trials[1:]])  # the first: random
+    assert qmc.discrepancy(points(whole)) < 0.5 * qmc.discrepancy(points(random))

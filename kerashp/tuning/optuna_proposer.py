@@ -1,5 +1,5 @@
-"""Optuna's samplers as kerashp's proposers: `--search optuna-tpe` (needs
-`pip install "kerashp[optuna]"`).
+"""Optuna's samplers as kerashp's proposers: `--search optuna-tpe` and `--search optuna-qmc`
+(needs `pip install "kerashp[optuna]"`).
 
 Each proposal rebuilds the sampler's view from the trials the oracle holds (what is on
 disk): a fresh in-memory Optuna study, one Optuna trial per kerashp trial with its values
@@ -16,11 +16,15 @@ one did; nothing of Optuna's is kept between proposals.
   ranks pruned trials by how far they got, then by that value, as kerashp's TPE does); a
   failed trial is FAIL; a trial still training is RUNNING (Optuna's constant liar keeps
   parallel workers apart).
+- `OptunaQMCOracle`: Optuna's `QMCSampler` (a scrambled Sobol sequence seeded with the
+  oracle's seed): it learns nothing from the scores and covers the space more evenly than
+  random draws. As in Optuna, the first proposals (until a trial has completed and fixed the
+  space) are random; categorical hyperparameters are drawn independently.
 
-Optuna's CMA-ES and QMC samplers keep state between proposals in Optuna's storage (trial and
-study system attributes: CMA-ES its optimizer, QMC its position in the sequence), which a
-view rebuilt from kerashp's trials does not hold; its GP sampler needs PyTorch. They are not
-offered: each would need that state kept beside kerashp's trials to resume exactly.
+What a sampler keeps in Optuna's study between proposals (its system attributes: QMC's
+position in the sequence) is kept in the oracle's state (oracle.json, saved with the trial it
+proposed), and put back into each rebuilt view. Optuna's CMA-ES keeps a pickled optimizer on
+every trial, and its GP sampler needs PyTorch: they are not offered.
 
 Pruning stays kerashp's (`--prune asha|hyperband|median`: rungs that pause, checkpoints
 that promote). Conditional hyperparameters are proposed only where active (define-by-run).
@@ -29,6 +33,7 @@ that promote). Conditional hyperparameters are proposed only where active (defin
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -61,22 +66,38 @@ class OptunaProposer(ResumableOracle):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.optuna = import_optuna()
+        self.study_attrs: dict[str, Any] = {}  # the sampler's study system attributes, kept in oracle.json
 
     def make_sampler(self, seed: int) -> Any:
         raise NotImplementedError
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         optuna = self.optuna
-        study = optuna.create_study(direction="maximize", storage=optuna.storages.InMemoryStorage())
+        storage = optuna.storages.InMemoryStorage()
+        study = optuna.create_study(direction="maximize", storage=storage)
+        study_id = storage.get_study_id_from_name(study.study_name)
+        for key, value in self.study_attrs.items():
+            storage.set_study_system_attr(study_id, key, value)
         space = self.get_space()
         for frozen in self.history(space):
             study.add_trial(frozen)
         for _ in range(MAX_COLLISIONS):
-            study.sampler = self.make_sampler(compat.next_seed(self))
-            values = self.ask(study, space)
+            with warnings.catch_warnings():  # Optuna's notes that a sampler is experimental
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.sampler = self.make_sampler(compat.next_seed(self))
+                values = self.ask(study, space)
+            self.study_attrs = dict(storage.get_study_system_attrs(study_id))
             if not compat.already_tried(self, values):
                 return {"status": trial_module.TrialStatus.RUNNING, "values": values}
         return {"status": trial_module.TrialStatus.STOPPED, "values": None}
+
+    def get_state(self) -> dict[str, Any]:
+        return {**super().get_state(), "optuna_study_attrs": self.study_attrs}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        attrs = state.get("optuna_study_attrs")
+        self.study_attrs = dict(attrs) if isinstance(attrs, dict) else {}
 
     def ask(self, study: Any, space: Any) -> dict[str, Any]:
         """One proposal, define-by-run over the space: a hyperparameter is asked for only
@@ -136,6 +157,18 @@ class OptunaTPEOracle(OptunaProposer):
         return self.optuna.samplers.TPESampler(seed=seed)
 
 
+class OptunaQMCOracle(OptunaProposer):
+    """`--search optuna-qmc`: Optuna's QMCSampler, a scrambled Sobol sequence seeded once with
+    the oracle's seed; the sequence's position is kept in the oracle's state."""
+
+    def make_sampler(self, seed: int) -> Any:
+        # The sequence: one seed for the whole search. What QMC draws at random (the first
+        # proposals, categorical values): this proposal's seed, so that proposals differ.
+        return self.optuna.samplers.QMCSampler(
+            qmc_type="sobol", scramble=True, seed=int(self.seed) % 2**31, warn_independent_sampling=False,
+            independent_sampler=self.optuna.samplers.RandomSampler(seed=seed))
+
+
 def _suggest(trial: Any, name: str, made: Any) -> Any:
     from optuna import distributions as dist
 
@@ -166,4 +199,4 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-__all__ = ["OptunaProposer", "OptunaTPEOracle"]
+__all__ = ["OptunaProposer", "OptunaQMCOracle", "OptunaTPEOracle"]
