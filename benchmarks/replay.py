@@ -77,8 +77,12 @@ KERASHP_SEARCHES = {
     "kerashp-asha": {"search": "random", "prune": "asha"},
     "kerashp-hyperband": {"search": "hyperband"},
     "kerashp-tpe": {"search": "tpe", "prune": "asha"},
+    # Optuna's TPESampler as kerashp's proposer: the replay that decides whether kerashp's own
+    # TPE (kerashp/tuning/tpe.py) is retired (opt-in: each proposal rebuilds Optuna's view of
+    # every trial, so a seed costs more than the others').
+    "kerashp-optuna-tpe": {"search": "optuna-tpe", "prune": "asha"},
 }
-SEARCHES = (*KERASHP_SEARCHES, "keras-tuner", "optuna")
+SEARCHES = ("kerashp-asha", "kerashp-hyperband", "kerashp-tpe", "keras-tuner", "optuna")  # the default race
 # Table columns that are not hyperparameters (benchmarks/curves.py's export).
 NOT_HYPERPARAMETERS = {"source", "trial", "seed", "epoch", "epochs", "accuracy", "loss", "val_accuracy", "val_loss",
                        "test_accuracy", "test_loss", "epoch_seconds", "train_seconds", "test_seconds",

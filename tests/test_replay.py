@@ -65,6 +65,15 @@ def test_kerashp_replay_runs_its_real_search_on_the_simulated_clock(table, tmp_p
     assert trajectory.decision_s > 0
 
 
+def test_optuna_tpe_as_kerashps_proposer_replays_on_the_same_clock(table, tmp_path):
+    pytest.importorskip("optuna")
+    trajectory = replay.replay_kerashp(table, "kerashp-optuna-tpe", seed=1, horizon_s=60.0, overhead_level="min",
+                                       work=tmp_path)
+    tests = {round(float(v), 9) for curve in table.test.values() for v in curve}
+    assert trajectory.trials >= 10 and all(round(v, 9) in tests for v in trajectory.values)
+    assert trajectory.times[-1] <= 60.0 + 9 * 2.0 + 1
+
+
 def test_kerashp_replay_with_time_to_spare_finds_the_grids_pick(table, tmp_path):
     trajectory = replay.replay_kerashp(table, "kerashp-asha", seed=0, horizon_s=10_000, overhead_level="min",
                                        work=tmp_path)
