@@ -75,11 +75,13 @@ def table_training(monkeypatch):
     monkeypatch.setattr(KerasRuns, "run", table_run)  # runs answer from a made-up learning curve: no training
 
 
-def test_a_study_its_trials_and_their_seeds_nest_and_a_rerun_continues_them(tmp_path, server):
+def test_a_study_its_trials_and_their_seeds_nest_and_a_rerun_continues_them(tmp_path, server, capsys):
     out = tmp_path / "out"
     assert main(TinyStudy, ["--out", str(out), *SEARCH, "--trials", "4", "--track", f"mlflow={server}"]) == 0
     first = runs_of(server)
+    capsys.readouterr()
     assert main(TinyStudy, ["--out", str(out), *SEARCH, "--trials", "7", "--track", f"mlflow={server}"]) == 0
+    assert capsys.readouterr().out == ""  # no line of MLflow's per run on stdout
     runs = runs_of(server)
     assert set(runs) == {"study", *(f"trial {t}" for t in range(7)),
                          *(f"trial {t} run {r}" for t in range(7) for r in range(2))}

@@ -72,6 +72,9 @@ class MlflowTracker:
             from mlflow import MlflowClient
         except ImportError:
             raise StudyError('--track mlflow needs MLflow: pip install "kerashp[mlflow]"') from None
+        # MLflow writes two lines to stdout for every run it ends on a server ("View run ... at"):
+        # hundreds in a search. kerashp names the experiment once instead (the user's setting wins).
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         self.out = pathlib.Path(out)
         self.uri = tracking_uri(track, self.out)
         self.client = MlflowClient(tracking_uri=self.uri)
@@ -88,6 +91,7 @@ class MlflowTracker:
                 location = None if "://" in self.uri and not self.uri.startswith("sqlite") else \
                     (self.out / ARTIFACT_DIR).resolve().as_uri()
                 self._experiment_id = self.client.create_experiment(name, artifact_location=location)
+            logger.info("MLflow: experiment %r (id %s) at %s", name, self._experiment_id, self.uri)
         return self._experiment_id
 
     def sync(self, report: Report, final: bool = False, interrupted: bool = False) -> None:
