@@ -45,6 +45,7 @@ from kerashp.integrations.optuna_space import hyperparameter_distribution
 from kerashp.tuning.oracle import ResumableOracle
 
 MAX_COLLISIONS = 30  # proposals tried before the space counts as exhausted (as kerashp's TPE)
+MODEL_ATTEMPTS = 10  # of which from the sampler; then random ones
 
 
 def import_optuna():
@@ -81,10 +82,14 @@ class OptunaProposer(ResumableOracle):
         space = self.get_space()
         for frozen in self.history(space):
             study.add_trial(frozen)
-        for _ in range(MAX_COLLISIONS):
+        for attempt in range(MAX_COLLISIONS):
             with warnings.catch_warnings():  # Optuna's notes that a sampler is experimental
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                study.sampler = self.make_sampler(compat.next_seed(self))
+                seed = compat.next_seed(self)
+                # Where the sampler keeps proposing what was tried (a greedy model on a small
+                # discrete space), random proposals, as kerashp's TPE falls back to them.
+                study.sampler = (self.make_sampler(seed) if attempt < MODEL_ATTEMPTS
+                                 else optuna.samplers.RandomSampler(seed=seed))
                 values = self.ask(study, space)
             self.study_attrs = dict(storage.get_study_system_attrs(study_id))
             if not compat.already_tried(self, values):
