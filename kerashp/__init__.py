@@ -44,6 +44,11 @@ Public API:
         (its constructor arguments and methods), each search a resumable kerashp
         study in `directory/project_name` (`kerashp.tuners`).
 
+Into other tools (optional extras, imported only when used): `Results.to_optuna()` and
+`kerashp export optuna` (optuna-dashboard, Optuna's importance and plots), `--search
+optuna-tpe|optuna-qmc` (Optuna's samplers as proposers), `--track mlflow` / `run(...,
+track="mlflow")` (`kerashp.integrations`).
+
 Importing kerashp has no side effects and loads neither TensorFlow nor Keras:
 they load when a run starts.
 """
