@@ -23,8 +23,9 @@ one did; nothing of Optuna's is kept between proposals.
 
 What a sampler keeps in Optuna's study between proposals (its system attributes: QMC's
 position in the sequence) is kept in the oracle's state (oracle.json, saved with the trial it
-proposed), and put back into each rebuilt view. Optuna's CMA-ES keeps a pickled optimizer on
-every trial, and its GP sampler needs PyTorch: they are not offered.
+proposed), and put back into each rebuilt view. Optuna's CMA-ES needs the `cmaes` package and
+keeps a pickled optimizer on every trial, and its GP sampler needs PyTorch: they are not
+offered.
 
 Pruning stays kerashp's (`--prune asha|hyperband|median`: rungs that pause, checkpoints
 that promote). Conditional hyperparameters are proposed only where active (define-by-run).
