@@ -21,6 +21,22 @@ def space():
     return hp
 
 
+def conditional_space():
+    """A model choice with one hyperparameter of its own per model (conditional scopes)."""
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("model", ["mlp", "cnn"])
+    with hp.conditional_scope("model", ["cnn"]):
+        hp.Int("filters", 8, 256, step=8)
+    with hp.conditional_scope("model", ["mlp"]):
+        hp.Int("units", 16, 512, step=16)
+    return hp
+
+
+def conditional_score(values, epochs):
+    """Any CNN beats every MLP; more filters or units are better."""
+    return values["filters"] / 256 + 1 if values["model"] == "cnn" else values["units"] / 512
+
+
 def synthetic_score(values, epochs=9):
     """Best with adam, a learning rate of 1e-3, batch norm and 128 units; longer training adds a little."""
     return ((values["optimizer"] == "adam") - 0.3 * (math.log10(values["learning_rate"]) + 3) ** 2

@@ -17,7 +17,7 @@ from kerashp.tuning.optuna_proposer import OptunaTPEOracle
 from kerashp.tuning.oracle import ResumableRandomSearchOracle
 from kerashp.tuning.pruners import ASHA, Rungs
 from kerashp.tuning.runs import KerasRuns
-from synthetic_search import make_oracle, run_trials, synthetic_score
+from synthetic_search import conditional_score, conditional_space, make_oracle, run_trials, synthetic_score
 from test_executor_seam import table_run
 from tiny_study import TinyStudy
 
@@ -48,17 +48,8 @@ def test_a_reloaded_optuna_tpe_oracle_proposes_what_the_uninterrupted_one_propos
 
 
 def test_conditional_hyperparameters_are_proposed_only_where_active(tmp_path):
-    hp = keras_tuner.HyperParameters()
-    hp.Choice("model", ["mlp", "cnn"])
-    with hp.conditional_scope("model", ["cnn"]):
-        hp.Int("filters", 8, 256, step=8)
-    with hp.conditional_scope("model", ["mlp"]):
-        hp.Int("units", 16, 512, step=16)
-
-    def score(values, epochs):
-        return values["filters"] / 256 + 1 if values["model"] == "cnn" else values["units"] / 512
-
-    proposed = run_trials(make_oracle(OptunaTPEOracle, tmp_path, hyperparameters=hp), 30, score)
+    proposed = run_trials(make_oracle(OptunaTPEOracle, tmp_path, hyperparameters=conditional_space()), 30,
+                          conditional_score)
     for values, _ in proposed:
         assert set(values) == ({"model", "filters"} if values["model"] == "cnn" else {"model", "units"})
     assert {values["model"] for values, _ in proposed} == {"mlp", "cnn"}

@@ -44,6 +44,7 @@ from kerashp import compat
 from kerashp.errors import StudyError
 from kerashp.integrations.optuna_space import hyperparameter_distribution
 from kerashp.tuning.oracle import ResumableOracle
+from kerashp.tuning.tpe import oriented_score
 
 MAX_COLLISIONS = 30  # proposals tried before the space counts as exhausted (as kerashp's TPE)
 MODEL_ATTEMPTS = 10  # of which from the sampler; then random ones
@@ -134,7 +135,7 @@ class OptunaProposer(ResumableOracle):
                 state = State.FAIL
             elif book is None:
                 if trial.status == trial_module.TrialStatus.COMPLETED:
-                    score = _oriented(self, trial)
+                    score = oriented_score(self, trial)
                     state, value = (State.COMPLETE, score) if math.isfinite(score) else (State.FAIL, None)
             elif book.state(trial.trial_id) is not None and book.reached(trial) >= 0:
                 rung = book.reached(trial)
@@ -192,12 +193,6 @@ def _running(optuna, params: dict[str, Any], distributions: dict[str, Any]) -> A
         number=0, state=optuna.trial.TrialState.RUNNING, value=None, datetime_start=datetime.datetime.now(),
         datetime_complete=None, params=params, distributions={name: distributions[name] for name in params},
         user_attrs={}, system_attrs={}, intermediate_values={}, trial_id=0)
-
-
-def _oriented(oracle: Any, trial: Any) -> float:
-    if trial.score is None or math.isnan(trial.score):
-        return -math.inf
-    return float(trial.score) if oracle.objective.direction == "max" else -float(trial.score)
 
 
 def _plain(value: Any) -> Any:

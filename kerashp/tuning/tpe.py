@@ -255,7 +255,7 @@ def observations(oracle: ResumableOracle, trials: Sequence[trial_module.Trial]) 
             found.append((trial.hyperparameters.values, failed))
         elif book is None:
             if trial.status == trial_module.TrialStatus.COMPLETED:
-                found.append((trial.hyperparameters.values, (0.0, _oriented(oracle, trial))))
+                found.append((trial.hyperparameters.values, (0.0, oriented_score(oracle, trial))))
         elif book.state(trial.trial_id) is not None and book.reached(trial) >= 0:
             rung = book.reached(trial)
             found.append((trial.hyperparameters.values,
@@ -263,7 +263,7 @@ def observations(oracle: ResumableOracle, trials: Sequence[trial_module.Trial]) 
     return found
 
 
-def _oriented(oracle, trial) -> float:
+def oriented_score(oracle, trial) -> float:
     if trial.score is None or math.isnan(trial.score):
         return -math.inf
     return float(trial.score) if oracle.objective.direction == "max" else -float(trial.score)
@@ -297,4 +297,4 @@ class ResumableTPEOracle(ResumableOracle):
         return {"status": trial_module.TrialStatus.STOPPED, "values": None}
 
 
-__all__ = ["ResumableTPEOracle", "TPESampler", "observations"]
+__all__ = ["ResumableTPEOracle", "TPESampler", "observations", "oriented_score"]
