@@ -22,8 +22,8 @@ class SearchMethod:
             does not stop it; others stop after `max_consecutive_failed_trials` in a row.
         prune: the pruner it implies (`--search hyperband` is random proposals pruned in
             Hyperband's brackets), or None.
-        requires: the module it needs beyond kerashp's dependencies and the extra that
-            installs it (`("optuna", "kerashp[optuna]")`), checked before a run starts.
+        requires: the modules it needs beyond kerashp's dependencies and the extra that
+            installs them (`(("optuna", "cmaes"), "kerashp[optuna]")`), checked before a run starts.
     """
 
     name: str
@@ -32,7 +32,7 @@ class SearchMethod:
     needs_trials: bool = True
     exhaustive: bool = False
     prune: str | None = None
-    requires: tuple[str, str] | None = None
+    requires: tuple[tuple[str, ...], str] | None = None
 
     def check_available(self) -> None:
         """StudyError (one line, naming what to install) where `requires` is missing."""
@@ -42,9 +42,10 @@ class SearchMethod:
 
         from kerashp.errors import StudyError, option_value
 
-        module, extra = self.requires
-        if importlib.util.find_spec(module) is None:
-            raise StudyError(f'{option_value("search", self.name)} needs {module}: pip install "{extra}"')
+        modules, extra = self.requires
+        missing = [module for module in modules if importlib.util.find_spec(module) is None]
+        if missing:
+            raise StudyError(f'{option_value("search", self.name)} needs {" and ".join(missing)}: pip install "{extra}"')
 
     def oracle_class(self) -> type:
         module, _, name = self.oracle.partition(":")
@@ -64,10 +65,13 @@ SEARCHES: dict[str, SearchMethod] = {method.name: method for method in (
                  "kerashp.tuning.tpe:ResumableTPEOracle"),
     SearchMethod("optuna-tpe", "Optuna's TPESampler proposes (seeded, rebuilt from the trials on disk: "
                  "resumable); pruning stays kerashp's", "kerashp.tuning.optuna_proposer:OptunaTPEOracle",
-                 requires=("optuna", "kerashp[optuna]")),
+                 requires=(("optuna",), "kerashp[optuna]")),
     SearchMethod("optuna-qmc", "Optuna's QMCSampler: a scrambled Sobol sequence, even coverage of the space "
                  "(resumable)", "kerashp.tuning.optuna_proposer:OptunaQMCOracle",
-                 requires=("optuna", "kerashp[optuna]")),
+                 requires=(("optuna",), "kerashp[optuna]")),
+    SearchMethod("optuna-cmaes", "Optuna's CmaEsSampler: an evolution strategy over the numeric hyperparameters "
+                 "(categorical ones at random; resumable)", "kerashp.tuning.optuna_proposer:OptunaCMAESOracle",
+                 requires=(("optuna", "cmaes"), "kerashp[optuna]")),
     SearchMethod("hyperband", "random configurations pruned in Hyperband's brackets (as --search random "
                  "--prune hyperband)", "kerashp.tuning.oracle:ResumableRandomSearchOracle", prune="hyperband"),
 )}

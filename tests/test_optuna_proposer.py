@@ -1,5 +1,5 @@
-"""`--search optuna-tpe` (kerashp.tuning.optuna_proposer): Optuna's TPESampler proposing from a
-view rebuilt from the trials on disk. On the synthetic objective of tests/test_tpe.py, no model
+"""`--search optuna-tpe|optuna-qmc|optuna-cmaes` (kerashp.tuning.optuna_proposer): Optuna's
+samplers proposing from a view rebuilt from the trials on disk. On the synthetic objective of tests/test_tpe.py, no model
 trained: its proposals concentrate where the scores are high, a reloaded oracle proposes what
 the uninterrupted one proposes (pruned, with failures), conditional hyperparameters are
 proposed only where active, and a study runs with it end to end, killed and rerun."""
@@ -55,9 +55,10 @@ def test_conditional_hyperparameters_are_proposed_only_where_active(tmp_path):
     assert {values["model"] for values, _ in proposed} == {"mlp", "cnn"}
 
 
-def test_a_study_searched_by_optuna_tpe_stopped_and_rerun_equals_one_run(tmp_path, monkeypatch):
+@pytest.mark.parametrize("search", ["optuna-tpe", "optuna-cmaes"])
+def test_a_study_searched_by_an_optuna_sampler_stopped_and_rerun_equals_one_run(tmp_path, monkeypatch, search):
     monkeypatch.setattr(KerasRuns, "run", table_run)
-    options = ["--verbose", "0", "--search", "optuna-tpe", "--prune", "asha", "--epochs", "9", "--min-epochs", "1"]
+    options = ["--verbose", "0", "--search", search, "--prune", "asha", "--epochs", "9", "--min-epochs", "1"]
     assert main(TinyStudy, ["--out", str(tmp_path / "whole"), *options, "--trials", "16"]) == 0
     assert main(TinyStudy, ["--out", str(tmp_path / "split"), *options, "--trials", "7"]) == 0
     assert main(TinyStudy, ["--out", str(tmp_path / "split"), *options, "--trials", "16"]) == 0
@@ -92,3 +93,44 @@ def test_optuna_qmc_covers_the_space_more_evenly_than_random_draws_and_resumes_e
     random = run_trials(make_oracle(ResumableRandomSearchOracle, tmp_path / "random", hyperparameters=hp), 65, score)
     points = lambda trials: np.array([[values["x"], values["y"]] for values, _ in trials[1:]])  # the first: random
     assert qmc.discrepancy(points(whole)) < 0.5 * qmc.discrepancy(points(random))
+
+
+def test_optuna_cmaes_closes_in_on_the_optimum_and_a_reloaded_oracle_proposes_the_same(tmp_path):
+    """CMA-ES's optimizer lives in the trials' system attributes: kept in oracle.json, a
+    search stopped after 13 trials (inside a generation) and rerun proposes what one run does;
+    its later proposals sit nearer the optimum than random draws."""
+    from kerashp.tuning.optuna_proposer import OptunaCMAESOracle
+
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", -3.0, 3.0)
+    hp.Float("y", -3.0, 3.0)
+    score = lambda values, epochs: -((values["x"] - 1.0) ** 2 + (values["y"] + 0.5) ** 2)
+    whole = run_trials(make_oracle(OptunaCMAESOracle, tmp_path / "whole", hyperparameters=hp), 40, score)
+    first = run_trials(make_oracle(OptunaCMAESOracle, tmp_path / "split", hyperparameters=hp), 13, score)
+    second = run_trials(make_oracle(OptunaCMAESOracle, tmp_path / "split", hyperparameters=hp), 27, score)
+    assert first + second == whole
+    assert '"cma:optimizer' in (tmp_path / "whole" / "project" / "oracle.json").read_text()  # a generation was told and kept
+    random = run_trials(make_oracle(ResumableRandomSearchOracle, tmp_path / "random", hyperparameters=hp), 40, score)
+    later = lambda trials: np.median([-score(values, 1) for values, _ in trials[20:]])
+    assert later(whole) < 0.25 * later(random)
+
+
+def test_optuna_cmaes_under_asha_learns_from_pruned_trials_and_resumes(tmp_path):
+    from kerashp.tuning.optuna_proposer import OptunaCMAESOracle
+
+    pruner = lambda: ASHA(Rungs(min_epochs=1, eta=3, max_epochs=9))
+    whole = run_trials(make_oracle(OptunaCMAESOracle, tmp_path / "whole", pruner=pruner()), 30, synthetic_score)
+    first = run_trials(make_oracle(OptunaCMAESOracle, tmp_path / "split", pruner=pruner()), 20, synthetic_score)
+    second = run_trials(make_oracle(OptunaCMAESOracle, tmp_path / "split", pruner=pruner()), 10, synthetic_score)
+    assert first + second == whole
+    assert '"cma:optimizer' in (tmp_path / "whole" / "project" / "oracle.json").read_text()  # pruned trials made generations
+
+
+def test_optuna_cmaes_without_cmaes_is_refused_naming_it(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "cmaes" else real(name, *a))
+    assert main(TinyStudy, ["--out", str(tmp_path / "out"), "--search", "optuna-cmaes", "--trials", "3"]) == 2
+    assert 'needs cmaes: pip install "kerashp[optuna]"' in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

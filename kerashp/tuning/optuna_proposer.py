@@ -21,11 +21,17 @@ one did; nothing of Optuna's is kept between proposals.
   random draws. As in Optuna, the first proposals (until a trial has completed and fixed the
   space) are random; categorical hyperparameters are drawn independently.
 
-What a sampler keeps in Optuna's study between proposals (its system attributes: QMC's
-position in the sequence) is kept in the oracle's state (oracle.json, saved with the trial it
-proposed), and put back into each rebuilt view. Optuna's CMA-ES needs the `cmaes` package and
-keeps a pickled optimizer on every trial, and its GP sampler needs PyTorch: they are not
-offered.
+- `OptunaCMAESOracle`: Optuna's `CmaEsSampler` (needs the `cmaes` package, in the same
+  extra): the covariance matrix adaptation evolution strategy over the numeric
+  hyperparameters (categorical ones drawn at random, as Optuna does); under `--prune asha` or
+  `hyperband` pruned trials count with their value at the rung where they stopped (Optuna's
+  advice for its Hyperband pruner), under `median` they do not.
+
+What a sampler keeps in Optuna's study between proposals is kept in the oracle's state
+(oracle.json, saved with the trial it proposed) and put back into each rebuilt view: the
+study's system attributes (QMC's position in the sequence) and each trial's (CMA-ES's
+generation of a trial and its pickled optimizer, written on the trial that starts a new
+generation). Optuna's GP sampler needs PyTorch and is not offered.
 
 Pruning stays kerashp's (`--prune asha|hyperband|median`: rungs that pause, checkpoints
 that promote). Conditional hyperparameters are proposed only where active (define-by-run).
@@ -70,6 +76,7 @@ class OptunaProposer(ResumableOracle):
         super().__init__(*args, **kwargs)
         self.optuna = import_optuna()
         self.study_attrs: dict[str, Any] = {}  # the sampler's study system attributes, kept in oracle.json
+        self.trial_attrs: dict[str, dict[str, Any]] = {}  # the sampler's system attributes of each trial it proposed
 
     def make_sampler(self, seed: int) -> Any:
         raise NotImplementedError
@@ -92,23 +99,33 @@ class OptunaProposer(ResumableOracle):
                 # discrete space), random proposals, as kerashp's TPE falls back to them.
                 study.sampler = (self.make_sampler(seed) if attempt < MODEL_ATTEMPTS
                                  else optuna.samplers.RandomSampler(seed=seed))
-                values = self.ask(study, space)
+                values, asked = self.ask(study, space)
             self.study_attrs = dict(storage.get_study_system_attrs(study_id))
             if not compat.already_tried(self, values):
+                attrs = dict(storage.get_trial_system_attrs(storage.get_trial_id_from_study_id_trial_number(study_id, asked)))
+                if attrs:
+                    self.trial_attrs[str(trial_id)] = attrs
                 return {"status": trial_module.TrialStatus.RUNNING, "values": values}
         return {"status": trial_module.TrialStatus.STOPPED, "values": None}
 
     def get_state(self) -> dict[str, Any]:
-        return {**super().get_state(), "optuna_study_attrs": self.study_attrs}
+        state = {**super().get_state(), "optuna_study_attrs": self.study_attrs}
+        if self.trial_attrs:
+            state["optuna_trial_attrs"] = self.trial_attrs
+        return state
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
         attrs = state.get("optuna_study_attrs")
         self.study_attrs = dict(attrs) if isinstance(attrs, dict) else {}
+        attrs = state.get("optuna_trial_attrs")
+        self.trial_attrs = ({str(key): dict(value) for key, value in attrs.items() if isinstance(value, dict)}
+                            if isinstance(attrs, dict) else {})
 
-    def ask(self, study: Any, space: Any) -> dict[str, Any]:
+    def ask(self, study: Any, space: Any) -> tuple[dict[str, Any], int]:
         """One proposal, define-by-run over the space: a hyperparameter is asked for only
-        where its conditions hold (as KerasTuner's random search fills a space)."""
+        where its conditions hold (as KerasTuner's random search fills a space). Returns
+        the values and the asked Optuna trial's number."""
         trial = study.ask()
         hps = space.copy()
         for hp in space.space:
@@ -117,7 +134,7 @@ class OptunaProposer(ResumableOracle):
             made = hyperparameter_distribution(hp)
             hps.values[hp.name] = hp.default if made is None else _suggest(trial, hp.name, made)
         active = {hp.name for hp in space.space if hps.is_active(hp)}
-        return {name: value for name, value in hps.values.items() if name in active}
+        return {name: value for name, value in hps.values.items() if name in active}, trial.number
 
     def history(self, space: Any) -> list[Any]:
         """The oracle's trials as Optuna trials (see the module's docstring for their states)."""
@@ -148,11 +165,13 @@ class OptunaProposer(ResumableOracle):
                 else:
                     state, steps = State.PRUNED, {int(rungs[rung]): score}
                     value = score  # as Optuna's tell records a pruned trial: its last intermediate value
+            attrs = self.trial_attrs.get(str(trial.trial_id), {})
             frozen = self.optuna.trial.create_trial(
                 state=State.COMPLETE if state == State.RUNNING else state,
                 value=value if state in (State.COMPLETE, State.PRUNED) else None,
                 params=params, distributions={name: distributions[name] for name in params},
-                intermediate_values=steps) if state != State.RUNNING else _running(self.optuna, params, distributions)
+                system_attrs=attrs, intermediate_values=steps) if state != State.RUNNING \
+                else _running(self.optuna, params, distributions, attrs)
             result.append(frozen)
         return result
 
@@ -176,6 +195,16 @@ class OptunaQMCOracle(OptunaProposer):
             independent_sampler=self.optuna.samplers.RandomSampler(seed=seed))
 
 
+class OptunaCMAESOracle(OptunaProposer):
+    """`--search optuna-cmaes`: Optuna's CmaEsSampler, seeded per proposal from the oracle's
+    seed state; its optimizer travels in the trials' system attributes (kept in oracle.json)."""
+
+    def make_sampler(self, seed: int) -> Any:
+        return self.optuna.samplers.CmaEsSampler(
+            seed=seed, consider_pruned_trials=self.pruner is not None and self.pruner.name != "median",
+            warn_independent_sampling=False, independent_sampler=self.optuna.samplers.RandomSampler(seed=seed))
+
+
 def _suggest(trial: Any, name: str, made: Any) -> Any:
     from optuna import distributions as dist
 
@@ -186,13 +215,13 @@ def _suggest(trial: Any, name: str, made: Any) -> Any:
     return float(trial.suggest_float(name, made.low, made.high, step=made.step, log=made.log))
 
 
-def _running(optuna, params: dict[str, Any], distributions: dict[str, Any]) -> Any:
+def _running(optuna, params: dict[str, Any], distributions: dict[str, Any], attrs: dict[str, Any]) -> Any:
     import datetime
 
     return optuna.trial.FrozenTrial(
         number=0, state=optuna.trial.TrialState.RUNNING, value=None, datetime_start=datetime.datetime.now(),
         datetime_complete=None, params=params, distributions={name: distributions[name] for name in params},
-        user_attrs={}, system_attrs={}, intermediate_values={}, trial_id=0)
+        user_attrs={}, system_attrs=dict(attrs), intermediate_values={}, trial_id=0)
 
 
 def _plain(value: Any) -> Any:
@@ -200,4 +229,4 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-__all__ = ["OptunaProposer", "OptunaQMCOracle", "OptunaTPEOracle"]
+__all__ = ["OptunaCMAESOracle", "OptunaProposer", "OptunaQMCOracle", "OptunaTPEOracle"]
