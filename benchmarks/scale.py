@@ -54,6 +54,7 @@ def main() -> None:
     from keras_tuner.engine import trial as trial_module
 
     from kerashp.report import study_report
+    from kerashp.settings import StudySettings
     from kerashp.storage import layout, records
     from kerashp.tuning.oracle import GridOracle
     from kerashp.tuning.runner import LiveTable, resume_summary
@@ -69,9 +70,11 @@ def main() -> None:
         oracle.verbose = 0  # as the runner sets it: one line per trial of its own, none here
         return oracle
 
+    settings = StudySettings(study=FashionGrid.name)
+    settings.search.method = "grid"
     spec = study_report.ReportSpec(
         name=FashionGrid.name, description=FashionGrid.description, hyperparameters=FashionGrid.table_hyperparameters,
-        metrics=FashionGrid.table_metrics, curves=(), curve_grid=FashionGrid.curve_grid, search="grid",
+        metrics=FashionGrid.table_metrics, curves=(), curve_grid=FashionGrid.curve_grid, settings=settings,
         isolation_hyperparameter=FashionGrid.isolation_hyperparameter, data="none (bookkeeping only)")
 
     with tempfile.TemporaryDirectory() as out:

@@ -221,10 +221,30 @@ class StudySettings:
         return fingerprint
 
     def describe(self) -> dict[str, Any]:
-        """All settings as JSON-friendly values, by group."""
+        """All settings as JSON-friendly values, by group (read back by `from_json`)."""
+        import json
+
         values = dataclasses.asdict(self)
         values["output"]["out"] = str(self.output.out)
-        return values
+        return json.loads(json.dumps(values, default=str))
+
+    @classmethod
+    def from_json(cls, payload: Mapping[str, Any]) -> "StudySettings":
+        """Settings from `describe()`'s JSON. Keys this version does not know are skipped and
+        missing ones take their defaults, so settings saved by another kerashp version load."""
+        groups = {}
+        for field in dataclasses.fields(cls):
+            value = payload.get(field.name)
+            if field.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(field.default_factory):
+                group = field.default_factory
+                known = {item.name for item in dataclasses.fields(group)}
+                given = value if isinstance(value, Mapping) else {}
+                groups[field.name] = group(**{key: given[key] for key in known if key in given})
+            elif field.name in payload:
+                groups[field.name] = value
+        settings = cls(**{"study": "", **groups})
+        settings.output.out = pathlib.Path(settings.output.out)
+        return settings
 
     @classmethod
     def for_study(cls, study_class, experiment: str | None = None, **options: Any) -> "StudySettings":

@@ -9,6 +9,7 @@ import socket
 import time
 
 from kerashp.errors import StudyError
+from kerashp.report import spec as report_spec
 from kerashp.storage import layout, records
 from kerashp.tuning.progress import duration
 
@@ -31,9 +32,9 @@ def directory_status(out: pathlib.Path) -> str:
     """The status lines of one study directory."""
     project = layout.project_dir(out)
     trials = records.load_trials(project)
-    spec = layout.read_study(project) or {}
+    spec = report_spec.load(project) or report_spec.ReportSpec(name=out.name)
     progress = layout.read_progress(project)
-    total = spec.get("total")
+    total = spec.total
     counts = {"finished": 0, "running": 0, "failed": 0, "pruned": 0}
     running_lines = []
     for trial in trials:
@@ -51,8 +52,7 @@ def directory_status(out: pathlib.Path) -> str:
             else:
                 counts["finished"] += 1
     pending = max(total - len(trials), 0) if total else None
-    objective = spec.get("objective", "val_accuracy")
-    higher = spec.get("objective_direction", "max") == "max"
+    objective, higher = spec.objective, spec.higher_is_better
     scores = []
     for trial in trials:
         if trial.status != "COMPLETED":
@@ -61,7 +61,7 @@ def directory_status(out: pathlib.Path) -> str:
         values = [v for v in values if v is not None]
         if values:
             scores.append((sum(values) / len(values), trial))
-    title = spec.get("name", out.name) + (f" / {spec['experiment']}" if spec.get("experiment") else "")
+    title = spec.title
     lines = [f"{title} ({out})",
              f"  trials: {counts['finished']} finished, {counts['running']} running, "
              + (f"{pending} pending, " if pending is not None else "")

@@ -439,13 +439,14 @@ class Tuner:
 
     def _input_shape(self) -> tuple[int, ...]:
         """The features' shape (this process's search, else the study record's data line)."""
+        from kerashp.report import spec as report_spec
         from kerashp.storage import layout
 
         if getattr(self, "_features_shape", None) is not None:
             return self._features_shape
 
-        spec = layout.read_study(layout.project_dir(self.project_dir)) or {}
-        shape = re.search(r"input \(([^)]*)\)", spec.get("data", ""))
+        spec = report_spec.load(layout.project_dir(self.project_dir))
+        shape = re.search(r"input \(([^)]*)\)", spec.data if spec else "")
         return tuple(int(part) for part in shape.group(1).split(",") if part.strip()) if shape else ()
 
     def search_space_summary(self, extended: bool = False) -> None:

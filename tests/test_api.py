@@ -1,6 +1,7 @@
 """The public Python API: kerashp.run, Results, load_results, settings resolved in
 the library, errors that name keyword arguments, no side effects at import."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -237,3 +238,31 @@ def test_run_shows_progress_lines_at_info_unless_a_level_was_chosen(monkeypatch)
         with _progress_lines():
             assert package.getEffectiveLevel() == inside and len(package.handlers) == 1
         assert package.level == chosen and package.handlers == []
+
+
+def test_a_report_spec_keeps_the_run_settings_whole_and_reads_one_saved_with_flat_settings(tmp_path):
+    """kerashp_study.json holds the run's settings as their groups; a spec saved by an earlier
+    version (every setting a top-level key) reads into the same groups and reports alike."""
+    from kerashp.report import spec as report_spec
+    from kerashp.report.study_report import build_report
+
+    kerashp.run(TinyStudy, configs=["slow"], out=tmp_path, verbose=0, batch_size=16, seed=5)
+    project = tmp_path / "tuner"
+    saved = json.loads((project / "kerashp_study.json").read_text())
+    assert saved["settings"]["training"]["batch_size"] == 16 and saved["settings"]["training"]["seed"] == 5
+    assert "batch_size" not in saved and "seed" not in saved
+    spec = report_spec.load(project)
+    assert spec.settings.training.batch_size == 16 and spec.settings.search.method == "configs"
+    before = build_report(tmp_path).markdown_header
+    flat = {key: value for key, value in saved.items() if key != "settings"}
+    flat.update(experiment=None, search="configs", trials=None, seeds=1, seed=5, reference=None, prune="none",
+                min_epochs=1, eta=3, pack=1, batch_size=16, epochs=saved["settings"]["training"]["epochs"],
+                options=saved["settings"]["training"]["options"], overrides={}, quick=False, defaults="keras")
+    (project / "kerashp_study.json").write_text(json.dumps(flat))
+    old = report_spec.load(project)
+    assert old.settings.training == spec.settings.training
+    assert old.settings.search == dataclasses.replace(spec.settings.search, configs=None)  # never saved flat
+    assert build_report(tmp_path).markdown_header == before
+    (project / "kerashp_study.json").write_text(json.dumps({"name": "tiny", "hyperparameters": 5}))
+    with pytest.raises(StudyError, match="wrong shape"):
+        report_spec.load(project)

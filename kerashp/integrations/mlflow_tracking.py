@@ -146,8 +146,8 @@ class MlflowTracker:
             for execution in record.executions:
                 key = f"trial {record.trial_id} run {execution.index}"
                 run = self._run(runs, experiment, directory, key, trial_run.info.run_id,
-                                f"{record.label()} seed {spec.seed + execution.index}",
-                                params={**values, "seed": spec.seed + execution.index})
+                                f"{record.label()} seed {spec.settings.training.seed + execution.index}",
+                                params={**values, "seed": spec.settings.training.seed + execution.index})
                 logged = int(run.data.tags.get(LOGGED_TAG, 0))
                 history = execution.history_rows()
                 now = int(time.time() * 1000)

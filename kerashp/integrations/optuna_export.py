@@ -192,7 +192,7 @@ def _runs(report: Report, optuna) -> Any:
             else:
                 state = State.COMPLETE
             attrs: dict[str, Any] = {RUN_KEY: f"{record.trial_id}/{index}", "kerashp_trial": record.trial_id,
-                                     "run": index, "seed": spec.seed + index, "name": record.name,
+                                     "run": index, "seed": spec.settings.training.seed + index, "name": record.name,
                                      "epochs": len(steps) if steps else int((summary or {}).get("epochs", 0))}
             attrs.update({name: value_ for name, value_ in fixed.items() if _plain(value_)})
             if rung is not None and rung.rungs:

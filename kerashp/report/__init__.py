@@ -1,23 +1,30 @@
-"""Reporting: tables and figures rebuilt from what is on disk."""
+"""Reporting: tables and figures rebuilt from what is on disk.
 
-from kerashp.report.figures import (
-    GRADIENT_NORMS_FILE,
-    curves_by_epoch,
-    plot_gradient_norms,
-    plot_learning_curve_grid,
-    plot_learning_curves,
-)
-from kerashp.names import DEFAULT_METRICS
-from kerashp.report.tables import markdown_table, results_table, write_results
+The names below load their modules (pandas, matplotlib) when first used, so that a light
+part of the report (`kerashp.report.spec`, read by `kerashp status`) imports quickly.
+"""
 
-__all__ = [
-    "DEFAULT_METRICS",
-    "GRADIENT_NORMS_FILE",
-    "curves_by_epoch",
-    "markdown_table",
-    "plot_gradient_norms",
-    "plot_learning_curve_grid",
-    "plot_learning_curves",
-    "results_table",
-    "write_results",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "DEFAULT_METRICS": "kerashp.names",
+    "GRADIENT_NORMS_FILE": "kerashp.report.figures",
+    "curves_by_epoch": "kerashp.report.figures",
+    "plot_gradient_norms": "kerashp.report.figures",
+    "plot_learning_curve_grid": "kerashp.report.figures",
+    "plot_learning_curves": "kerashp.report.figures",
+    "markdown_table": "kerashp.report.tables",
+    "results_table": "kerashp.report.tables",
+    "write_results": "kerashp.report.tables",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

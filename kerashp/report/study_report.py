@@ -1,9 +1,9 @@
 """A study's report (tables, notes, figures) rebuilt from its directory alone.
 
-`ReportSpec` is what the report needs to know of the study and its settings;
-the runner writes it into the study directory when a run starts, so that the
-report can be rebuilt later (`kerashp report OUT`, `kerashp.load_results`)
-from `kerashp.storage` without the study's code, Keras or KerasTuner.
+`ReportSpec` (`kerashp.report.spec`) is what the report needs to know of the study and
+its settings; the runner writes it into the study directory when a run starts, so that the
+report can be rebuilt later (`kerashp report OUT`, `kerashp.load_results`) from
+`kerashp.storage` without the study's code, Keras or KerasTuner.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import pandas as pd
 from kerashp.report import pruning as pruning_report
 from kerashp.report import replication, uncertainty
 from kerashp.report.importance import Importance, search_importance
-from kerashp.names import DEFAULT_METRICS
+from kerashp.report.spec import ReportSpec
+from kerashp.report.spec import load as load_spec
+from kerashp.settings import StudySettings
 from kerashp.report.tables import epochs_table, results_markdown, results_table, write_results
 from kerashp.storage import layout, records
 
@@ -31,84 +33,16 @@ TOP_K = 20  # trials shown in results.md of a search
 TOP_CURVES = 5  # trials drawn in top_trials.png
 
 
-@dataclasses.dataclass
-class ReportSpec:
-    """What the report needs of a study and its run settings (saved as JSON)."""
-
-    name: str
-    description: str = ""
-    experiment: str | None = None
-    experiment_description: str = ""
-    experiment_names: tuple[str, ...] = ()  # all the study's experiments, in its order
-    hyperparameters: tuple[str, ...] = ()
-    metrics: tuple[tuple[str, str], ...] = DEFAULT_METRICS
-    curves: tuple[tuple[str, str], ...] = (("val_accuracy", "Validation accuracy"), ("loss", "Training loss"))
-    curve_grid: tuple[tuple[str, str], ...] | None = None
-    objective: str = "val_accuracy"
-    objective_direction: str = "max"
-    isolation_hyperparameter: str | None = None
-    compared_metrics: tuple[str, ...] = ()
-    search: str = "configs"
-    trials: int | None = None
-    seeds: int = 1
-    seed: int = 0
-    reference: str | None = None
-    prune: str = "none"
-    min_epochs: int = 1
-    eta: int = 3
-    pack: int = 1
-    batch_size: int = 32
-    epochs: int = 1
-    epochs_text: str = ""
-    options: dict[str, Any] = dataclasses.field(default_factory=dict)
-    overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
-    quick: bool = False
-    data: str = ""
-    total: int | None = None  # trials this run will have when done (None: unknown)
-    defaults: str = "keras"  # the framework defaults the run used
-    original: dict[str, Any] | None = None  # kerashp.original.Original.to_json() of the study or experiment
-
-    @classmethod
-    def from_json(cls, payload: dict[str, Any]) -> "ReportSpec":
-        fields = {field.name for field in dataclasses.fields(cls)}
-        values = {key: value for key, value in payload.items() if key in fields}
-        for key in ("hyperparameters", "compared_metrics", "experiment_names"):
-            if key in values:
-                values[key] = tuple(values[key])
-        for key in ("metrics", "curves", "curve_grid"):
-            if values.get(key) is not None:
-                values[key] = tuple(tuple(pair) for pair in values[key])
-        return cls(**values)
-
-    def to_json(self) -> dict[str, Any]:
-        return json.loads(json.dumps(dataclasses.asdict(self), default=str))
-
-    @property
-    def title(self) -> str:
-        return self.name + (f" / {self.experiment}" if self.experiment else "")
-
-    @property
-    def searching(self) -> bool:
-        return self.search != "configs"
-
-    @property
-    def higher_is_better(self) -> bool:
-        return self.objective_direction == "max"
-
-    @property
-    def rank_by(self) -> str:
-        return f"best_{self.objective}"
-
-
 def spec_for(out: pathlib.Path, trials: list[records.TrialRecord]) -> ReportSpec:
     """The saved spec of a study directory, or one inferred from its trials (for a
     directory written before specs were saved)."""
-    saved = layout.read_study(layout.project_dir(out))
+    saved = load_spec(layout.project_dir(out))
     if saved is not None:
-        return ReportSpec.from_json(saved)
+        return saved
     names = list(dict.fromkeys(key for trial in trials for key in trial.values if key != "config"))
-    return ReportSpec(name=pathlib.Path(out).name, hyperparameters=tuple(names),
-                      search="configs" if any("config" in t.values for t in trials) else "random")
+    settings = StudySettings(study=pathlib.Path(out).name)
+    settings.search.method = "configs" if any("config" in t.values for t in trials) else "random"
+    return ReportSpec(name=pathlib.Path(out).name, hyperparameters=tuple(names), settings=settings)
 
 
 @dataclasses.dataclass
@@ -138,7 +72,7 @@ class Report:
         if not spec.searching:
             return None
         return search_importance(self.table, spec.hyperparameters, spec.rank_by, spec.objective,
-                                 spec.higher_is_better, self.pruned, seed=spec.seed)
+                                 spec.higher_is_better, self.pruned, seed=spec.settings.training.seed)
 
     @property
     def importance_table(self) -> pd.DataFrame:
@@ -157,7 +91,7 @@ class Report:
         spec, trials, table, title = self.spec, self.trials, self.table, self.spec.title
         makers: dict[str, Callable[[], Figure | None]] = {}
         if self.comparisons:
-            makers["seeds.png"] = lambda: plot_seed_values(self.comparisons, f"{title}: {spec.seeds} seeds")
+            makers["seeds.png"] = lambda: plot_seed_values(self.comparisons, f"{title}: {spec.settings.training.seeds} seeds")
         if len(trials) <= TOP_K:  # one line per trial; a larger search draws its best in top_trials.png
             for metric, metric_title in spec.curves:
                 makers[f"{metric}.png"] = (lambda metric=metric, metric_title=metric_title:
@@ -197,29 +131,30 @@ def results_header(spec: ReportSpec, runs: list[dict[str, Any]], machine: str, d
     """The how-it-was-made note above the table in results.md."""
     wall = sum(run.get("wall_s", 0.0) for run in runs)
     interrupted = sum(1 for run in runs if run.get("interrupted"))
+    training, search = spec.settings.training, spec.settings.search
     lines = [
         f"# {spec.name}: {spec.description}"
         + (f"; experiment {spec.experiment}: {spec.experiment_description}" if spec.experiment else ""),
         "",
         f"- data: {data_description}",
-        f"- budget: {spec.epochs_text or f'{spec.epochs} epochs'}, batch size {spec.batch_size}, "
-        f"{spec.seeds} seed(s) from {spec.seed}, search: {spec.search}"
-        + (f" ({spec.trials} trials)" if spec.searching else "")
-        + (f", pruned: {spec.prune} (first rung {spec.min_epochs} epoch(s), eta {spec.eta})"
-           if spec.prune != "none" else ""),
-        f"- options: {json.dumps(spec.options, sort_keys=True)}"
-        + (f", overrides {json.dumps(spec.overrides, sort_keys=True)}" if spec.overrides else ""),
+        f"- budget: {spec.epochs_text or f'{training.epochs} epochs'}, batch size {training.batch_size}, "
+        f"{training.seeds} seed(s) from {training.seed}, search: {search.method}"
+        + (f" ({search.trials} trials)" if spec.searching else "")
+        + (f", pruned: {search.prune} (first rung {search.min_epochs} epoch(s), eta {search.eta})"
+           if search.prune != "none" else ""),
+        f"- options: {json.dumps(training.options, sort_keys=True)}"
+        + (f", overrides {json.dumps(training.overrides, sort_keys=True)}" if training.overrides else ""),
         f"- machine: {runs[-1]['machine'] if runs else machine}",
         f"- wall time: {wall:.0f} s over {len(runs)} invocation(s)"
         + (f" ({interrupted} interrupted)" if interrupted else "")
         + f", the last ended {runs[-1]['ended'] if runs else '-'}",
         "- images/s: mean training throughput of the epochs after the first (which pays for tracing)"
-        + (f"; with --pack {spec.pack}, trials trained side by side share one step, so their"
-           " training time and images/s are those of the packed model" if spec.pack > 1 else ""),
+        + (f"; with --pack {spec.settings.hardware.pack}, trials trained side by side share one step, so their"
+           " training time and images/s are those of the packed model" if spec.settings.hardware.pack > 1 else ""),
     ]
-    if spec.quick:
+    if spec.settings.quick:
         lines.append(
-            f"- a --quick demo: {spec.epochs} epoch(s) on a small shipped sample ({spec.data}), from scratch. It "
+            f"- a --quick demo: {training.epochs} epoch(s) on a small shipped sample ({spec.data}), from scratch. It "
             "shows that the study runs, resumes and reports, and whether its networks start to learn; its numbers "
             "say nothing about which configuration is better (a few epochs rank configurations by how fast they "
             "start, not where they end, and one seed's differences are within seed-to-seed noise). "
@@ -239,19 +174,20 @@ def build_report(out: str | os.PathLike, spec: ReportSpec | None = None, machine
     if spec.searching and spec.rank_by not in dict(metrics):  # a search is ranked by its objective: show it
         metrics += ((spec.rank_by, spec.rank_by.replace("_", " ")),)
     table = results_table(trials, spec.hyperparameters, metrics)
-    comparisons = compare_seeds(spec, trials) if spec.seeds > 1 else []
+    search = spec.settings.search
+    comparisons = compare_seeds(spec, trials) if spec.settings.training.seeds > 1 else []
     if comparisons and len(table):
         table = table.join(uncertainty.comparison_columns(comparisons), on="name")
     footer = uncertainty.comparison_markdown(comparisons)
-    pruned = pruning_report.pruned_trials(trials, project) if spec.prune != "none" else []
+    pruned = pruning_report.pruned_trials(trials, project) if search.prune != "none" else []
     if pruned and len(table):
-        table = table.merge(pruning_report.pruning_columns(pruned, spec.objective, spec.higher_is_better, spec.eta,
-                                                           spec.prune), on="trial", how="left")
+        table = table.merge(pruning_report.pruning_columns(pruned, spec.objective, spec.higher_is_better, search.eta,
+                                                           search.prune), on="trial", how="left")
         metrics += (("rung_epochs", "epochs (rung reached)"),)
-        footer = pruning_report.pruning_markdown(pruned, spec.prune, spec.min_epochs, spec.eta) + footer
+        footer = pruning_report.pruning_markdown(pruned, search.prune, search.min_epochs, search.eta) + footer
     if spec.original:
         footer += replication.replication_markdown(spec.original, trials, here=budget_here(spec),
-                                                   metric_titles=dict(metrics), seed=spec.seed)
+                                                   metric_titles=dict(metrics), seed=spec.settings.training.seed)
     if spec.total and len(trials) < spec.total:
         footer = (f"\n{len(trials)} of {spec.total} trials begun so far; this table is rewritten after each "
                   "trial.\n") + footer
@@ -261,10 +197,11 @@ def build_report(out: str | os.PathLike, spec: ReportSpec | None = None, machine
 
 def budget_here(spec: ReportSpec) -> str:
     """kerashp's budget in words, for the "Original vs here" section."""
-    return (f"{spec.data}; {spec.epochs_text or f'{spec.epochs} epochs'}, batch size {spec.batch_size}; "
-            f"{spec.defaults} framework defaults; {spec.seeds} seed(s) from {spec.seed}"
-            + (f"; overrides {json.dumps(spec.overrides, sort_keys=True)}" if spec.overrides else "")
-            + ("; a --quick demo, so nothing here tests the claims" if spec.quick else ""))
+    training = spec.settings.training
+    return (f"{spec.data}; {spec.epochs_text or f'{training.epochs} epochs'}, batch size {training.batch_size}; "
+            f"{training.defaults} framework defaults; {training.seeds} seed(s) from {training.seed}"
+            + (f"; overrides {json.dumps(training.overrides, sort_keys=True)}" if training.overrides else "")
+            + ("; a --quick demo, so nothing here tests the claims" if spec.settings.quick else ""))
 
 
 def compare_seeds(spec: ReportSpec, trials) -> list[uncertainty.MetricComparison]:
@@ -275,7 +212,8 @@ def compare_seeds(spec: ReportSpec, trials) -> list[uncertainty.MetricComparison
             higher_is_better = spec.higher_is_better
         else:
             higher_is_better = not records.LOWER_IS_BETTER.search(metric)
-        comparison = uncertainty.compare_metric(trials, metric, spec.reference, higher_is_better, seed=spec.seed,
+        comparison = uncertainty.compare_metric(trials, metric, spec.settings.output.reference, higher_is_better,
+                                                seed=spec.settings.training.seed,
                                                 best_as_reference=spec.searching)
         if comparison is not None:
             comparisons.append(comparison)

@@ -201,19 +201,14 @@ def report_spec(study: Study, data_description: str, total: int | None) -> study
     experiment = study.experiments[settings.experiment] if settings.experiment else None
     original = experiment.original if experiment else study.original
     return study_report.ReportSpec(
-        name=study.name, description=study.description, experiment=settings.experiment,
+        name=study.name, description=study.description,
         experiment_description=experiment.description if experiment else "", experiment_names=tuple(study.experiments),
         hyperparameters=table_hyperparameters(study), metrics=tuple(study.table_metrics),
         curves=tuple(study.curves), curve_grid=tuple(study.curve_grid) if study.curve_grid else None,
         objective=study.objective, objective_direction=study.objective_direction,
         isolation_hyperparameter=study.isolation_hyperparameter, compared_metrics=tuple(study.compared_metrics()),
-        search=settings.search.method, trials=settings.search.trials, seeds=settings.training.seeds, seed=settings.training.seed,
-        reference=settings.output.reference, prune=settings.search.prune, min_epochs=settings.search.min_epochs, eta=settings.search.eta,
-        pack=settings.hardware.pack, batch_size=settings.training.batch_size, epochs=settings.training.epochs, epochs_text=epochs_text(study),
-        options=json.loads(json.dumps(settings.training.options, default=str)),
-        overrides=json.loads(json.dumps(settings.training.overrides, default=str)), quick=settings.quick,
-        data=data_description, total=total, defaults=settings.training.defaults,
-        original=original.to_json() if original is not None else None,
+        epochs_text=epochs_text(study), original=original.to_json() if original is not None else None,
+        settings=settings, data=data_description, total=total,
     )
 
 
