@@ -6,9 +6,11 @@
     python benchmarks/memory.py --trials 1000 --every 50 --warmup 100 --kept-mib 256  # a smaller budget
 
 Runs a random search of `--trials` trials (1 epoch each, `--train-limit` images) in
-this process and prints the resident set size (RSS, from /proc/self/statm) after
-every `--every` trials, and the growth per trial after warm-up (the first
-`--warmup` trials) as a slope fitted by least squares. With `--trace N`, the N places
+this process and prints the resident set size (RSS, from /proc/self/statm) and the
+bytes malloc'd and not freed (glibc's `mallinfo2`: memory really held, without what the
+allocator keeps after a free, which makes the RSS swing by tens of MiB) after every
+`--every` trials, and the growth of each per trial after warm-up (the first `--warmup`
+trials) as a slope fitted by least squares over every trial's sample. With `--trace N`, the N places
 (tracebacks) whose Python allocations grew most between the end of the warm-up and the
 last trial (tracemalloc; memory allocated outside Python, such as TensorFlow's, is not seen).
 Each line also gives what the compiled models kept between trials count (their share of the
@@ -18,6 +20,7 @@ resident memory, bounded by the study's `kept_models_mib`, `--kept-mib` here).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import pathlib
 import sys
@@ -33,6 +36,25 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def rss_mib() -> float:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+
+def heap_mib() -> float | None:
+    """Bytes handed out by glibc's malloc and not yet freed (all arenas, mmapped blocks
+    included: `mallinfo2`'s uordblks + hblkhd), in MiB; None where it cannot be read. Unlike
+    the RSS, freed memory the allocator keeps does not count: a rise here is memory held."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+    except (OSError, AttributeError):
+        return None
+    info = libc.mallinfo2()
+    return (info.uordblks + info.hblkhd) / 2**20
 
 
 def main() -> None:
@@ -63,19 +85,22 @@ def main() -> None:
     if args.kept_mib is not None:
         study = type(study.__name__, (study,), {"kept_models_mib": args.kept_mib, "__module__": study.__module__})
     samples: list[tuple[int, float]] = []
+    heap: list[float | None] = []
     original = tuner_module.StudyTuner.on_trial_end
 
     def on_trial_end(self, trial):
         original(self, trial)
         done = len(samples) + 1
         samples.append((done, rss_mib()))
+        heap.append(heap_mib())
         if args.trace and done == args.warmup:
             snapshots.append(tracemalloc.take_snapshot())
         if args.trace and done == args.trials:
             snapshots.append(tracemalloc.take_snapshot())
         if done % args.every == 0:
-            print(f"trial {done:5d}: RSS {samples[-1][1]:8.1f} MiB, kept models {self.runs.kept_bytes / 2**20:6.1f} "
-                  f"MiB", flush=True)
+            held = f", malloc'd {heap[-1]:8.1f} MiB" if heap[-1] is not None else ""
+            print(f"trial {done:5d}: RSS {samples[-1][1]:8.1f} MiB{held}, kept models "
+                  f"{self.runs.kept_bytes / 2**20:6.1f} MiB", flush=True)
 
     tuner_module.StudyTuner.on_trial_end = on_trial_end
     snapshots: list = []
@@ -90,6 +115,11 @@ def main() -> None:
         print(f"{args.study}: {len(samples)} trials in {time.time() - started:.0f} s; RSS {samples[0][1]:.0f} MiB "
               f"after trial 1, {after[0][1]:.0f} after trial {after[0][0]}, {after[-1][1]:.0f} after trial "
               f"{after[-1][0]}; growth after warm-up {slope * 1024:.0f} KiB per trial")
+        held = [(n, value) for (n, _), value in zip(samples, heap) if n > args.warmup and value is not None]
+        if len(held) >= 2:
+            held_slope = np.polyfit([n for n, _ in held], [value for _, value in held], 1)[0]
+            print(f"malloc'd and not freed: {held[0][1]:.0f} MiB after trial {held[0][0]}, {held[-1][1]:.0f} after "
+                  f"trial {held[-1][0]}; growth after warm-up {held_slope * 1024:.0f} KiB per trial")
 
     if len(snapshots) == 2:
         growth = snapshots[1].compare_to(snapshots[0], "traceback")

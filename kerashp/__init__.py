@@ -55,8 +55,9 @@ they load when a run starts.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kerashp.lazy import lazy_exports
 
 __version__ = "0.3.0"
 
@@ -93,13 +94,7 @@ if TYPE_CHECKING:
     from kerashp.tuners import BayesianOptimization, GridSearch, Hyperband, RandomSearch
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kerashp' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 
 def __dir__() -> list[str]:

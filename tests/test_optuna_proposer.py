@@ -5,7 +5,6 @@ the uninterrupted one proposes (pruned, with failures), conditional hyperparamet
 proposed only where active, and a study runs with it end to end, killed and rerun."""
 
 import math
-import sys
 
 import keras_tuner
 import numpy as np

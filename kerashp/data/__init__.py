@@ -6,8 +6,7 @@ their modules when first used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kerashp.lazy import lazy_exports
 
 _EXPORTS = {
     "DataSplits": "kerashp.data.splits",
@@ -24,8 +23,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kerashp.data' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, globals(), _EXPORTS)

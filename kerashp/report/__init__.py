@@ -6,10 +6,9 @@ part of the report (`kerashp.report.spec`, read by `kerashp status`) imports qui
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kerashp.lazy import lazy_exports
 
-_WHERE = {
+_EXPORTS = {
     "DEFAULT_METRICS": "kerashp.names",
     "GRADIENT_NORMS_FILE": "kerashp.report.figures",
     "curves_by_epoch": "kerashp.report.figures",
@@ -21,10 +20,7 @@ _WHERE = {
     "write_results": "kerashp.report.tables",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, globals(), _EXPORTS)
