@@ -44,17 +44,19 @@ class _MallInfo2(ctypes.Structure):
                  "keepcost")]
 
 
-def heap_mib() -> float | None:
-    """Bytes handed out by glibc's malloc and not yet freed (all arenas, mmapped blocks
-    included: `mallinfo2`'s uordblks + hblkhd), in MiB; None where it cannot be read. Unlike
-    the RSS, freed memory the allocator keeps does not count: a rise here is memory held."""
+def heap_mib() -> tuple[float, float] | None:
+    """glibc malloc's bytes in MiB (all arenas, mmapped blocks included; `mallinfo2`): those
+    handed out and not yet freed (uordblks + hblkhd), and those it has from the system in all
+    (arena + hblkhd; the difference is freed memory it keeps for later); None where they cannot
+    be read. Unlike the RSS, freed memory does not count in the first: a rise there is memory
+    held."""
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallinfo2.restype = _MallInfo2
     except (OSError, AttributeError):
         return None
     info = libc.mallinfo2()
-    return (info.uordblks + info.hblkhd) / 2**20
+    return (info.uordblks + info.hblkhd) / 2**20, (info.arena + info.hblkhd) / 2**20
 
 
 def main() -> None:
@@ -85,7 +87,7 @@ def main() -> None:
     if args.kept_mib is not None:
         study = type(study.__name__, (study,), {"kept_models_mib": args.kept_mib, "__module__": study.__module__})
     samples: list[tuple[int, float]] = []
-    heap: list[float | None] = []
+    heap: list[tuple[float, float] | None] = []
     original = tuner_module.StudyTuner.on_trial_end
 
     def on_trial_end(self, trial):
@@ -98,7 +100,8 @@ def main() -> None:
         if args.trace and done == args.trials:
             snapshots.append(tracemalloc.take_snapshot())
         if done % args.every == 0:
-            held = f", malloc'd {heap[-1]:8.1f} MiB" if heap[-1] is not None else ""
+            held = (f", malloc'd {heap[-1][0]:8.1f} MiB of {heap[-1][1]:8.1f} from the system"
+                    if heap[-1] is not None else "")
             print(f"trial {done:5d}: RSS {samples[-1][1]:8.1f} MiB{held}, kept models "
                   f"{self.runs.kept_bytes / 2**20:6.1f} MiB", flush=True)
 
@@ -116,10 +119,11 @@ def main() -> None:
               f"after trial 1, {after[0][1]:.0f} after trial {after[0][0]}, {after[-1][1]:.0f} after trial "
               f"{after[-1][0]}; growth after warm-up {slope * 1024:.0f} KiB per trial")
         held = [(n, value) for (n, _), value in zip(samples, heap) if n > args.warmup and value is not None]
-        if len(held) >= 2:
-            held_slope = np.polyfit([n for n, _ in held], [value for _, value in held], 1)[0]
-            print(f"malloc'd and not freed: {held[0][1]:.0f} MiB after trial {held[0][0]}, {held[-1][1]:.0f} after "
-                  f"trial {held[-1][0]}; growth after warm-up {held_slope * 1024:.0f} KiB per trial")
+        for index, what in enumerate(("malloc'd and not freed", "malloc's memory from the system")):
+            if len(held) >= 2:
+                slope = np.polyfit([n for n, _ in held], [value[index] for _, value in held], 1)[0]
+                print(f"{what}: {held[0][1][index]:.0f} MiB after trial {held[0][0]}, {held[-1][1][index]:.0f} "
+                      f"after trial {held[-1][0]}; growth after warm-up {slope * 1024:.0f} KiB per trial")
 
     if len(snapshots) == 2:
         growth = snapshots[1].compare_to(snapshots[0], "traceback")
