@@ -133,3 +133,16 @@ def test_optuna_cmaes_without_cmaes_is_refused_naming_it(tmp_path, capsys, monke
     assert main(TinyStudy, ["--out", str(tmp_path / "out"), "--search", "optuna-cmaes", "--trials", "3"]) == 2
     assert 'needs cmaes: pip install "kerashp[optuna]"' in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_optuna_cmaes_on_a_space_without_numeric_hyperparameters_says_its_proposals_are_random(tmp_path, caplog):
+    from kerashp.tuning.optuna_proposer import OptunaCMAESOracle
+
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("optimizer", ["adam", "sgd", "rmsprop"])
+    hp.Boolean("batch_norm")
+    with caplog.at_level("WARNING", logger="kerashp"):
+        proposed = run_trials(make_oracle(OptunaCMAESOracle, tmp_path, hyperparameters=hp), 6,
+                              lambda values, epochs: float(values["optimizer"] == "adam"))
+    assert len({(v["optimizer"], v["batch_norm"]) for v, _ in proposed}) == 6  # all six points, each once
+    assert sum("every proposal is random" in record.message for record in caplog.records) == 1

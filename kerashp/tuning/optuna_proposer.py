@@ -39,6 +39,7 @@ that promote). Conditional hyperparameters are proposed only where active (defin
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from typing import Any
@@ -51,6 +52,8 @@ from kerashp.errors import StudyError
 from kerashp.integrations.optuna_space import hyperparameter_distribution
 from kerashp.tuning.oracle import ResumableOracle
 from kerashp.tuning.tpe import oriented_score
+
+logger = logging.getLogger("kerashp")
 
 MAX_COLLISIONS = 30  # proposals tried before the space counts as exhausted (as kerashp's TPE)
 MODEL_ATTEMPTS = 10  # of which from the sampler; then random ones
@@ -199,7 +202,18 @@ class OptunaCMAESOracle(OptunaProposer):
     """`--search optuna-cmaes`: Optuna's CmaEsSampler, seeded per proposal from the oracle's
     seed state; its optimizer travels in the trials' system attributes (kept in oracle.json)."""
 
+    _warned = False
+
     def make_sampler(self, seed: int) -> Any:
+        if not self._warned:
+            self._warned = True
+            numeric = [hp.name for hp in self.get_space().space
+                       if isinstance(made := hyperparameter_distribution(hp), (self.optuna.distributions.FloatDistribution,
+                                                                              self.optuna.distributions.IntDistribution))
+                       and not made.single()]
+            if not numeric:
+                logger.warning("--search optuna-cmaes: the space has no numeric hyperparameter with more than one "
+                               "value, so CMA-ES has nothing to adapt and every proposal is random")
         return self.optuna.samplers.CmaEsSampler(
             seed=seed, consider_pruned_trials=self.pruner is not None and self.pruner.name != "median",
             warn_independent_sampling=False, independent_sampler=self.optuna.samplers.RandomSampler(seed=seed))
