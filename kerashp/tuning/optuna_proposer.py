@@ -39,6 +39,9 @@ that promote). Conditional hyperparameters are proposed only where active (defin
 
 from __future__ import annotations
 
+import copy
+import datetime
+import functools
 import logging
 import math
 import warnings
@@ -145,6 +148,7 @@ class OptunaProposer(ResumableOracle):
         distributions = {hp.name: made for hp in space.space
                          if (made := hyperparameter_distribution(hp)) is not None}
         book = self.rung_book
+        now = datetime.datetime.now()
         result = []
         for trial in sorted(self.trials.values(), key=lambda trial: int(trial.trial_id)):
             values = trial.hyperparameters.values
@@ -168,14 +172,11 @@ class OptunaProposer(ResumableOracle):
                 else:
                     state, steps = State.PRUNED, {int(rungs[rung]): score}
                     value = score  # as Optuna's tell records a pruned trial: its last intermediate value
-            attrs = self.trial_attrs.get(str(trial.trial_id), {})
-            frozen = self.optuna.trial.create_trial(
-                state=State.COMPLETE if state == State.RUNNING else state,
-                value=value if state in (State.COMPLETE, State.PRUNED) else None,
-                params=params, distributions={name: distributions[name] for name in params},
-                system_attrs=attrs, intermediate_values=steps) if state != State.RUNNING \
-                else _running(self.optuna, params, distributions, attrs)
-            result.append(frozen)
+            result.append(_view_trial(self.optuna)(
+                number=0, trial_id=0, state=state, value=value if state in (State.COMPLETE, State.PRUNED) else None,
+                datetime_start=now, datetime_complete=None if state == State.RUNNING else now, params=params,
+                distributions={name: distributions[name] for name in params}, user_attrs={},
+                system_attrs=dict(self.trial_attrs.get(str(trial.trial_id), {})), intermediate_values=steps))
         return result
 
 
@@ -229,13 +230,22 @@ def _suggest(trial: Any, name: str, made: Any) -> Any:
     return float(trial.suggest_float(name, made.low, made.high, step=made.step, log=made.log))
 
 
-def _running(optuna, params: dict[str, Any], distributions: dict[str, Any], attrs: dict[str, Any]) -> Any:
-    import datetime
+@functools.cache
+def _view_trial(optuna) -> type:
+    """A FrozenTrial that Optuna's in-memory storage copies cheaply: a rebuilt view adds every
+    trial of the search for each proposal, and the storage deep-copies what it is given (most
+    of a proposal's time on a long search). Its dictionaries are copied, the values in them
+    (numbers, strings, Optuna's immutable distributions) shared."""
 
-    return optuna.trial.FrozenTrial(
-        number=0, state=optuna.trial.TrialState.RUNNING, value=None, datetime_start=datetime.datetime.now(),
-        datetime_complete=None, params=params, distributions={name: distributions[name] for name in params},
-        user_attrs={}, system_attrs=dict(attrs), intermediate_values={}, trial_id=0)
+    class ViewTrial(optuna.trial.FrozenTrial):
+        def __deepcopy__(self, memo: dict) -> "ViewTrial":
+            copied = copy.copy(self)
+            for key, value in vars(self).items():
+                if isinstance(value, (dict, list)):
+                    setattr(copied, key, copy.copy(value))
+            return copied
+
+    return ViewTrial
 
 
 def _plain(value: Any) -> Any:
