@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import pathlib
 import sys
@@ -222,8 +223,6 @@ class StudySettings:
 
     def describe(self) -> dict[str, Any]:
         """All settings as JSON-friendly values, by group (read back by `from_json`)."""
-        import json
-
         values = dataclasses.asdict(self)
         values["output"]["out"] = str(self.output.out)
         return json.loads(json.dumps(values, default=str))

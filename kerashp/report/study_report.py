@@ -22,8 +22,8 @@ from kerashp.report import replication, uncertainty
 from kerashp.report.importance import Importance, search_importance
 from kerashp.report.spec import ReportSpec
 from kerashp.report.spec import load as load_spec
-from kerashp.settings import StudySettings
 from kerashp.report.tables import epochs_table, results_markdown, results_table, write_results
+from kerashp.settings import StudySettings
 from kerashp.storage import layout, records
 
 if TYPE_CHECKING:
