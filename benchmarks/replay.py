@@ -127,9 +127,15 @@ class CurveTable:
 
     @classmethod
     def from_frame(cls, frame, epoch_choices: tuple[int, ...] | None = None) -> "CurveTable":
-        """From `benchmarks/curves.py export`'s rows (one training seed: the first source)."""
-        frame = frame[frame["source"] == frame["source"].iloc[0]] if "source" in frame else frame
+        """From `benchmarks/curves.py export`'s rows: one training seed (the first row's), from
+        every source that recorded a part of it; a point recorded twice counts once (its
+        first source's run)."""
+        if "seed" in frame:
+            frame = frame[frame["seed"] == frame["seed"].iloc[0]]
         names = [column for column in frame.columns if column not in NOT_HYPERPARAMETERS]
+        if "source" in frame:
+            first = frame.groupby(names, sort=False)["source"].transform("first")
+            frame = frame[frame["source"] == first]
         max_epochs = int(frame["epoch"].max())
         space = {name: sorted({_plain(v) for v in frame[name]}, key=lambda v: (str(type(v)), v)) for name in names}
         val, test, seconds = {}, {}, {}

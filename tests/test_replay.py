@@ -48,6 +48,19 @@ def test_the_table_holds_every_point_and_the_grids_pick(table):
     assert table.grid_pick_test() == pytest.approx(table.test[key][EPOCHS - 1])
 
 
+def test_a_seed_recorded_in_parts_is_one_table_and_a_second_seed_is_left_out():
+    """Table A's seed 0 was recorded by two processes (two sources); seed 1 repeats some
+    points. The table is seed 0's points whole, each once, whatever the row order."""
+    whole = synthetic_frame()
+    parts = whole.assign(source=np.where(whole["width"] == 256, "seed0-part", "seed0"))
+    repeated = whole[whole["width"] == 16].assign(source="seed0-part", val_accuracy=0.0)  # recorded twice
+    second = synthetic_frame(seed=1).assign(source="seed1", seed=1, val_accuracy=0.5)
+    table = replay.CurveTable.from_frame(pd.concat([parts, repeated, second], ignore_index=True))
+    expected = replay.CurveTable.from_frame(whole)
+    assert len(table.val) == 18 and table.val.keys() == expected.val.keys()
+    assert all(np.array_equal(table.val[key], expected.val[key]) for key in expected.val)
+
+
 def test_kerashp_replay_runs_its_real_search_on_the_simulated_clock(table, tmp_path):
     horizon = 60.0
     trajectory = replay.replay_kerashp(table, "kerashp-asha", seed=3, horizon_s=horizon, overhead_level="min",

@@ -106,6 +106,22 @@ def test_changed_training_settings_refuse_to_mix_with_existing_results(tmp_path,
     assert table(tmp_path)["epochs"].iloc[0] == 5
 
 
+def test_an_option_the_study_gained_later_counts_as_its_default_there(tmp_path, capsys):
+    """A project made before the study declared `epoch_sleep` resumes with it at its default
+    (nothing retrained); given another value, the rerun is refused as other settings are."""
+    assert run(tmp_path, "--configs", "slow") == 0
+    settings = tmp_path / "out" / "tuner" / "kerashp_settings.json"
+    saved = json.loads(settings.read_text())
+    assert saved["options"] == {"epoch_sleep": 0.0}
+    settings.write_text(json.dumps({**saved, "options": {}}))  # as written before the option existed
+    log = tmp_path / "out" / "epochs_trained.log"
+    trained = log.read_text()
+    assert run(tmp_path, "--configs", "slow,fast") == 0
+    assert [line.split()[0] for line in log.read_text()[len(trained):].splitlines()] == ["0001"] * 3
+    assert run(tmp_path, "--configs", "slow,fast", "--epoch-sleep", "0.01") == 2
+    assert "epoch_sleep" in capsys.readouterr().err
+
+
 def test_bayesian_search_runs_the_requested_trials(tmp_path):
     assert run(tmp_path, "--search", "bayesian", "--trials", "3") == 0
     results = table(tmp_path)

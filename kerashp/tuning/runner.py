@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -378,7 +379,8 @@ def _run_study(study_class: type[Study], settings: StudySettings, executor: type
                 remove_outputs(study)
             layout.write_owner(out, study.name, settings.experiment)
         project_dir = out / PROJECT_NAME
-        check_fingerprint(project_dir, settings)
+        check_fingerprint(project_dir, settings, {field.name: field.default for field in dataclasses.fields(study.Options)
+                                                  if field.default is not dataclasses.MISSING})
         definition = check_definition(project_dir, study)
         oracle = make_oracle(study, configs)
         tuner = StudyTuner(

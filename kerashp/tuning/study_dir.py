@@ -19,8 +19,15 @@ from kerashp.storage.layout import FINGERPRINT_FILE, REPORT_FILES
 from kerashp.study import Study
 
 
-def check_fingerprint(project_dir, settings: StudySettings) -> None:
-    """Refuses to resume a project that was made with other training settings."""
+def check_fingerprint(project_dir, settings: StudySettings, option_defaults: dict[str, Any] | None = None) -> None:
+    """Refuses to resume a project that was made with other training settings.
+
+    Args:
+        project_dir: the project directory (`OUT/tuner`).
+        settings: this run's settings.
+        option_defaults: the study's own options' defaults by name: an option the study
+            gained after the project was made counts as its default there.
+    """
     path = project_dir / FINGERPRINT_FILE
     if not path.exists():
         return
@@ -31,6 +38,8 @@ def check_fingerprint(project_dir, settings: StudySettings) -> None:
     current = json.loads(json.dumps(settings.training_fingerprint()))
     # A key added to the fingerprint after a project was made counts as its default there.
     saved = {key: saved.get(key, StudySettings.default_of(key)) for key in set(saved) | set(current)}
+    if isinstance(saved.get("options"), dict):
+        saved["options"] = {**json.loads(json.dumps(option_defaults or {}, default=str)), **saved["options"]}
     differing = [
         f"{key} {saved.get(key)!r} there vs {current.get(key)!r} now"
         for key in sorted(saved)
