@@ -15,6 +15,10 @@ run's results arrive on a simulated clock at its start plus the table's seconds 
 epochs it trains, plus the library's measured time outside the epochs per trial
 (`OVERHEAD_S`, from benchmarks/peers.py's 20-minute searches here), plus the real time the
 library's own code took between two runs (its decisions and its bookkeeping, measured).
+An epoch's seconds are the median of that epoch over the points that share the
+hyperparameters setting its cost (`--cost-by`, for table A the layers, batch norm and the
+optimizer): table A was recorded partly beside other work, and one of its points holds an
+hour of a paused process in one epoch.
 
 - `kerashp-*`: `kerashp.tuning.runner.run_study` itself, with the executor (`KerasRuns`)
   replaced by `TableRuns`, which answers a run of epochs a..b from the table and writes
@@ -81,7 +85,14 @@ KERASHP_SEARCHES = {
     # TPE (kerashp/tuning/tpe.py) is retired (opt-in: each proposal rebuilds Optuna's view of
     # every trial, so a seed costs more than the others').
     "kerashp-optuna-tpe": {"search": "optuna-tpe", "prune": "asha"},
+    # Levers of the default (opt-in): the first rung's length (one epoch ranks table A's grid
+    # with Spearman 0.847, three with 0.938: artifacts/benchmarks/fidelity), and Optuna's TPE
+    # proposing under ASHA (above).
+    "kerashp-asha-r2": {"search": "random", "prune": "asha", "min_epochs": 2},
+    "kerashp-asha-r3": {"search": "random", "prune": "asha", "min_epochs": 3},
 }
+# Table A's epoch cost: the layers, batch norm and the optimizer's state (--cost-by).
+COST_BY = ("hidden", "batch_norm", "optimizer")
 SEARCHES = ("kerashp-asha", "kerashp-hyperband", "kerashp-tpe", "keras-tuner", "optuna")  # the default race
 # Table columns that are not hyperparameters (benchmarks/curves.py's export).
 NOT_HYPERPARAMETERS = {"source", "trial", "seed", "epoch", "epochs", "accuracy", "loss", "val_accuracy", "val_loss",
@@ -126,10 +137,18 @@ class CurveTable:
     epoch_choices: tuple[int, ...]
 
     @classmethod
-    def from_frame(cls, frame, epoch_choices: tuple[int, ...] | None = None) -> "CurveTable":
+    def from_frame(cls, frame, epoch_choices: tuple[int, ...] | None = None,
+                   cost_by: tuple[str, ...] = ()) -> "CurveTable":
         """From `benchmarks/curves.py export`'s rows: one training seed (the first row's), from
         every source that recorded a part of it; a point recorded twice counts once (its
-        first source's run)."""
+        first source's run).
+
+        `cost_by` names the hyperparameters that set what an epoch costs (e.g. the layers, batch
+        norm, the optimizer; not the learning rate). Given, a point's k-th epoch takes the
+        median seconds of the k-th epochs of every point that shares those values, instead of
+        its own: a table recorded on a machine shared with other work (or paused) holds epochs
+        slowed by what ran beside them, and a search must not be rewarded for avoiding them.
+        """
         if "seed" in frame:
             frame = frame[frame["seed"] == frame["seed"].iloc[0]]
         names = [column for column in frame.columns if column not in NOT_HYPERPARAMETERS]
@@ -149,13 +168,25 @@ class CurveTable:
             seconds[key] = rows["epoch_seconds"].to_numpy(float)
         if not val:
             raise SystemExit("the table holds no point with every epoch")
+        if cost_by:
+            unknown = sorted(set(cost_by) - set(names))
+            if unknown:
+                raise SystemExit(f"--cost-by: {', '.join(unknown)} not among the table's hyperparameters "
+                                 f"({', '.join(names)})")
+            positions = [names.index(name) for name in cost_by]
+            groups: dict[tuple, list[np.ndarray]] = {}
+            for key, row in seconds.items():
+                groups.setdefault(tuple(key[i] for i in positions), []).append(row)
+            medians = {group: np.median(np.stack(rows), axis=0) for group, rows in groups.items()}
+            seconds = {key: medians[tuple(key[i] for i in positions)] for key in seconds}
         return cls(space, val, test, seconds, max_epochs, tuple(epoch_choices or (max_epochs,)))
 
     @classmethod
-    def load(cls, path: pathlib.Path, epoch_choices: tuple[int, ...] | None = None) -> "CurveTable":
+    def load(cls, path: pathlib.Path, epoch_choices: tuple[int, ...] | None = None,
+             cost_by: tuple[str, ...] = ()) -> "CurveTable":
         import pandas as pd
 
-        return cls.from_frame(pd.read_csv(path), epoch_choices)
+        return cls.from_frame(pd.read_csv(path), epoch_choices, cost_by)
 
     @property
     def names(self) -> list[str]:
@@ -329,7 +360,7 @@ def replay_kerashp(table: CurveTable, search: str, seed: int, horizon_s: float, 
     study_class = _replay_study(table)
     out = work / f"{search}-{seed}"
     shutil.rmtree(out, ignore_errors=True)
-    options = {**KERASHP_SEARCHES[search], "trials": 10**6, "eta": ETA, "min_epochs": 1, "seed": seed,
+    options = {"eta": ETA, "min_epochs": 1, **KERASHP_SEARCHES[search], "trials": 10**6, "seed": seed,
                "max_minutes": horizon_s / 60, "out": out, "verbose": 0, "keep_weights": "none"}
     with option_style("python"):
         settings = resolve_runs(study_class, options)[0]
@@ -549,8 +580,8 @@ def load_trajectories(work: pathlib.Path, overhead_level: str) -> dict[tuple[str
 
 
 def _replay_job(job: tuple) -> dict:
-    table_path, epoch_choices, search, seed, horizon_s, overhead_level, work = job
-    table = _cached_table(table_path, epoch_choices)
+    table_path, epoch_choices, cost_by, search, seed, horizon_s, overhead_level, work = job
+    table = _cached_table(table_path, epoch_choices, cost_by)
     trajectory = replay(table, search, seed, horizon_s, overhead_level, pathlib.Path(work) / "scratch" / str(os.getpid()))
     return dataclasses.asdict(trajectory)
 
@@ -558,10 +589,10 @@ def _replay_job(job: tuple) -> dict:
 _TABLES: dict = {}
 
 
-def _cached_table(path: str, epoch_choices: tuple[int, ...]) -> CurveTable:
-    if (path, epoch_choices) not in _TABLES:
-        _TABLES[(path, epoch_choices)] = CurveTable.load(pathlib.Path(path), epoch_choices)
-    return _TABLES[(path, epoch_choices)]
+def _cached_table(path: str, epoch_choices: tuple[int, ...], cost_by: tuple[str, ...]) -> CurveTable:
+    if (path, epoch_choices, cost_by) not in _TABLES:
+        _TABLES[(path, epoch_choices, cost_by)] = CurveTable.load(pathlib.Path(path), epoch_choices, cost_by)
+    return _TABLES[(path, epoch_choices, cost_by)]
 
 
 def _quiet_worker() -> None:
@@ -569,20 +600,22 @@ def _quiet_worker() -> None:
     logging.getLogger("kerashp").setLevel(logging.WARNING)
 
 
-def run(table_path: pathlib.Path, epoch_choices: tuple[int, ...], searches: list[str], seeds: list[int],
-        horizon_s: float, overhead_level: str, work: pathlib.Path, processes: int) -> dict[tuple[str, int], Trajectory]:
+def run(table_path: pathlib.Path, epoch_choices: tuple[int, ...], cost_by: tuple[str, ...], searches: list[str],
+        seeds: list[int], horizon_s: float, overhead_level: str, work: pathlib.Path,
+        processes: int) -> dict[tuple[str, int], Trajectory]:
     """Replays every (search, seed) not replayed yet in `work`, appending each as it ends."""
     import multiprocessing
 
     work.mkdir(parents=True, exist_ok=True)
     settings_path = work / "replay.json"
-    settings = {"table": str(table_path), "epoch_choices": list(epoch_choices), "horizon_s": horizon_s}
+    settings = {"table": str(table_path), "epoch_choices": list(epoch_choices), "cost_by": list(cost_by),
+                "horizon_s": horizon_s}
     if settings_path.exists() and json.loads(settings_path.read_text()) != settings:
         raise SystemExit(f"{work} holds replays of other settings ({settings_path.read_text().strip()}); "
                          "choose another --work")
     settings_path.write_text(json.dumps(settings))
     done = load_trajectories(work, overhead_level)
-    jobs = [(str(table_path), epoch_choices, search, seed, horizon_s, overhead_level, str(work))
+    jobs = [(str(table_path), epoch_choices, cost_by, search, seed, horizon_s, overhead_level, str(work))
             for seed in seeds for search in searches if (search, seed) not in done]
     print(f"{len(done)} replays kept, {len(jobs)} to run ({processes} process(es))", flush=True)
     started = time.perf_counter()
@@ -602,7 +635,9 @@ def run(table_path: pathlib.Path, epoch_choices: tuple[int, ...], searches: list
 def summarize(trajectories: dict[tuple[str, int], Trajectory], table: CurveTable, table_name: str,
               horizon_s: float, seeds: list[int], aa_seeds: list[int]) -> tuple[list[dict], dict]:
     """The summary rows (one per search) and the verdicts."""
-    searches = [s for s in SEARCHES if all((s, seed) in trajectories for seed in seeds)]
+    replayed = {search for search, _ in trajectories}
+    searches = [s for s in (*SEARCHES, *sorted(replayed - set(SEARCHES)))  # the default race, then the opt-in ones
+                if all((s, seed) in trajectories for seed in seeds)]
     peers = [s for s in searches if library(s) != "kerashp"]
     grid_test = table.grid_pick_test()
     minutes = np.asarray(REPORT_MINUTES, float) * 60
@@ -738,6 +773,9 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--table", type=pathlib.Path, required=name == "run",
                              help="a table written by benchmarks/curves.py export")
         command.add_argument("--epoch-choices", default="20,30,40", help="the searched epochs (prefixes of a curve)")
+        command.add_argument("--cost-by", default=",".join(COST_BY),
+                             help="the hyperparameters that set an epoch's cost: an epoch takes the median seconds "
+                                  "of the points sharing them (empty: each point's own recorded seconds)")
         command.add_argument("--searches", default=",".join(SEARCHES))
         command.add_argument("--seeds", type=int, default=100)
         command.add_argument("--aa", action="store_true", help=f"also seeds N..2N-1 of {DEFAULT_SEARCH} (the A/A check)")
@@ -753,16 +791,18 @@ def main(argv: list[str] | None = None) -> int:
     seeds = list(range(args.seeds))
     aa_seeds = list(range(args.seeds, 2 * args.seeds)) if args.aa else []
     epoch_choices = tuple(int(e) for e in args.epoch_choices.split(","))
+    cost_by = tuple(name.strip() for name in args.cost_by.split(",") if name.strip())
     if args.command == "run":
-        trajectories = run(args.table.resolve(), epoch_choices, searches, seeds, args.horizon_minutes * 60,
+        trajectories = run(args.table.resolve(), epoch_choices, cost_by, searches, seeds, args.horizon_minutes * 60,
                            args.overheads, args.work, args.processes)
         if aa_seeds:
-            trajectories = run(args.table.resolve(), epoch_choices, [DEFAULT_SEARCH], aa_seeds,
+            trajectories = run(args.table.resolve(), epoch_choices, cost_by, [DEFAULT_SEARCH], aa_seeds,
                                args.horizon_minutes * 60, args.overheads, args.work, args.processes)
     else:
         trajectories = load_trajectories(args.work, args.overheads)
     settings = json.loads((args.work / "replay.json").read_text())
-    table = CurveTable.load(pathlib.Path(settings["table"]), tuple(settings["epoch_choices"]))
+    table = CurveTable.load(pathlib.Path(settings["table"]), tuple(settings["epoch_choices"]),
+                            tuple(settings.get("cost_by", ())))
     rows, verdicts = summarize(trajectories, table, args.table_name, settings["horizon_s"], seeds, aa_seeds)
     print_summary(rows, verdicts)
     if args.out:

@@ -61,6 +61,20 @@ def test_a_seed_recorded_in_parts_is_one_table_and_a_second_seed_is_left_out():
     assert all(np.array_equal(table.val[key], expected.val[key]) for key in expected.val)
 
 
+def test_the_clock_takes_an_epochs_cost_from_the_points_that_share_its_cost():
+    """With cost_by, a point paused for an hour in one epoch (as table A's recording once was) costs
+    what the epochs of the points sharing its width cost; without, its own seconds."""
+    frame = synthetic_frame()
+    paused = (frame["width"] == 16) & (frame["learning_rate"] == 1e-2) & ~frame["batch_norm"] & (frame["epoch"] == 4)
+    frame.loc[paused, "epoch_seconds"] = 3600.0
+    key = (1e-2, 16.0, False)
+    assert replay.CurveTable.from_frame(frame).seconds[key][3] == 3600.0
+    table = replay.CurveTable.from_frame(frame, cost_by=("width",))
+    assert list(table.seconds[key]) == [1.0] * EPOCHS and list(table.seconds[(1e-3, 256.0, True)]) == [2.0] * EPOCHS
+    with pytest.raises(SystemExit, match="depth"):
+        replay.CurveTable.from_frame(frame, cost_by=("depth",))
+
+
 def test_kerashp_replay_runs_its_real_search_on_the_simulated_clock(table, tmp_path):
     horizon = 60.0
     trajectory = replay.replay_kerashp(table, "kerashp-asha", seed=3, horizon_s=horizon, overhead_level="min",
@@ -139,11 +153,11 @@ def test_run_resumes_and_summarizes(tmp_path):
     synthetic_frame().to_csv(path, index=False)
     work = tmp_path / "work"
     searches = ["kerashp-asha", "keras-tuner"]
-    done = replay.run(path, (3, 6, 9), searches, [0, 1], 60.0, "mid", work, processes=2)
+    done = replay.run(path, (3, 6, 9), ("width",), searches, [0, 1], 60.0, "mid", work, processes=2)
     assert sorted(done) == [(s, seed) for s in sorted(searches) for seed in (0, 1)]
     lines = replay.trajectory_file(work, "mid").read_text().splitlines()
     assert len(lines) == 4
-    again = replay.run(path, (3, 6, 9), searches, [0, 1], 60.0, "mid", work, processes=1)  # nothing left to run
+    again = replay.run(path, (3, 6, 9), ("width",), searches, [0, 1], 60.0, "mid", work, processes=1)  # nothing left to run
     assert replay.trajectory_file(work, "mid").read_text().splitlines() == lines and again.keys() == done.keys()
     table = replay.CurveTable.load(path, (3, 6, 9))
     rows, verdicts = replay.summarize(done, table, "synthetic", 60.0, [0, 1], [])
@@ -154,4 +168,19 @@ def test_run_resumes_and_summarizes(tmp_path):
     written = pd.read_csv(tmp_path / "out" / "summary.csv")
     assert list(written["search"]) == searches and (tmp_path / "out" / "anytime.png").stat().st_size > 10_000
     with pytest.raises(SystemExit, match="other settings"):
-        replay.run(path, (3, 6, 9), searches, [0], 90.0, "mid", work, processes=1)
+        replay.run(path, (3, 6, 9), ("width",), searches, [0], 90.0, "mid", work, processes=1)
+
+
+def test_an_opt_in_search_gets_its_row_after_the_default_race(table):
+    """A search replayed beside the default race (kerashp-optuna-tpe, opt-in with --searches) is
+    summarised too, after the race's rows; a search missing a seed is left out."""
+    target = table.grid_pick_test()
+    trajectories = {}
+    for seed in (0, 1):
+        for search, when in (("kerashp-asha", 30.0), ("optuna", 60.0), ("kerashp-optuna-tpe", 15.0)):
+            trajectories[(search, seed)] = replay.Trajectory(search, seed, [when], [target], 5, 20, 0.1)
+    trajectories[("keras-tuner", 0)] = replay.Trajectory("keras-tuner", 0, [10.0], [target], 5, 20, 0.1)
+    rows, verdicts = replay.summarize(trajectories, table, "synthetic", 600.0, [0, 1], [])
+    assert [row["search"] for row in rows] == ["kerashp-asha", "optuna", "kerashp-optuna-tpe"]
+    assert rows[-1]["median_T"] == 15.0 and rows[-1]["R"] == pytest.approx(15.0 / 60.0)
+    assert verdicts["R"][0] == pytest.approx(0.5)
