@@ -46,7 +46,7 @@ Public API:
 
 Into other tools (optional extras, imported only when used): `Results.to_optuna()` and
 `kerashp export optuna` (optuna-dashboard, Optuna's importance and plots), `--search
-optuna-tpe|optuna-qmc|optuna-cmaes` (Optuna's samplers as proposers), `--track mlflow` / `run(...,
+optuna-tpe|optuna-qmc|optuna-cmaes|optuna-gp` (Optuna's samplers as proposers), `--track mlflow` / `run(...,
 track="mlflow")` (`kerashp.integrations`).
 
 Importing kerashp has no side effects and loads neither TensorFlow nor Keras:

@@ -72,6 +72,9 @@ SEARCHES: dict[str, SearchMethod] = {method.name: method for method in (
     SearchMethod("optuna-cmaes", "Optuna's CmaEsSampler: an evolution strategy over the numeric hyperparameters "
                  "(categorical ones at random; resumable)", "kerashp.tuning.optuna_proposer:OptunaCMAESOracle",
                  requires=(("optuna", "cmaes"), "kerashp[optuna]")),
+    SearchMethod("optuna-gp", "Optuna's GPSampler: a Gaussian process with log expected improvement over every "
+                 "hyperparameter (resumable; needs PyTorch)", "kerashp.tuning.optuna_proposer:OptunaGPOracle",
+                 requires=(("optuna", "torch"), "kerashp[optuna-gp]")),
     SearchMethod("hyperband", "random configurations pruned in Hyperband's brackets (as --search random "
                  "--prune hyperband)", "kerashp.tuning.oracle:ResumableRandomSearchOracle", prune="hyperband"),
 )}

@@ -54,8 +54,10 @@ def test_conditional_hyperparameters_are_proposed_only_where_active(tmp_path):
     assert {values["model"] for values, _ in proposed} == {"mlp", "cnn"}
 
 
-@pytest.mark.parametrize("search", ["optuna-tpe", "optuna-cmaes"])
+@pytest.mark.parametrize("search", ["optuna-tpe", "optuna-cmaes", "optuna-gp"])
 def test_a_study_searched_by_an_optuna_sampler_stopped_and_rerun_equals_one_run(tmp_path, monkeypatch, search):
+    if search == "optuna-gp":
+        pytest.importorskip("torch")
     monkeypatch.setattr(KerasRuns, "run", table_run)
     options = ["--verbose", "0", "--search", search, "--prune", "asha", "--epochs", "9", "--min-epochs", "1"]
     assert main(TinyStudy, ["--out", str(tmp_path / "whole"), *options, "--trials", "16"]) == 0
@@ -146,3 +148,35 @@ def test_optuna_cmaes_on_a_space_without_numeric_hyperparameters_says_its_propos
                               lambda values, epochs: float(values["optimizer"] == "adam"))
     assert len({(v["optimizer"], v["batch_norm"]) for v, _ in proposed}) == 6  # all six points, each once
     assert sum("every proposal is random" in record.message for record in caplog.records) == 1
+
+
+def test_optuna_gp_closes_in_on_the_optimum_and_a_reloaded_oracle_proposes_the_same(tmp_path):
+    """Optuna's GP after its 10 random proposals: on a 2-D quadratic, its proposals 11-25 sit
+    nearer the optimum than random draws'; stopped after 14 trials and rerun, it proposes what one
+    run does. (Needs PyTorch, which the test extra leaves out: see pyproject's optuna-gp extra.)"""
+    pytest.importorskip("torch")
+    from kerashp.tuning.optuna_proposer import OptunaGPOracle
+
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", -3.0, 3.0)
+    hp.Float("y", -3.0, 3.0)
+    hp.Choice("shift", ["none", "far"])
+    score = lambda values, epochs: -((values["x"] - 1.0) ** 2 + (values["y"] + 0.5) ** 2) - 4.0 * (values["shift"] == "far")
+    whole = run_trials(make_oracle(OptunaGPOracle, tmp_path / "whole", hyperparameters=hp), 25, score)
+    first = run_trials(make_oracle(OptunaGPOracle, tmp_path / "split", hyperparameters=hp), 14, score)
+    second = run_trials(make_oracle(OptunaGPOracle, tmp_path / "split", hyperparameters=hp), 11, score)
+    assert first + second == whole
+    random = run_trials(make_oracle(ResumableRandomSearchOracle, tmp_path / "random", hyperparameters=hp), 25, score)
+    later = lambda trials: np.median([-score(values, 1) for values, _ in trials[10:]])
+    assert later(whole) < 0.25 * later(random)
+    assert sum(values["shift"] == "none" for values, _ in whole[10:]) >= 12  # the categorical learned too
+
+
+def test_optuna_gp_without_torch_is_refused_naming_it(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    assert main(TinyStudy, ["--out", str(tmp_path / "out"), "--search", "optuna-gp", "--trials", "3"]) == 2
+    assert 'needs torch: pip install "kerashp[optuna-gp]"' in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -18,4 +18,4 @@ def test_the_options_choices_and_help_come_from_the_registry():
     action = next(a for a in parser._actions if "--search" in a.option_strings)
     assert tuple(action.choices) == tuple(searches.SEARCHES)
     assert all(f"{method.name}: {method.help}" in action.help for method in searches.SEARCHES.values())
-    assert [m.name for m in searches.SEARCHES.values() if m.needs_trials] == ["random", "bayesian", "tpe", "optuna-tpe", "optuna-qmc", "optuna-cmaes", "hyperband"]
+    assert [m.name for m in searches.SEARCHES.values() if m.needs_trials] == ["random", "bayesian", "tpe", "optuna-tpe", "optuna-qmc", "optuna-cmaes", "optuna-gp", "hyperband"]

@@ -1,5 +1,6 @@
-"""Optuna's samplers as kerashp's proposers: `--search optuna-tpe` and `--search optuna-qmc`
-(needs `pip install "kerashp[optuna]"`).
+"""Optuna's samplers as kerashp's proposers: `--search optuna-tpe`, `optuna-qmc`, `optuna-cmaes`
+(needs `pip install "kerashp[optuna]"`) and `optuna-gp` (`pip install "kerashp[optuna-gp]"`:
+PyTorch too).
 
 Each proposal rebuilds the sampler's view from the trials the oracle holds (what is on
 disk): a fresh in-memory Optuna study, one Optuna trial per kerashp trial with its values
@@ -26,12 +27,16 @@ one did; nothing of Optuna's is kept between proposals.
   hyperparameters (categorical ones drawn at random, as Optuna does); under `--prune asha` or
   `hyperband` pruned trials count with their value at the rung where they stopped (Optuna's
   advice for its Hyperband pruner), under `median` they do not.
+- `OptunaGPOracle`: Optuna's `GPSampler` (needs PyTorch): a Gaussian process over every
+  hyperparameter (categorical ones included) with log expected improvement, after 10 random
+  proposals; it learns from finished trials only (pruned ones are left out of its fit, as
+  Optuna's GP does).
 
 What a sampler keeps in Optuna's study between proposals is kept in the oracle's state
 (oracle.json, saved with the trial it proposed) and put back into each rebuilt view: the
 study's system attributes (QMC's position in the sequence) and each trial's (CMA-ES's
 generation of a trial and its pickled optimizer, written on the trial that starts a new
-generation). Optuna's GP sampler needs PyTorch and is not offered.
+generation).
 
 Pruning stays kerashp's (`--prune asha|hyperband|median`: rungs that pause, checkpoints
 that promote). Conditional hyperparameters are proposed only where active (define-by-run).
@@ -220,6 +225,14 @@ class OptunaCMAESOracle(OptunaProposer):
             warn_independent_sampling=False, independent_sampler=self.optuna.samplers.RandomSampler(seed=seed))
 
 
+class OptunaGPOracle(OptunaProposer):
+    """`--search optuna-gp`: Optuna's GPSampler, seeded per proposal from the oracle's seed state."""
+
+    def make_sampler(self, seed: int) -> Any:
+        return self.optuna.samplers.GPSampler(
+            seed=seed, warn_independent_sampling=False, independent_sampler=self.optuna.samplers.RandomSampler(seed=seed))
+
+
 def _suggest(trial: Any, name: str, made: Any) -> Any:
     from optuna import distributions as dist
 
@@ -253,4 +266,4 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-__all__ = ["OptunaCMAESOracle", "OptunaProposer", "OptunaQMCOracle", "OptunaTPEOracle"]
+__all__ = ["OptunaCMAESOracle", "OptunaGPOracle", "OptunaProposer", "OptunaQMCOracle", "OptunaTPEOracle"]
