@@ -26,6 +26,10 @@ hour of a paused process in one epoch.
   `--max-minutes` (on the simulated clock) and the pick (`kerashp.report.tables.pick`, what
   `Results.best` returns) are the code users run. `kerashp-asha` (`--search random
   --prune asha`) is kerashp's default search and the `default` row.
+  Opt-in beside the race (`--searches`): `kerashp-optuna-tpe` (Optuna's TPE as the
+  proposer) and the levers of the default, `kerashp-asha-r2`/`-r3` (a first rung of 2 or 3
+  epochs) and `kerashp-asha-best` (`--restore-best-weights`: the pick tested at the epoch it
+  is ranked by).
 - `keras-tuner`: `keras_tuner.Hyperband(max_epochs=40, factor=3)`'s real oracle and search
   loop, with a `run_trial` that answers from the table. A trial that continues another
   (`tuner/initial_epoch` > 0) continues the same curve from the epoch it stopped at (the
@@ -90,6 +94,10 @@ KERASHP_SEARCHES = {
     # proposing under ASHA (above).
     "kerashp-asha-r2": {"search": "random", "prune": "asha", "min_epochs": 2},
     "kerashp-asha-r3": {"search": "random", "prune": "asha", "min_epochs": 3},
+    # The pick: a run is ranked by its best epoch but, by default, returned (and tested) at its
+    # last; with --restore-best-weights the model returned is the one ranked (as KerasTuner's
+    # get_best_models loads the best epoch's checkpoint).
+    "kerashp-asha-best": {"search": "random", "prune": "asha", "restore_best_weights": True},
 }
 # Table A's epoch cost: the layers, batch norm and the optimizer's state (--cost-by).
 COST_BY = ("hidden", "batch_norm", "optimizer")
@@ -315,8 +323,10 @@ def _table_runs(table: CurveTable, clock: SimulatedClock, overhead_s: float, on_
                 f"{epoch},{val[epoch]:.6g},{test[epoch]:.6g}\n" for epoch in range(stage))
             records.write_text_atomic(directory / records.HISTORY_FILE, rows)
             best_epoch = int(np.argmax(val))
+            # The test pass sees the run's last epoch, or with --restore-best-weights its best one's weights.
+            tested = best_epoch if self.settings.training.restore_best_weights else stage - 1
             summary = {"best_val_accuracy": float(val[best_epoch]), "final_val_accuracy": float(val[-1]),
-                       "best_epoch": best_epoch + 1, "test_accuracy": float(test[stage - 1]), "epochs": stage,
+                       "best_epoch": best_epoch + 1, "test_accuracy": float(test[tested]), "epochs": stage,
                        "stage_epochs": stage, "seed": index, "diverged_epoch": None}
             records.write_json_atomic(directory / records.SUMMARY_FILE, summary)
             on_run(trial.trial_id, stage - trained, summary)

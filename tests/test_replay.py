@@ -107,6 +107,23 @@ def test_kerashp_replay_with_time_to_spare_finds_the_grids_pick(table, tmp_path)
     assert trajectory.values[-1] == pytest.approx(table.grid_pick_test())
 
 
+def test_with_restore_best_weights_the_replay_tests_the_pick_at_its_best_epoch(tmp_path):
+    """The pick lever: every point of this table peaks at epoch 5 in validation. By default the
+    pick is tested at its run's last epoch (the grid's rule, 6 epochs); with the best epoch's
+    weights restored, at epoch 5, the epoch it was ranked by."""
+    frame = synthetic_frame()
+    peak = frame["epoch"] == 5
+    frame.loc[peak, "val_accuracy"] += 0.2
+    frame.loc[peak, "test_accuracy"] += 0.05
+    table = replay.CurveTable.from_frame(frame, epoch_choices=(3, 6, 9))
+    final = replay.replay_kerashp(table, "kerashp-asha", seed=0, horizon_s=10_000, overhead_level="min", work=tmp_path)
+    best = replay.replay_kerashp(table, "kerashp-asha-best", seed=0, horizon_s=10_000, overhead_level="min",
+                                 work=tmp_path)
+    key = max(table.val, key=lambda key: table.val[key][4])
+    assert final.values[-1] == pytest.approx(table.grid_pick_test()) == pytest.approx(table.test[key][5])
+    assert best.values[-1] == pytest.approx(table.test[key][4])
+
+
 def test_keras_tuner_and_optuna_replays_answer_from_the_table(table, tmp_path):
     pytest.importorskip("optuna")
     tests = {round(float(v), 9) for curve in table.test.values() for v in curve}
