@@ -37,8 +37,15 @@ repetition, and a seed of its own per repetition:
   reduction_factor=3)`, the objective reporting the validation accuracy after each
   epoch through a pruning callback, as Optuna's Keras examples do.
 
+`--space table-a` searches table A's sub-grid instead (benchmarks/curves_fashion_mlp.py: the
+real searches that confirm the replayed race, `benchmarks/replay.py confirm`).
+
 For each search and repetition it records every finished trial (or rung) with its
-time since the search began, and writes `--out`/peers.csv (one row per event:
+time since the search began, the test accuracy of its pick each time the pick changes
+(q(t): kerashp's pick by `Results.best`'s rule from each run's test figures, KerasTuner's best
+trial's best-epoch checkpoint as `get_best_models` loads it, Optuna's best complete trial on its
+final weights; the evaluations of the last two run inside the search's budget, about half a
+second each), and writes `--out`/peers.csv (one row per event:
 search, repetition, seconds, best validation accuracy so far) and peers_summary.csv
 (best validation accuracy within the budget, the time it was first reached, the
 test accuracy of the pick, epochs trained, trials started, seconds outside the
@@ -100,6 +107,10 @@ class Outcome:
     trials: int  # trials started; a promotion to a further rung counts as one more (KerasTuner's own count)
     overhead_s: float  # per trial (or rung), outside the training epochs
     pick: dict = dataclasses.field(default_factory=dict)  # the pick's hyperparameter values
+    # q(t): (seconds since the start, test accuracy of the search's pick by its own rule), each
+    # time the pick changed, past the budget too (the last is the pick of `test_accuracy`);
+    # benchmarks/replay.py confirm compares them with the replay's band.
+    picks: list[tuple[float, float]] = dataclasses.field(default_factory=list)
 
     def curve(self) -> list[tuple[float, float]]:
         best, points = -1.0, []
@@ -129,11 +140,19 @@ def load_data(spec: str, train_limit: int):
 
 
 def grid_study(data):
-    """The FashionMNIST grid on `data`, as a study class."""
+    """The FashionMNIST grid on `data`, as a study class: its whole space, or with `--space
+    table-a` table A's sub-grid (SPACE), the epochs 20, 30 or 40 as the grid's."""
     from studies.fashion_grid import FashionGrid
 
     class PeerGrid(FashionGrid):
         name = "peer_grid"
+
+        def declare_hyperparameters(self, hp) -> None:
+            if SPACE_NAME[0] == "grid":
+                return super().declare_hyperparameters(hp)
+            hp.Choice("epochs", [20, 30, 40])
+            for name, choices in SPACE.items():
+                hp.Boolean(name) if name == "batch_norm" else hp.Choice(name, choices)
 
         def load_data(self):
             return data
@@ -151,7 +170,14 @@ def run_kerashp(data, seed: int, budget_s: float, method: str, out: pathlib.Path
     import kerashp
     from kerashp.tuning import tuner as tuner_module
 
+    import pandas as pd
+
+    from kerashp.report.tables import pick as pick_rule
+    from kerashp.storage import layout, records
+
     events: list[tuple[float, float]] = []
+    picks: list[tuple[float, float]] = []
+    summaries: dict[str, dict] = {}  # each trial's latest run summary (a rung's, then a promotion's)
     runs: list[str] = []  # a trial trained to a rung and promoted later counts once per rung, as in KerasTuner
     original = tuner_module.StudyTuner.on_trial_end
     started = time.perf_counter()
@@ -161,7 +187,17 @@ def run_kerashp(data, seed: int, budget_s: float, method: str, out: pathlib.Path
         runs.append(trial.trial_id)
         ended = self.oracle.get_trial(trial.trial_id)
         if ended.status == "COMPLETED" and ended.score is not None:
-            events.append((time.perf_counter() - started, float(ended.score)))
+            now = time.perf_counter() - started
+            events.append((now, float(ended.score)))
+            summary = records.read_summary(layout.execution_dir(layout.project_dir(out), trial.trial_id, 0)
+                                           / records.SUMMARY_FILE)
+            if summary and summary.get("test_accuracy") is not None:
+                summaries[trial.trial_id] = summary
+                best = pick_rule(pd.DataFrame([{"trial": t, "status": "COMPLETED", **summaries[t]}
+                                               for t in sorted(summaries)]), "best_val_accuracy")
+                value = float(best["test_accuracy"])  # Results.best's rule, as the replay applies it
+                if not picks or picks[-1][1] != value:
+                    picks.append((now, value))
 
     tuner_module.StudyTuner.on_trial_end = on_trial_end
     try:
@@ -175,7 +211,8 @@ def run_kerashp(data, seed: int, budget_s: float, method: str, out: pathlib.Path
     pick = results.best
     return Outcome(f"kerashp-{method}", 0, [e for e in events if e[0] <= budget_s], float(pick["test_accuracy"]),
                    epochs, len(runs), (wall - train_s) / max(len(runs), 1),
-                   {name: _plain(pick[name]) for name in ("epochs", *SPACE) if name in pick})
+                   {name: _plain(pick[name]) for name in ("epochs", *SPACE) if name in pick},
+                   picks)
 
 
 def builder(data):
@@ -209,6 +246,7 @@ def run_keras_tuner(data, seed: int, budget_s: float, out: pathlib.Path) -> Outc
     study, build = builder(data)
     (x, y), validation, test = arrays(data.train), arrays(data.validation), arrays(data.test)
     events: list[tuple[float, float]] = []
+    picks: list[tuple[float, float]] = []
     epoch_s: list[float] = []
     started = time.perf_counter()
 
@@ -239,7 +277,13 @@ def run_keras_tuner(data, seed: int, budget_s: float, out: pathlib.Path) -> Outc
             super().on_trial_end(trial)
             ended = self.oracle.get_trial(trial.trial_id)
             if ended.status == "COMPLETED" and ended.score is not None:
-                events.append((time.perf_counter() - started, float(ended.score)))
+                now = time.perf_counter() - started
+                events.append((now, float(ended.score)))
+                best = self.oracle.get_best_trials(1)[0]
+                if best.trial_id == trial.trial_id:  # a new pick: its best epoch's checkpoint, as get_best_models loads it
+                    model = self.load_model(best)
+                    picks.append((now, float(model.evaluate(*test, batch_size=study.batch_size, verbose=0,
+                                                            return_dict=True)["accuracy"])))
 
     tuner = Tuner(Model(), objective="val_accuracy", max_epochs=MAX_EPOCHS, factor=ETA, seed=seed,
                   hyperband_iterations=HYPERBAND_ITERATIONS, directory=str(out), project_name="keras_tuner",
@@ -255,7 +299,8 @@ def run_keras_tuner(data, seed: int, budget_s: float, out: pathlib.Path) -> Outc
     test_accuracy = float(best_model.evaluate(*test, batch_size=study.batch_size, verbose=0, return_dict=True)[
         "accuracy"])
     return Outcome("keras-tuner", 0, [e for e in events if e[0] <= budget_s], test_accuracy, len(epoch_s), trials,
-                   (wall - sum(epoch_s)) / max(trials, 1), dict(tuner.get_best_hyperparameters(1)[0].values))
+                   (wall - sum(epoch_s)) / max(trials, 1), dict(tuner.get_best_hyperparameters(1)[0].values),
+                   picks)
 
 
 def run_optuna(data, seed: int, budget_s: float) -> Outcome:
@@ -266,6 +311,7 @@ def run_optuna(data, seed: int, budget_s: float) -> Outcome:
     study, build = builder(data)
     (x, y), validation, test = arrays(data.train), arrays(data.validation), arrays(data.test)
     events: list[tuple[float, float]] = []
+    picks: list[tuple[float, float]] = []
     epoch_s: list[float] = []
     best = {"val": -1.0, "test": float("nan"), "values": {}}
     started = time.perf_counter()
@@ -295,11 +341,15 @@ def run_optuna(data, seed: int, budget_s: float) -> Outcome:
         history = model.fit(x, y, validation_data=validation, batch_size=study.batch_size, epochs=values["epochs"],
                             callbacks=[callback], verbose=0)
         value = max(history.history["val_accuracy"])
-        events.append((time.perf_counter() - started, value))
-        if value > best["val"]:  # the pick's test accuracy, evaluated when it becomes the pick
+        now = time.perf_counter() - started
+        events.append((now, value))
+        # The pick is study.best_trial (complete trials only): its test accuracy, evaluated on the
+        # trial's final weights when it becomes the pick.
+        if not callback.pruned and value > best["val"]:
             best["val"], best["values"] = value, dict(values)
             best["test"] = float(model.evaluate(*test, batch_size=study.batch_size, verbose=0,
                                                 return_dict=True)["accuracy"])
+            picks.append((now, best["test"]))
         keras.backend.clear_session()
         if callback.pruned:
             raise optuna.TrialPruned()
@@ -312,7 +362,7 @@ def run_optuna(data, seed: int, budget_s: float) -> Outcome:
     wall = time.perf_counter() - started
     trials = len(search.trials)
     return Outcome("optuna", 0, [e for e in events if e[0] <= budget_s], best["test"], len(epoch_s), trials,
-                   (wall - sum(epoch_s)) / max(trials, 1), best["values"])
+                   (wall - sum(epoch_s)) / max(trials, 1), best["values"], picks)
 
 
 def _plain(value):
@@ -321,10 +371,13 @@ def _plain(value):
 
 
 SPACE: dict[str, list] = {}
+SPACE_NAME = ["grid"]  # --space: "grid" (the FashionMNIST grid's) or "table-a" (benchmarks/curves_fashion_mlp.py's)
 
 
-def prepare() -> None:
-    """Keras imported quietly, kerashp's log at one line per search, and SPACE filled with the grid's values."""
+def prepare(space: str = "grid") -> None:
+    """Keras imported quietly, kerashp's log at one line per search, and SPACE filled with the
+    values of `space`: the FashionMNIST grid's, or table A's sub-grid (`--space table-a`, the
+    replay's confirming searches)."""
     import logging
 
     logging.getLogger("kerashp").setLevel(logging.WARNING)  # one line per search here, not one per trial
@@ -335,10 +388,18 @@ def prepare() -> None:
 
     from studies.fashion_grid import FashionGrid
 
-    space = keras_tuner.HyperParameters()
-    FashionGrid.declare_hyperparameters(None, space)
+    grid = keras_tuner.HyperParameters()
+    FashionGrid.declare_hyperparameters(None, grid)
+    SPACE.clear()
     SPACE.update({hp.name: list(hp.values) if hasattr(hp, "values") else [False, True]
-                  for hp in space.space if hp.name != "epochs"})
+                  for hp in grid.space if hp.name != "epochs"})
+    SPACE_NAME[0] = space
+    if space == "table-a":
+        if str(ROOT / "benchmarks") not in sys.path:
+            sys.path.append(str(ROOT / "benchmarks"))
+        from curves_fashion_mlp import SPACE as TABLE_A
+
+        SPACE.update({name: list(TABLE_A[name]) for name in SPACE if name in TABLE_A})
 
 
 def main() -> None:
@@ -346,6 +407,9 @@ def main() -> None:
     parser.add_argument("--data", default="fashion_mnist")
     parser.add_argument("--train-limit", type=int, default=6000)
     parser.add_argument("--budget-minutes", type=float, default=20.0)
+    parser.add_argument("--space", choices=("grid", "table-a"), default="grid",
+                        help="the FashionMNIST grid's space, or table A's sub-grid (benchmarks/curves_fashion_mlp.py: "
+                             "the searches that confirm the replay, benchmarks/replay.py confirm)")
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--searches", default=",".join(SEARCHES), help=f"comma-separated subset of {SEARCHES}")
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "artifacts" / "benchmarks" / "peers")
@@ -364,7 +428,7 @@ def main() -> None:
         except ImportError:
             parser.error('optuna is not installed: pip install -e ".[bench]"')
 
-    prepare()
+    prepare(args.space)
     data = load_data(args.data, args.train_limit)
     budget_s = args.budget_minutes * 60
     if args.one:  # a child: one search, its outcome written for the parent
@@ -375,7 +439,8 @@ def main() -> None:
     print(f"data: {data.description}; budget {args.budget_minutes:g} min per search; searches {', '.join(searches)}",
           flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    settings = {"data": args.data, "train_limit": args.train_limit, "budget_minutes": args.budget_minutes}
+    settings = {"data": args.data, "train_limit": args.train_limit, "budget_minutes": args.budget_minutes,
+                **({"space": args.space} if args.space != "grid" else {})}  # the grid's as outcomes.json had it
     try:
         outcomes = load_outcomes(args.out, settings)
     except ValueError as error:
@@ -428,13 +493,15 @@ def measure_in_own_process(name: str, repetition: int, args: argparse.Namespace)
     with tempfile.TemporaryDirectory() as scratch:
         outcome_file = pathlib.Path(scratch) / "outcome.json"
         command = [sys.executable, str(pathlib.Path(__file__).resolve()), "--data", args.data, "--train-limit",
-                   str(args.train_limit), "--budget-minutes", repr(args.budget_minutes), "--searches", name,
+                   str(args.train_limit), "--budget-minutes", repr(args.budget_minutes), "--space", args.space,
+                   "--searches", name,
                    "--one", f"{name}:{repetition}", "--outcome-file", str(outcome_file)]
         finished = subprocess.run(command, check=False)
         if finished.returncode != 0 or not outcome_file.exists():
             return None
         item = json.loads(outcome_file.read_text())
-    return Outcome(**{**item, "events": [tuple(event) for event in item["events"]]})
+    return Outcome(**{**item, "events": [tuple(event) for event in item["events"]],
+                       "picks": [tuple(p) for p in item.get("picks", [])]})
 
 
 OUTCOMES_FILE = "outcomes.json"
@@ -448,7 +515,8 @@ def load_outcomes(out: pathlib.Path, settings: dict) -> list[Outcome]:
         return []
     try:
         saved = json.loads(path.read_text())
-        outcomes = [Outcome(**{**item, "events": [tuple(event) for event in item["events"]]})
+        outcomes = [Outcome(**{**item, "events": [tuple(event) for event in item["events"]],
+                       "picks": [tuple(p) for p in item.get("picks", [])]})
                     for item in saved["outcomes"]]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path} cannot be read ({error}); move it away to start these measurements again") from None
@@ -498,7 +566,7 @@ def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float, final: bo
                       label=o.search if o.repetition == 0 else None)
     top = max((o.best() for o in outcomes if o.events), default=1.0)
     axes.set(xlabel="seconds since the search began", ylabel="best validation accuracy so far",
-             title="Anytime curves, FashionMNIST grid space", ylim=(top - 0.04, top + 0.004))  # where the race is
+             title=f"Anytime curves, {'table A' if SPACE_NAME[0] == 'table-a' else 'FashionMNIST grid'} space", ylim=(top - 0.04, top + 0.004))  # where the race is
     axes.legend()
     figure.tight_layout()
     figure.savefig(out / "peers.png", dpi=120)

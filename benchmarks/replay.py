@@ -6,6 +6,11 @@ code, many seeds, a simulated clock (prints and writes; never asserts).
         --seeds 100 --horizon-minutes 60 --work ~/.cache/kerashp/replay/A     # resumable: rerun to go on
     python benchmarks/replay.py summarize --work ~/.cache/kerashp/replay/A --table-name A \\
         --out artifacts/benchmarks/replay
+    # the confirming real searches (two 10-minute searches a library on table A's space), then:
+    python benchmarks/peers.py --data file:../shared/datasets/fashion-mnist --space table-a --budget-minutes 10 \\
+        --repetitions 2 --searches kerashp-asha,keras-tuner,optuna --out ~/.cache/kerashp/confirm/A
+    python benchmarks/replay.py confirm --work ~/.cache/kerashp/replay/A --peers ~/.cache/kerashp/confirm/A \\
+        --out artifacts/benchmarks/replay
 
 How (as Syne Tune's simulator backend and HPOBench do it): training is replaced by look-ups
 in a table recorded by kerashp itself (`benchmarks/curves_fashion_mlp.py`: every point of a
@@ -52,6 +57,12 @@ the peers, with a 10,000-resample bootstrap 95% interval; the A/A check compares
 of kerashp's default search with seeds 100-199 of the same search (it must not "pass":
 R <= 0.5 with an interval below 1). Anytime curves: the interquartile mean of q(t) over
 seeds with a bootstrap 95% band.
+
+Confirmation (`confirm`): real searches of each library on table A's space and data
+(`benchmarks/peers.py --space table-a`, which records each search's q(t) as it runs) must lie
+inside the 5-95% band of the same search's replayed q(t) at 80% or more of the time points
+(every 10 s of their budget); where one does not, the simulation is wrong and is fixed before
+any verdict.
 """
 
 from __future__ import annotations
@@ -763,6 +774,41 @@ def first_time_figure(rows, trajectories, seeds, horizon_s, tau):
     return figure
 
 
+# --- confirming the simulation with real searches -------------------------------------------
+
+CONFIRM_SHARE = 0.8  # a real search must lie inside the replay's band at this share of the time points
+CONFIRM_BAND = (5, 95)  # percentiles of q(t) over the replay's seeds
+
+
+def real_q_at(picks: list[tuple[float, float]], times: np.ndarray) -> np.ndarray:
+    """q(t) of a real search from its picks ((seconds, test accuracy) each time its pick changed)."""
+    return Trajectory("real", 0, [t for t, _ in picks], [v for _, v in picks], 0, 0, 0.0).q_at(times)
+
+
+def confirm(trajectories: dict[tuple[str, int], Trajectory], outcomes: list[dict], seeds: list[int],
+            budget_s: float, step_s: float = 10.0) -> list[dict]:
+    """One row per real search (benchmarks/peers.py's outcomes with their picks): the share of
+    the time points (every `step_s` seconds of its budget) at which its q(t) lies inside the 5-95%
+    band of the same search's replayed q(t) over `seeds`, and whether that share is at least
+    CONFIRM_SHARE. Searches the replay did not run are left out."""
+    rows = []
+    for outcome in outcomes:
+        search = outcome["search"]
+        if not all((search, seed) in trajectories for seed in seeds):
+            continue
+        times = np.arange(step_s, budget_s + 1e-9, step_s)
+        replayed = np.stack([trajectories[(search, seed)].q_at(times) for seed in seeds])
+        low, high = np.percentile(replayed, CONFIRM_BAND, axis=0)
+        real = real_q_at([tuple(p) for p in outcome["picks"]], times)
+        inside = (real >= low - 1e-9) & (real <= high + 1e-9)
+        above, below = float((real > high + 1e-9).mean()), float((real < low - 1e-9).mean())
+        rows.append({"search": search, "repetition": outcome["repetition"], "points": len(times),
+                     "share_inside": float(inside.mean()), "share_above": above, "share_below": below,
+                     "confirms": bool(inside.mean() >= CONFIRM_SHARE), "real_final_q": float(real[-1]),
+                     "replay_final_q_low": float(low[-1]), "replay_final_q_high": float(high[-1])})
+    return rows
+
+
 def print_summary(rows: list[dict], verdicts: dict) -> None:
     print(f"grid's pick tests {verdicts['grid_pick_test_accuracy']:.4f}; tau = {verdicts['tau']:.4f}")
     for row in rows:
@@ -778,6 +824,14 @@ def print_summary(rows: list[dict], verdicts: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
+    confirming = commands.add_parser("confirm", help="compare real searches (benchmarks/peers.py --space table-a) "
+                                                     "with the replay's 5-95% band")
+    confirming.add_argument("--work", type=pathlib.Path, required=True, help="the replays (as run wrote them)")
+    confirming.add_argument("--peers", type=pathlib.Path, required=True, help="benchmarks/peers.py's --out")
+    confirming.add_argument("--overheads", choices=("min", "mid", "max"), default="mid")
+    confirming.add_argument("--seeds", type=int, default=100)
+    confirming.add_argument("--step-seconds", type=float, default=10.0)
+    confirming.add_argument("--out", type=pathlib.Path, help="write confirm.csv here")
     for name in ("run", "summarize"):
         command = commands.add_parser(name)
         command.add_argument("--table", type=pathlib.Path, required=name == "run",
@@ -797,6 +851,8 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--table-name", default="A")
         command.add_argument("--out", type=pathlib.Path, help="write summary.csv, verdicts.json and the figures here")
     args = parser.parse_args(argv)
+    if args.command == "confirm":
+        return main_confirm(args)
     searches = [s.strip() for s in args.searches.split(",") if s.strip()]
     seeds = list(range(args.seeds))
     aa_seeds = list(range(args.seeds, 2 * args.seeds)) if args.aa else []
@@ -818,6 +874,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         write_summary(rows, verdicts, trajectories, seeds, settings["horizon_s"], args.out)
         print(f"wrote {args.out / 'summary.csv'}, verdicts.json, anytime.png, time_to_target.png")
+    return 0
+
+
+def main_confirm(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    saved = json.loads((args.peers / "outcomes.json").read_text())
+    budget_s = float(saved["settings"]["budget_minutes"]) * 60
+    outcomes = [item for item in saved["outcomes"] if item.get("picks")]
+    if saved["settings"].get("space") != "table-a":
+        raise SystemExit(f"{args.peers}: its searches are not on table A's space (benchmarks/peers.py --space table-a)")
+    rows = confirm(load_trajectories(args.work, args.overheads), outcomes, list(range(args.seeds)), budget_s,
+                   args.step_seconds)
+    if not rows:
+        raise SystemExit(f"no search of {args.peers} was replayed {args.seeds} times in {args.work}")
+    for row in rows:
+        print(f"{row['search']:18s} repetition {row['repetition']}: inside the replay's {CONFIRM_BAND[0]}-"
+              f"{CONFIRM_BAND[1]}% band at {row['share_inside']:.0%} of {row['points']} time points "
+              f"(above {row['share_above']:.0%}, below {row['share_below']:.0%}): "
+              f"{'confirms' if row['confirms'] else 'does NOT confirm'}")
+    print("the simulation is confirmed" if all(row["confirms"] for row in rows)
+          else "the simulation is not confirmed: fix it before any verdict")
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(rows).to_csv(args.out / "confirm.csv", index=False, float_format="%.6g")
+        print(f"wrote {args.out / 'confirm.csv'}")
     return 0
 
 

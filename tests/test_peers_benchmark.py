@@ -166,3 +166,23 @@ def test_the_same_search_ratio_compares_each_repetition_with_the_others_best(mon
     pairs = peers.same_search_ratios([first, second, third, other])
     # repetition 0 reached 0.87 never; repetition 1 reached 0.86 at 30 s, against 0's 50 s
     assert pairs == [("optuna", 0, 1, float("inf")), ("optuna", 1, 0, pytest.approx(30.0 / 50.0))]
+
+
+@pytest.mark.slow
+def test_the_real_searches_on_table_as_space_record_the_test_accuracy_of_their_picks(tmp_path, monkeypatch):
+    """With --space table-a each library's real search draws from table A's sub-grid and records
+    q(t): the test accuracy of its pick each time the pick changes, the last being the pick it
+    returns (shipped FashionMNIST sample, 300 training images, 6 seconds a search)."""
+    pytest.importorskip("optuna")
+    peers = load_peers(monkeypatch)
+    peers.prepare("table-a")
+    assert peers.SPACE["hidden"] == ["1024-256", "1024-128"] and peers.SPACE["momentum"] == [0.9, 0.99]
+    assert peers.SPACE["init"] == ["xavier_uniform", "random_normal"] and len(peers.SPACE) == 8
+    data = peers.load_data("sample:fashion_mnist", 300)
+    for name in ("kerashp-asha", "keras-tuner", "optuna"):
+        outcome = peers.measure(name, 0, data, budget_s=6.0)
+        assert outcome.picks, name
+        times = [seconds for seconds, _ in outcome.picks]
+        assert times == sorted(times) and all(0.0 <= value <= 1.0 for _, value in outcome.picks)
+        assert outcome.picks[-1][1] == pytest.approx(outcome.test_accuracy, abs=1e-6), name
+        assert all(outcome.pick[key] in values for key, values in peers.SPACE.items() if key in outcome.pick), name

@@ -201,3 +201,19 @@ def test_an_opt_in_search_gets_its_row_after_the_default_race(table):
     assert [row["search"] for row in rows] == ["kerashp-asha", "optuna", "kerashp-optuna-tpe"]
     assert rows[-1]["median_T"] == 15.0 and rows[-1]["R"] == pytest.approx(15.0 / 60.0)
     assert verdicts["R"][0] == pytest.approx(0.5)
+
+
+def test_confirm_counts_the_time_points_where_a_real_search_lies_inside_the_replays_band():
+    """100 replayed seeds whose pick reaches 0.80 at 10-109 s and 0.85 at 200 s: a real search
+    that reaches 0.80 at 50 s and 0.85 at 210 s is inside the 5-95% band throughout; one stuck at
+    0.70 (below the band from about 120 s on) is not, at the 80% the issue asks."""
+    trajectories = {("optuna", seed): replay.Trajectory("optuna", seed, [10.0 + seed, 200.0], [0.80, 0.85], 9, 90, 1.0)
+                    for seed in range(100)}
+    outcomes = [{"search": "optuna", "repetition": 0, "picks": [(50.0, 0.80), (210.0, 0.85)]},
+                {"search": "optuna", "repetition": 1, "picks": [(30.0, 0.70)]},
+                {"search": "keras-tuner", "repetition": 0, "picks": [(30.0, 0.70)]}]  # not replayed: left out
+    rows = replay.confirm(trajectories, outcomes, list(range(100)), budget_s=600.0, step_s=10.0)
+    assert [(row["search"], row["repetition"]) for row in rows] == [("optuna", 0), ("optuna", 1)]
+    good, stuck = rows
+    assert good["points"] == 60 and good["confirms"] and good["share_inside"] >= 0.95
+    assert not stuck["confirms"] and stuck["share_below"] > 0.7 and stuck["real_final_q"] == 0.70
