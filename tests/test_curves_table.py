@@ -61,3 +61,34 @@ def test_a_recorded_study_exports_one_row_per_run_and_epoch(tmp_path):
     history = pd.read_csv(out / "tuner" / "trial_0001" / "execution_1" / "history.csv")
     rows = table[(table["config"] == "medium") & (table["seed"] == 1)]
     assert (rows["val_loss"].to_numpy() - history["val_loss"].to_numpy()).max() < 1e-5
+
+
+@pytest.mark.fast
+def test_table_b_is_216_usps_cnns_of_30_epochs():
+    from curves_usps_cnn import UspsCurves
+
+    hp = keras_tuner.HyperParameters()
+    UspsCurves(StudySettings.for_study(UspsCurves)).declare_hyperparameters(hp)
+    from kerashp.tuning.oracle import grid_values
+
+    values = {h.name: grid_values(h) for h in hp.space}
+    total = 1
+    for choices in values.values():
+        total *= len(choices)
+    assert total == 216 and values["filters"] == [64] and values["batch_size"] == [50, 128]
+    assert UspsCurves.epochs == 30 and not UspsCurves.configs
+
+
+def test_table_b_records_the_test_split_every_epoch_at_the_points_batch_size(tmp_path):
+    """Two points of table B, 2 epochs each, on the shipped USPS sample: every epoch's row has the
+    test figures; the table exports with the searched batch size and the schedule's learning rate."""
+    from curves_usps_cnn import UspsCurves
+
+    out = tmp_path / "seed0"
+    assert main(UspsCurves, ["--out", str(out), "--verbose", "0", "--data", "sample:usps", "--trials", "2",
+                             "--epochs", "2"]) == 0
+    curves.main(["export", str(out), "--to", str(tmp_path / "table.csv")])
+    table = pd.read_csv(tmp_path / "table.csv")
+    assert len(table) == 2 * 2 and set(table["batch_size"]) == {50}
+    assert table["test_accuracy"].between(0, 1).all() and (table["test_seconds"] > 0).all()
+    assert {"num_layers", "activation", "batch_norm", "optimizer", "learning_rate", "epoch_seconds"} <= set(table.columns)
