@@ -68,15 +68,18 @@ def test_a_study_searched_by_an_optuna_sampler_stopped_and_rerun_equals_one_run(
     assert read("whole")["learning_rate"].nunique() == 16
 
 
-def test_without_optuna_the_search_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("search, missing, extra", [("optuna-tpe", "optuna", "optuna"),
+                                                    ("optuna-cmaes", "cmaes", "optuna"),
+                                                    ("optuna-gp", "torch", "optuna-gp")])
+def test_without_what_a_sampler_needs_the_search_is_refused_naming_it_before_anything_runs(
+        tmp_path, capsys, monkeypatch, search, missing, extra):
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "optuna" else real(name, *a))
-    assert main(TinyStudy, ["--out", str(tmp_path / "out"), "--search", "optuna-tpe", "--trials", "3"]) == 2
-    assert 'needs optuna: pip install "kerashp[optuna]"' in capsys.readouterr().err
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == missing else real(name, *a))
+    assert main(TinyStudy, ["--out", str(tmp_path / "out"), "--search", search, "--trials", "3"]) == 2
+    assert f'needs {missing}: pip install "kerashp[{extra}]"' in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
-
 
 def test_optuna_qmc_covers_the_space_more_evenly_than_random_draws_and_resumes_exactly(tmp_path):
     from scipy.stats import qmc
@@ -127,16 +130,6 @@ def test_optuna_cmaes_under_asha_learns_from_pruned_trials_and_resumes(tmp_path)
     assert '"cma:optimizer' in (tmp_path / "whole" / "project" / "oracle.json").read_text()  # pruned trials made generations
 
 
-def test_optuna_cmaes_without_cmaes_is_refused_naming_it(tmp_path, capsys, monkeypatch):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "cmaes" else real(name, *a))
-    assert main(TinyStudy, ["--out", str(tmp_path / "out"), "--search", "optuna-cmaes", "--trials", "3"]) == 2
-    assert 'needs cmaes: pip install "kerashp[optuna]"' in capsys.readouterr().err
-    assert not (tmp_path / "out").exists()
-
-
 def test_optuna_cmaes_on_a_space_without_numeric_hyperparameters_says_its_proposals_are_random(tmp_path, caplog):
     from kerashp.tuning.optuna_proposer import OptunaCMAESOracle
 
@@ -170,13 +163,3 @@ def test_optuna_gp_closes_in_on_the_optimum_and_a_reloaded_oracle_proposes_the_s
     later = lambda trials: np.median([-score(values, 1) for values, _ in trials[10:]])
     assert later(whole) < 0.25 * later(random)
     assert sum(values["shift"] == "none" for values, _ in whole[10:]) >= 12  # the categorical learned too
-
-
-def test_optuna_gp_without_torch_is_refused_naming_it(tmp_path, capsys, monkeypatch):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
-    assert main(TinyStudy, ["--out", str(tmp_path / "out"), "--search", "optuna-gp", "--trials", "3"]) == 2
-    assert 'needs torch: pip install "kerashp[optuna-gp]"' in capsys.readouterr().err
-    assert not (tmp_path / "out").exists()
