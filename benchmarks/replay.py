@@ -157,7 +157,7 @@ class CurveTable:
 
     @classmethod
     def from_frame(cls, frame, epoch_choices: tuple[int, ...] | None = None,
-                   cost_by: tuple[str, ...] = ()) -> "CurveTable":
+                   cost_by: tuple[str, ...] = (), where: tuple[tuple[str, str], ...] = ()) -> "CurveTable":
         """From `benchmarks/curves.py export`'s rows: one training seed (the first row's), from
         every source that recorded a part of it; a point recorded twice counts once (its
         first source's run).
@@ -167,7 +167,17 @@ class CurveTable:
         median seconds of the k-th epochs of every point that shares those values, instead of
         its own: a table recorded on a machine shared with other work (or paused) holds epochs
         slowed by what ran beside them, and a search must not be rewarded for avoiding them.
+
+        `where` keeps the rows whose hyperparameters have these values ((name, value as
+        written), e.g. a part of the grid). The points kept must be a whole grid: a search
+        draws from the product of the values it sees, and would draw points the table lacks.
         """
+        for name, text in where:
+            if name not in frame or name in NOT_HYPERPARAMETERS:
+                raise SystemExit(f"--where {name}={text}: {name} is not one of the table's hyperparameters")
+            frame = frame[frame[name].map(lambda value: str(_plain(value)) in (text, str(_plain(_parse(text)))))]
+            if not len(frame):
+                raise SystemExit(f"--where {name}={text}: no row of the table has that value")
         if "seed" in frame:
             frame = frame[frame["seed"] == frame["seed"].iloc[0]]
         names = [column for column in frame.columns if column not in NOT_HYPERPARAMETERS]
@@ -187,6 +197,13 @@ class CurveTable:
             seconds[key] = rows["epoch_seconds"].to_numpy(float)
         if not val:
             raise SystemExit("the table holds no point with every epoch")
+        space = {name: [v for v in values if any(key[i] == v for key in val)]
+                 for i, (name, values) in enumerate(space.items())}
+        grid = math.prod(len(values) for values in space.values())
+        if len(val) != grid:
+            raise SystemExit(f"the table holds {len(val)} whole runs of the {grid} points its values span: a search "
+                             "would draw points it lacks; export the whole table, or replay a whole part of it "
+                             "(--where NAME=VALUE,...)")
         if cost_by:
             unknown = sorted(set(cost_by) - set(names))
             if unknown:
@@ -201,11 +218,10 @@ class CurveTable:
         return cls(space, val, test, seconds, max_epochs, tuple(epoch_choices or (max_epochs,)))
 
     @classmethod
-    def load(cls, path: pathlib.Path, epoch_choices: tuple[int, ...] | None = None,
-             cost_by: tuple[str, ...] = ()) -> "CurveTable":
+    def load(cls, spec: "TableSpec") -> "CurveTable":
         import pandas as pd
 
-        return cls.from_frame(pd.read_csv(path), epoch_choices, cost_by)
+        return cls.from_frame(pd.read_csv(spec.path), spec.epoch_choices, spec.cost_by, spec.where)
 
     @property
     def names(self) -> list[str]:
@@ -234,6 +250,44 @@ class CurveTable:
                 if best is None or score > best[0]:
                     best = (score, float(self.test[key][epochs - 1]))
         return best[1]
+
+
+def _parse(text: str) -> Any:
+    """A value written on the command line as the table's cells hold it (a number where it is one)."""
+    try:
+        return float(text)
+    except ValueError:
+        return {"True": True, "False": False}.get(text, text)
+
+
+@dataclasses.dataclass(frozen=True)
+class TableSpec:
+    """Which table a replay reads, and how: the file, the `epochs` a search may choose, the
+    hyperparameters that set an epoch's cost, and the part of the grid kept (see
+    `CurveTable.from_frame`). Saved in the work directory: a rerun with another spec is refused."""
+
+    path: str
+    epoch_choices: tuple[int, ...]
+    cost_by: tuple[str, ...] = ()
+    where: tuple[tuple[str, str], ...] = ()
+
+    def load(self) -> CurveTable:
+        """The table (read once per process)."""
+        if self not in _TABLES:
+            _TABLES[self] = CurveTable.load(self)
+        return _TABLES[self]
+
+    def describe(self) -> dict[str, Any]:
+        return {"table": self.path, "epoch_choices": list(self.epoch_choices), "cost_by": list(self.cost_by),
+                "where": [list(item) for item in self.where]}
+
+    @classmethod
+    def from_description(cls, saved: dict[str, Any]) -> "TableSpec":
+        return cls(saved["table"], tuple(saved["epoch_choices"]), tuple(saved.get("cost_by", ())),
+                   tuple(tuple(item) for item in saved.get("where", ())))
+
+
+_TABLES: dict[TableSpec, CurveTable] = {}
 
 
 class SimulatedClock:
@@ -601,19 +655,10 @@ def load_trajectories(work: pathlib.Path, overhead_level: str) -> dict[tuple[str
 
 
 def _replay_job(job: tuple) -> dict:
-    table_path, epoch_choices, cost_by, search, seed, horizon_s, overhead_level, work = job
-    table = _cached_table(table_path, epoch_choices, cost_by)
-    trajectory = replay(table, search, seed, horizon_s, overhead_level, pathlib.Path(work) / "scratch" / str(os.getpid()))
+    spec, search, seed, horizon_s, overhead_level, work = job
+    trajectory = replay(spec.load(), search, seed, horizon_s, overhead_level,
+                        pathlib.Path(work) / "scratch" / str(os.getpid()))
     return dataclasses.asdict(trajectory)
-
-
-_TABLES: dict = {}
-
-
-def _cached_table(path: str, epoch_choices: tuple[int, ...], cost_by: tuple[str, ...]) -> CurveTable:
-    if (path, epoch_choices, cost_by) not in _TABLES:
-        _TABLES[(path, epoch_choices, cost_by)] = CurveTable.load(pathlib.Path(path), epoch_choices, cost_by)
-    return _TABLES[(path, epoch_choices, cost_by)]
 
 
 def _quiet_worker() -> None:
@@ -621,22 +666,21 @@ def _quiet_worker() -> None:
     logging.getLogger("kerashp").setLevel(logging.WARNING)
 
 
-def run(table_path: pathlib.Path, epoch_choices: tuple[int, ...], cost_by: tuple[str, ...], searches: list[str],
-        seeds: list[int], horizon_s: float, overhead_level: str, work: pathlib.Path,
-        processes: int) -> dict[tuple[str, int], Trajectory]:
+def run(spec: TableSpec, searches: list[str], seeds: list[int], horizon_s: float, overhead_level: str,
+        work: pathlib.Path, processes: int) -> dict[tuple[str, int], Trajectory]:
     """Replays every (search, seed) not replayed yet in `work`, appending each as it ends."""
     import multiprocessing
 
     work.mkdir(parents=True, exist_ok=True)
     settings_path = work / "replay.json"
-    settings = {"table": str(table_path), "epoch_choices": list(epoch_choices), "cost_by": list(cost_by),
-                "horizon_s": horizon_s}
+    spec.load()  # a table that cannot be replayed: one line, before any work
+    settings = {**spec.describe(), "horizon_s": horizon_s}
     if settings_path.exists() and json.loads(settings_path.read_text()) != settings:
         raise SystemExit(f"{work} holds replays of other settings ({settings_path.read_text().strip()}); "
                          "choose another --work")
     settings_path.write_text(json.dumps(settings))
     done = load_trajectories(work, overhead_level)
-    jobs = [(str(table_path), epoch_choices, cost_by, search, seed, horizon_s, overhead_level, str(work))
+    jobs = [(spec, search, seed, horizon_s, overhead_level, str(work))
             for seed in seeds for search in searches if (search, seed) not in done]
     print(f"{len(done)} replays kept, {len(jobs)} to run ({processes} process(es))", flush=True)
     started = time.perf_counter()
@@ -840,6 +884,8 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--cost-by", default=",".join(COST_BY),
                              help="the hyperparameters that set an epoch's cost: an epoch takes the median seconds "
                                   "of the points sharing them (empty: each point's own recorded seconds)")
+        command.add_argument("--where", default="", metavar="NAME=VALUE,...",
+                             help="replay the part of the table with these values (a whole grid)")
         command.add_argument("--searches", default=",".join(SEARCHES))
         command.add_argument("--seeds", type=int, default=100)
         command.add_argument("--aa", action="store_true", help=f"also seeds N..2N-1 of {DEFAULT_SEARCH} (the A/A check)")
@@ -857,18 +903,19 @@ def main(argv: list[str] | None = None) -> int:
     seeds = list(range(args.seeds))
     aa_seeds = list(range(args.seeds, 2 * args.seeds)) if args.aa else []
     epoch_choices = tuple(int(e) for e in args.epoch_choices.split(","))
-    cost_by = tuple(name.strip() for name in args.cost_by.split(",") if name.strip())
     if args.command == "run":
-        trajectories = run(args.table.resolve(), epoch_choices, cost_by, searches, seeds, args.horizon_minutes * 60,
-                           args.overheads, args.work, args.processes)
+        spec = TableSpec(str(args.table.resolve()), epoch_choices,
+                         tuple(name.strip() for name in args.cost_by.split(",") if name.strip()),
+                         tuple(tuple(item.split("=", 1)) for item in args.where.split(",") if "=" in item))
+        trajectories = run(spec, searches, seeds, args.horizon_minutes * 60, args.overheads, args.work,
+                           args.processes)
         if aa_seeds:
-            trajectories = run(args.table.resolve(), epoch_choices, cost_by, [DEFAULT_SEARCH], aa_seeds,
-                               args.horizon_minutes * 60, args.overheads, args.work, args.processes)
+            trajectories = run(spec, [DEFAULT_SEARCH], aa_seeds, args.horizon_minutes * 60, args.overheads,
+                               args.work, args.processes)
     else:
         trajectories = load_trajectories(args.work, args.overheads)
     settings = json.loads((args.work / "replay.json").read_text())
-    table = CurveTable.load(pathlib.Path(settings["table"]), tuple(settings["epoch_choices"]),
-                            tuple(settings.get("cost_by", ())))
+    table = TableSpec.from_description(settings).load()
     rows, verdicts = summarize(trajectories, table, args.table_name, settings["horizon_s"], seeds, aa_seeds)
     print_summary(rows, verdicts)
     if args.out:

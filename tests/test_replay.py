@@ -61,6 +61,22 @@ def test_a_seed_recorded_in_parts_is_one_table_and_a_second_seed_is_left_out():
     assert all(np.array_equal(table.val[key], expected.val[key]) for key in expected.val)
 
 
+def test_a_table_missing_points_of_its_grid_is_refused_and_a_whole_part_of_it_replays():
+    """Half a recording spans the whole grid's values but lacks points: a search would draw them,
+    so it is refused in one line; --where keeps a part that is a whole grid (here width 16 at
+    learning rate 1e-2: its two points, batch norm on and off)."""
+    frame = synthetic_frame()
+    partial = frame[~((frame["width"] == 256) & frame["batch_norm"])]
+    with pytest.raises(SystemExit, match="15 whole runs of the 18 points"):
+        replay.CurveTable.from_frame(partial)
+    part = replay.CurveTable.from_frame(partial, where=(("learning_rate", "0.01"), ("width", "16")))
+    assert part.space["learning_rate"] == [0.01] and part.space["width"] == [16.0] and len(part.val) == 2
+    with pytest.raises(SystemExit, match="no row"):
+        replay.CurveTable.from_frame(partial, where=(("width", "32"),))
+    with pytest.raises(SystemExit, match="not one of the table's hyperparameters"):
+        replay.CurveTable.from_frame(partial, where=(("val_accuracy", "0.5"),))
+
+
 def test_the_clock_takes_an_epochs_cost_from_the_points_that_share_its_cost():
     """With cost_by, a point paused for an hour in one epoch (as table A's recording once was) costs
     what the epochs of the points sharing its width cost; without, its own seconds."""
@@ -170,13 +186,14 @@ def test_run_resumes_and_summarizes(tmp_path):
     synthetic_frame().to_csv(path, index=False)
     work = tmp_path / "work"
     searches = ["kerashp-asha", "keras-tuner"]
-    done = replay.run(path, (3, 6, 9), ("width",), searches, [0, 1], 60.0, "mid", work, processes=2)
+    spec = replay.TableSpec(str(path), (3, 6, 9), ("width",))
+    done = replay.run(spec, searches, [0, 1], 60.0, "mid", work, processes=2)
     assert sorted(done) == [(s, seed) for s in sorted(searches) for seed in (0, 1)]
     lines = replay.trajectory_file(work, "mid").read_text().splitlines()
     assert len(lines) == 4
-    again = replay.run(path, (3, 6, 9), ("width",), searches, [0, 1], 60.0, "mid", work, processes=1)  # nothing left to run
+    again = replay.run(spec, searches, [0, 1], 60.0, "mid", work, processes=1)  # nothing left to run
     assert replay.trajectory_file(work, "mid").read_text().splitlines() == lines and again.keys() == done.keys()
-    table = replay.CurveTable.load(path, (3, 6, 9))
+    table = spec.load()
     rows, verdicts = replay.summarize(done, table, "synthetic", 60.0, [0, 1], [])
     default = next(row for row in rows if row["search"] == replay.DEFAULT_SEARCH)
     assert default["default"] == 1 and {"median_T", "R", "R_low", "R_high", "iqm_q_2min", "iqm_q_20min"} <= set(default)
@@ -185,7 +202,7 @@ def test_run_resumes_and_summarizes(tmp_path):
     written = pd.read_csv(tmp_path / "out" / "summary.csv")
     assert list(written["search"]) == searches and (tmp_path / "out" / "anytime.png").stat().st_size > 10_000
     with pytest.raises(SystemExit, match="other settings"):
-        replay.run(path, (3, 6, 9), ("width",), searches, [0], 90.0, "mid", work, processes=1)
+        replay.run(spec, searches, [0], 90.0, "mid", work, processes=1)
 
 
 def test_an_opt_in_search_gets_its_row_after_the_default_race(table):
