@@ -33,8 +33,8 @@ hour of a paused process in one epoch.
   --prune asha`) is kerashp's default search and the `default` row.
   Opt-in beside the race (`--searches`): `kerashp-optuna-tpe` (Optuna's TPE as the
   proposer) and the levers of the default, `kerashp-asha-r2`/`-r3` (a first rung of 2 or 3
-  epochs) and `kerashp-asha-best` (`--restore-best-weights`: the pick tested at the epoch it
-  is ranked by).
+  epochs) and `kerashp-asha-best`, `kerashp-hyperband-best` (`--restore-best-weights`: the
+  pick tested at the epoch it is ranked by).
 - `keras-tuner`: `keras_tuner.Hyperband(max_epochs=40, factor=3)`'s real oracle and search
   loop, with a `run_trial` that answers from the table. A trial that continues another
   (`tuner/initial_epoch` > 0) continues the same curve from the epoch it stopped at (the
@@ -109,6 +109,7 @@ KERASHP_SEARCHES = {
     # last; with --restore-best-weights the model returned is the one ranked (as KerasTuner's
     # get_best_models loads the best epoch's checkpoint).
     "kerashp-asha-best": {"search": "random", "prune": "asha", "restore_best_weights": True},
+    "kerashp-hyperband-best": {"search": "hyperband", "restore_best_weights": True},
 }
 # Table A's epoch cost: the layers, batch norm and the optimizer's state (--cost-by).
 COST_BY = ("hidden", "batch_norm", "optimizer")
