@@ -175,6 +175,10 @@ def build_parser(study_class, prog: str | None = None) -> argparse.ArgumentParse
     add("--min-epochs", type=positive_int, default=1, metavar="N", help="epochs of a pruned search's first rung")
     add("--max-minutes", type=float, default=None, metavar="M",
         help="start no new trial or rung after M minutes: the trials running finish, the report is written, and a rerun goes on")
+    add("--when-exhausted", choices=("stop", "promote"), default="stop",
+        help="once a pruned search starts no new configuration (a finite space tried whole, or --trials reached): "
+             "stop, or promote (the best trial that can train on trains to its next rung beyond the pruner's quota, "
+             "until all are at full length or --max-minutes is up); default stop")
     add("--eta", type=positive_int, default=3, help="a pruned search's reduction factor (rungs eta times apart; asha keeps the top 1/eta)")
     add("--early-stopping", type=positive_int, default=None, metavar="PATIENCE",
         help="stop a run after PATIENCE epochs without improving the study's objective and keep its best weights (default: off)")

@@ -105,6 +105,11 @@ class SearchSettings:
         eta: reduction factor of a pruned search.
         max_minutes: start no trial (or rung) after this many minutes; the
             report is written and a rerun goes on where this one stopped.
+        when_exhausted: what a pruned search does once it starts no new configuration
+            (a finite space tried whole, or `trials` reached): "stop" (the trials
+            running end; ASHA's rule) or "promote" (the best trial that can train
+            on trains to its next rung, beyond the pruner's quota, highest rung first,
+            until every trial is at full length or `max_minutes` is up).
     """
 
     method: str = _setting("configs", key="search")
@@ -114,6 +119,7 @@ class SearchSettings:
     min_epochs: int = _setting(1)
     eta: int = _setting(3)
     max_minutes: float | None = _setting(None, resumable=True)
+    when_exhausted: str = _setting("stop", resumable=True)
 
 
 @dataclasses.dataclass
@@ -412,6 +418,7 @@ def _settings(study_class, values: Mapping[str, Any], experiment: str | None) ->
             min_epochs=values["min_epochs"],
             eta=values["eta"],
             max_minutes=values["max_minutes"],
+            when_exhausted=values["when_exhausted"],
         ),
         hardware=HardwareSettings(
             strategy=values["strategy"],

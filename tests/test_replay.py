@@ -140,6 +140,16 @@ def test_with_restore_best_weights_the_replay_tests_the_pick_at_its_best_epoch(t
     assert best.values[-1] == pytest.approx(table.test[key][4])
 
 
+def test_the_promote_lever_spends_the_time_the_default_leaves_on_a_small_grid(table, tmp_path):
+    """On 54 configurations the default ASHA stops when it has none left; with --when-exhausted
+    promote the same search trains its trials on and, given the time, ends on the grid's pick."""
+    default = replay.replay_kerashp(table, "kerashp-asha", seed=2, horizon_s=3_600, overhead_level="min", work=tmp_path)
+    promote = replay.replay_kerashp(table, "kerashp-asha-promote", seed=2, horizon_s=3_600, overhead_level="min",
+                                    work=tmp_path)
+    assert promote.epochs > 2 * default.epochs and promote.trials > default.trials
+    assert promote.values[-1] == pytest.approx(table.grid_pick_test())
+
+
 def test_keras_tuner_and_optuna_replays_answer_from_the_table(table, tmp_path):
     pytest.importorskip("optuna")
     tests = {round(float(v), 9) for curve in table.test.values() for v in curve}

@@ -84,7 +84,8 @@ class ResumableOracle(keras_tuner.Oracle):
 
     def __init__(self, *args, worker_timeout_s: float | None = None, runs_per_trial: int | None = None,
                  max_seconds: float | None = None, pruner: Pruner | None = None,
-                 full_epochs: Callable[[trial_module.Trial], int] | None = None, **kwargs):
+                 full_epochs: Callable[[trial_module.Trial], int] | None = None,
+                 promote_when_exhausted: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.worker_timeout_s = worker_timeout_s
         self.runs_per_trial = runs_per_trial
@@ -96,6 +97,8 @@ class ResumableOracle(keras_tuner.Oracle):
         self._unusual: set[str] = set()  # trials whose run count differs from the usual (see save)
         self._ends_seen = 0  # len(end_order) at the last save
         self.pruner = pruner
+        # `--when-exhausted promote`: with no new configuration left, promote beyond the pruner's quota.
+        self.promote_when_exhausted = promote_when_exhausted
         self.rung_book: RungBook | None = None
         if pruner is not None:
             if full_epochs is None:
@@ -147,6 +150,16 @@ class ResumableOracle(keras_tuner.Oracle):
                 self.save()
                 return promoted
         trial = self._create_numbered_trial(tuner_id)
+        if (trial.status == trial_module.TrialStatus.STOPPED and self.promote_when_exhausted
+                and self.pruner is not None and not compat.retry_queue(self)):
+            promoted = self._promotion(beyond_quota=True)
+            if promoted is not None:  # the space is tried whole: the best trial that can train on does
+                promoted.status = trial_module.TrialStatus.RUNNING
+                self.ongoing_trials[tuner_id] = promoted
+                self.tuner_ids.add(tuner_id)
+                compat.save_trial(self, promoted)
+                self.save()
+                return promoted
         if (self.rung_book is not None and trial.status == trial_module.TrialStatus.RUNNING
                 and self.rung_book.state(trial.trial_id) is None):
             self.rung_book.write(trial.trial_id, self.rung_book.first_state(trial))
@@ -174,8 +187,10 @@ class ResumableOracle(keras_tuner.Oracle):
         with compat.new_trial_numbered(self, number):
             return super().create_trial(tuner_id)
 
-    def _promotion(self):
-        """The trial to train on now, its rung target already written (None: start a new configuration)."""
+    def _promotion(self, beyond_quota: bool = False):
+        """The trial to train on now, its rung target already written (None: start a new configuration).
+        With `beyond_quota` (no new configuration is left), the pruner's choice, else the best trial
+        that can train on (`Pruner.beyond_quota`)."""
         book = self.rung_book
         busy = {trial.trial_id for trial in self.ongoing_trials.values()}
         trials = sorted(self.trials.values(), key=lambda t: int(t.trial_id))
@@ -185,6 +200,8 @@ class ResumableOracle(keras_tuner.Oracle):
                         and book.target(trial) > book.reached(trial)):
                     return trial
             chosen = self.pruner.choose(book, trials, busy)
+            if chosen is None and beyond_quota:
+                chosen = self.pruner.beyond_quota(book, trials, busy)
         if chosen is None:
             return None
         trial, rung = chosen

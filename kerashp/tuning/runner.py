@@ -136,7 +136,8 @@ def make_oracle(study: Study, configs: dict[str, dict[str, Any]]) -> keras_tuner
     rungs = pruning_rungs(study, configs)
     if rungs is not None:
         common.update(pruner=make_pruner(settings.search.prune, rungs),
-                      full_epochs=lambda trial: study.trial_epochs(trial.hyperparameters))
+                      full_epochs=lambda trial: study.trial_epochs(trial.hyperparameters),
+                      promote_when_exhausted=settings.search.when_exhausted == "promote")
     if method.name == "configs":
         return method.oracle_class()(configs, **common)
     fixed = keras_tuner.HyperParameters()

@@ -245,6 +245,23 @@ class Pruner(abc.ABC):
         """The bracket of the `index`-th trial (0-based): 0 unless the rule has brackets."""
         return 0
 
+    def beyond_quota(self, book: RungBook, trials: Sequence, busy: set[str]):
+        """With no new configuration to start (`--when-exhausted promote`): the best trial that
+        can train on, at the highest rung that has one (ties to the lower id), and the rung it is
+        to train to; None when every trial is at its full length, stopped (the median rule's
+        stops are for good) or busy."""
+        best = None
+        for trial in trials:
+            if trial.trial_id in busy:
+                continue
+            rung = book.reached(trial)
+            if rung < 0 or not book.promotable(trial, rung):
+                continue
+            rank = (rung, book.score_at(trial, rung), -int(trial.trial_id))
+            if best is None or rank > best[0]:
+                best = (rank, trial, rung + 1)
+        return None if best is None else best[1:]
+
     @abc.abstractmethod
     def choose(self, book: RungBook, trials: Sequence, busy: set[str]):
         """The trial to promote now, or None (start a new configuration).
