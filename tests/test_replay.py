@@ -197,7 +197,11 @@ def test_run_resumes_and_summarizes(tmp_path):
     work = tmp_path / "work"
     searches = ["kerashp-asha", "keras-tuner"]
     spec = replay.TableSpec(str(path), (3, 6, 9), ("width",))
-    done = replay.run(spec, searches, [0, 1], 60.0, "mid", work, processes=2)
+    shared = tmp_path / "shm"  # a folder of the user's (a tmpfs): the replays' scratch goes in and out of it
+    shared.mkdir()
+    (shared / "keep.txt").write_text("the user's")
+    done = replay.run(spec, searches, [0, 1], 60.0, "mid", work, processes=2, scratch=shared)
+    assert [item.name for item in shared.iterdir()] == ["keep.txt"]
     assert sorted(done) == [(s, seed) for s in sorted(searches) for seed in (0, 1)]
     lines = replay.trajectory_file(work, "mid").read_text().splitlines()
     assert len(lines) == 4
