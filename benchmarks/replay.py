@@ -23,7 +23,11 @@ library's own code took between two runs (its decisions and its bookkeeping, mea
 An epoch's seconds are the median of that epoch over the points that share the
 hyperparameters setting its cost (`--cost-by`, for table A the layers, batch norm and the
 optimizer): table A was recorded partly beside other work, and one of its points holds an
-hour of a paused process in one epoch.
+hour of a paused process in one epoch. `--seconds-from` takes those medians from a few points
+per group recorded on an idle machine instead (for table A, its 12 groups:
+`benchmarks/curves_fashion_mlp.py ... --part
+dropout_1=0.1,dropout_2=0.1,learning_rate=0.001,momentum=0.9,init=xavier_uniform --out
+.../calibration`, about 7 minutes, then `curves.py export`).
 
 - `kerashp-*`: `kerashp.tuning.runner.run_study` itself, with the executor (`KerasRuns`)
   replaced by `TableRuns`, which answers a run of epochs a..b from the table and writes
@@ -166,7 +170,8 @@ class CurveTable:
 
     @classmethod
     def from_frame(cls, frame, epoch_choices: tuple[int, ...] | None = None,
-                   cost_by: tuple[str, ...] = (), where: tuple[tuple[str, str], ...] = ()) -> "CurveTable":
+                   cost_by: tuple[str, ...] = (), where: tuple[tuple[str, str], ...] = (),
+                   seconds_from=None) -> "CurveTable":
         """From `benchmarks/curves.py export`'s rows: one training seed (the first row's), from
         every source that recorded a part of it; a point recorded twice counts once (its
         first source's run).
@@ -176,6 +181,10 @@ class CurveTable:
         median seconds of the k-th epochs of every point that shares those values, instead of
         its own: a table recorded on a machine shared with other work (or paused) holds epochs
         slowed by what ran beside them, and a search must not be rewarded for avoiding them.
+
+        `seconds_from` (with `cost_by`): another table's rows whose seconds are used instead, the
+        median of each epoch over its points of each cost group: a few points per group recorded
+        on an idle machine calibrate the clock of a table recorded beside other work.
 
         `where` keeps the rows whose hyperparameters have these values ((name, value as
         written), e.g. a part of the grid). The points kept must be a whole grid: a search
@@ -223,14 +232,19 @@ class CurveTable:
             for key, row in seconds.items():
                 groups.setdefault(tuple(key[i] for i in positions), []).append(row)
             medians = {group: np.median(np.stack(rows), axis=0) for group, rows in groups.items()}
+            if seconds_from is not None:
+                medians = _calibrated(seconds_from, cost_by, set(medians), max_epochs)
             seconds = {key: medians[tuple(key[i] for i in positions)] for key in seconds}
+        elif seconds_from is not None:
+            raise SystemExit("--seconds-from needs --cost-by: the hyperparameters whose groups it calibrates")
         return cls(space, val, test, seconds, max_epochs, tuple(epoch_choices or (max_epochs,)))
 
     @classmethod
     def load(cls, spec: "TableSpec") -> "CurveTable":
         import pandas as pd
 
-        return cls.from_frame(pd.read_csv(spec.path), spec.epoch_choices, spec.cost_by, spec.where)
+        calibration = pd.read_csv(spec.seconds_from) if spec.seconds_from else None
+        return cls.from_frame(pd.read_csv(spec.path), spec.epoch_choices, spec.cost_by, spec.where, calibration)
 
     @property
     def names(self) -> list[str]:
@@ -261,6 +275,25 @@ class CurveTable:
         return best[1]
 
 
+def _calibrated(frame, cost_by: tuple[str, ...], groups: set[tuple], max_epochs: int) -> dict[tuple, np.ndarray]:
+    """Per cost group, the median seconds of each epoch 1..`max_epochs` over `frame`'s points
+    of that group; a group of the table that `frame` lacks (or an epoch) is one line."""
+    missing = sorted(set(cost_by) - set(frame.columns))
+    if missing:
+        raise SystemExit(f"--seconds-from: the table lacks {', '.join(missing)}")
+    medians = {}
+    for values, rows in frame.groupby(list(cost_by), sort=False):
+        group = tuple(_plain(v) for v in (values if isinstance(values, tuple) else (values,)))
+        by_epoch = rows.groupby("epoch")["epoch_seconds"].median()
+        if set(range(1, max_epochs + 1)) <= set(by_epoch.index):
+            medians[group] = by_epoch.loc[1:max_epochs].to_numpy(float)
+    lacking = sorted(groups - set(medians), key=str)
+    if lacking:
+        raise SystemExit(f"--seconds-from: no point with all {max_epochs} epochs for "
+                         f"{', '.join(f'{cost_by}={group}' for group in lacking)}")
+    return medians
+
+
 def _parse(text: str) -> Any:
     """A value written on the command line as the table's cells hold it (a number where it is one)."""
     try:
@@ -279,6 +312,7 @@ class TableSpec:
     epoch_choices: tuple[int, ...]
     cost_by: tuple[str, ...] = ()
     where: tuple[tuple[str, str], ...] = ()
+    seconds_from: str | None = None
 
     def load(self) -> CurveTable:
         """The table (read once per process)."""
@@ -288,12 +322,12 @@ class TableSpec:
 
     def describe(self) -> dict[str, Any]:
         return {"table": self.path, "epoch_choices": list(self.epoch_choices), "cost_by": list(self.cost_by),
-                "where": [list(item) for item in self.where]}
+                "where": [list(item) for item in self.where], "seconds_from": self.seconds_from}
 
     @classmethod
     def from_description(cls, saved: dict[str, Any]) -> "TableSpec":
         return cls(saved["table"], tuple(saved["epoch_choices"]), tuple(saved.get("cost_by", ())),
-                   tuple(tuple(item) for item in saved.get("where", ())))
+                   tuple(tuple(item) for item in saved.get("where", ())), saved.get("seconds_from"))
 
 
 _TABLES: dict[TableSpec, CurveTable] = {}
@@ -899,6 +933,9 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--cost-by", default=",".join(COST_BY),
                              help="the hyperparameters that set an epoch's cost: an epoch takes the median seconds "
                                   "of the points sharing them (empty: each point's own recorded seconds)")
+        command.add_argument("--seconds-from", type=pathlib.Path, default=None, metavar="TABLE",
+                             help="epoch seconds from this table instead (a few points per --cost-by group recorded "
+                                  "on an idle machine: the calibrated clock)")
         command.add_argument("--where", default="", metavar="NAME=VALUE,...",
                              help="replay the part of the table with these values (a whole grid)")
         command.add_argument("--searches", default=",".join(SEARCHES))
@@ -924,7 +961,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         spec = TableSpec(str(args.table.resolve()), epoch_choices,
                          tuple(name.strip() for name in args.cost_by.split(",") if name.strip()),
-                         tuple(tuple(item.split("=", 1)) for item in args.where.split(",") if "=" in item))
+                         tuple(tuple(item.split("=", 1)) for item in args.where.split(",") if "=" in item),
+                         str(args.seconds_from.resolve()) if args.seconds_from else None)
         trajectories = run(spec, searches, seeds, args.horizon_minutes * 60, args.overheads, args.work,
                            args.processes, args.scratch)
         if aa_seeds:

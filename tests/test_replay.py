@@ -248,3 +248,19 @@ def test_confirm_counts_the_time_points_where_a_real_search_lies_inside_the_repl
     good, stuck = rows
     assert good["points"] == 60 and good["confirms"] and good["share_inside"] >= 0.95
     assert not stuck["confirms"] and stuck["share_below"] > 0.7 and stuck["real_final_q"] == 0.70
+
+
+def test_the_clock_can_be_calibrated_by_a_few_points_recorded_on_an_idle_machine():
+    """--seconds-from: the epochs of each width take the median seconds of the calibration
+    table's points of that width (here one point each, 0.5 s a narrow epoch, 1.5 s a wide one);
+    a width it lacks is one line."""
+    frame = synthetic_frame()
+    calibration = frame[(frame["learning_rate"] == 1e-3) & ~frame["batch_norm"]].copy()
+    calibration["epoch_seconds"] = np.where(calibration["width"] == 256, 1.5, 0.5)
+    table = replay.CurveTable.from_frame(frame, cost_by=("width",), seconds_from=calibration)
+    assert list(table.seconds[(1e-2, 256.0, True)]) == [1.5] * EPOCHS
+    assert list(table.seconds[(1e-1, 16.0, False)]) == [0.5] * EPOCHS
+    with pytest.raises(SystemExit, match="no point with all 9 epochs for"):
+        replay.CurveTable.from_frame(frame, cost_by=("width",), seconds_from=calibration[calibration["width"] != 64])
+    with pytest.raises(SystemExit, match="needs --cost-by"):
+        replay.CurveTable.from_frame(frame, seconds_from=calibration)
