@@ -39,6 +39,16 @@ def test_table_a_is_576_points_of_40_epochs_and_its_subset_a_quarter():
     assert total == 576 and values["epochs"] == [40] and values["optimizer"] == ["sgd", "adam", "rmsprop"]
     subset, values = grid_points(subset=True)
     assert subset == 144 and values["hidden"] == ["1024-256"] and values["init"] == ["xavier_uniform"]
+    # --part: a second process's share, and the replay's calibration points (one per cost group)
+    part, values = grid_points(part="hidden=1024-128,init=random_normal")
+    assert part == 144 and values["hidden"] == ["1024-128"] and values["init"] == ["random_normal"]
+    calibration, values = grid_points(part="dropout_1=0.1,dropout_2=0.1,learning_rate=0.001,momentum=0.9,"
+                                           "init=xavier_uniform")
+    assert calibration == 12 and values["learning_rate"] == [0.001]
+    from kerashp import StudyError
+
+    with pytest.raises(StudyError, match="hidden=512"):
+        grid_points(part="hidden=512")
 
 
 class EvaluatedTiny(TinyStudy):
