@@ -902,6 +902,35 @@ def confirm(trajectories: dict[tuple[str, int], Trajectory], outcomes: list[dict
     return rows
 
 
+def confirm_figure(trajectories: dict[tuple[str, int], Trajectory], outcomes: list[dict], seeds: list[int],
+                   budget_s: float, step_s: float = 10.0):
+    """One panel per search: the replay's 5-95% band of q(t) and its median, the real searches' q(t) over it."""
+    from matplotlib.figure import Figure
+
+    searches = [s for s in dict.fromkeys(o["search"] for o in outcomes)
+                if all((s, seed) in trajectories for seed in seeds)]
+    figure = Figure(figsize=(4.2 * max(len(searches), 1), 3.8))
+    times = np.arange(step_s, budget_s + 1e-9, step_s)
+    for index, search in enumerate(searches):
+        axes = figure.add_subplot(1, len(searches), index + 1)
+        replayed = np.stack([trajectories[(search, seed)].q_at(times) for seed in seeds])
+        low, middle, high = np.percentile(replayed, (CONFIRM_BAND[0], 50, CONFIRM_BAND[1]), axis=0)
+        axes.fill_between(times / 60, low, high, color="tab:blue", alpha=0.2, linewidth=0,
+                          label=f"replay, {CONFIRM_BAND[0]}-{CONFIRM_BAND[1]}% of {len(seeds)} seeds")
+        axes.plot(times / 60, middle, color="tab:blue", linewidth=1, label="replay, median")
+        for outcome in (o for o in outcomes if o["search"] == search):
+            axes.step(times / 60, real_q_at([tuple(p) for p in outcome["picks"]], times), where="post",
+                      linewidth=1.6, label=f"real, repetition {outcome['repetition']}")
+        finite = replayed[replayed > NO_PICK]
+        if finite.size:
+            axes.set_ylim(np.percentile(finite, 1) - 0.01, finite.max() + 0.005)
+        axes.set(title=search, xlabel="minutes", ylabel="test accuracy of the pick, q(t)" if index == 0 else None)
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    return figure
+
+
 def print_summary(rows: list[dict], verdicts: dict) -> None:
     print(f"grid's pick tests {verdicts['grid_pick_test_accuracy']:.4f}; tau = {verdicts['tau']:.4f}")
     for row in rows:
@@ -1002,7 +1031,9 @@ def main_confirm(args: argparse.Namespace) -> int:
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(rows).to_csv(args.out / "confirm.csv", index=False, float_format="%.6g")
-        print(f"wrote {args.out / 'confirm.csv'}")
+        confirm_figure(load_trajectories(args.work, args.overheads), outcomes, list(range(args.seeds)), budget_s,
+                       args.step_seconds).savefig(args.out / "confirm.png", dpi=110)
+        print(f"wrote {args.out / 'confirm.csv'} and confirm.png")
     return 0
 
 

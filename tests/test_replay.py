@@ -2,7 +2,9 @@
 kerashp's real runner with a table executor on a simulated clock, KerasTuner's Hyperband and
 Optuna's TPE + Hyperband pruner answering from the same table, and the statistics."""
 
+import dataclasses
 import itertools
+import json
 import math
 import pathlib
 import sys
@@ -248,6 +250,8 @@ def test_confirm_counts_the_time_points_where_a_real_search_lies_inside_the_repl
     good, stuck = rows
     assert good["points"] == 60 and good["confirms"] and good["share_inside"] >= 0.95
     assert not stuck["confirms"] and stuck["share_below"] > 0.7 and stuck["real_final_q"] == 0.70
+    figure = replay.confirm_figure(trajectories, outcomes, list(range(100)), budget_s=600.0)
+    assert [axes.get_title() for axes in figure.axes] == ["optuna"] and len(figure.axes[0].lines) == 3  # median, 2 real
 
 
 def test_the_clock_can_be_calibrated_by_a_few_points_recorded_on_an_idle_machine():
@@ -264,3 +268,23 @@ def test_the_clock_can_be_calibrated_by_a_few_points_recorded_on_an_idle_machine
         replay.CurveTable.from_frame(frame, cost_by=("width",), seconds_from=calibration[calibration["width"] != 64])
     with pytest.raises(SystemExit, match="needs --cost-by"):
         replay.CurveTable.from_frame(frame, seconds_from=calibration)
+
+
+def test_the_confirm_command_reads_the_peers_outcomes_and_writes_its_table_and_figure(tmp_path, capsys):
+    work, peers, out = tmp_path / "work", tmp_path / "peers", tmp_path / "out"
+    work.mkdir()
+    peers.mkdir()
+    with open(replay.trajectory_file(work, "mid"), "w") as sink:
+        for seed in range(3):
+            sink.write(json.dumps(dataclasses.asdict(replay.Trajectory("optuna", seed, [20.0], [0.8], 5, 50, 1.0))) + "\n")
+    outcomes = [{"search": "optuna", "repetition": 0, "picks": [[20.0, 0.8]]}]
+    settings = {"data": "x", "train_limit": 6000, "budget_minutes": 2.0, "space": "table-a"}
+    (peers / "outcomes.json").write_text(json.dumps({"settings": settings, "outcomes": outcomes}))
+    assert replay.main(["confirm", "--work", str(work), "--peers", str(peers), "--seeds", "3", "--out", str(out)]) == 0
+    assert "confirms" in capsys.readouterr().out
+    table = pd.read_csv(out / "confirm.csv")
+    assert list(table["search"]) == ["optuna"] and table["share_inside"].iloc[0] == 1.0 and table["points"].iloc[0] == 12
+    assert (out / "confirm.png").stat().st_size > 5_000
+    (peers / "outcomes.json").write_text(json.dumps({"settings": {**settings, "space": None}, "outcomes": outcomes}))
+    with pytest.raises(SystemExit, match="not on table A's space"):
+        replay.main(["confirm", "--work", str(work), "--peers", str(peers), "--seeds", "3"])
