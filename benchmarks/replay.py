@@ -977,7 +977,7 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--processes", type=int, default=2)
         command.add_argument("--scratch", type=pathlib.Path, default=None,
                              help="a folder where the replays make their scratch directory (default: WORK); a tmpfs "
-                                  "such as /dev/shm makes a kerashp replay about a third cheaper")
+                                  "such as /dev/shm makes a kerashp replay about 40%% cheaper")
         command.add_argument("--table-name", default="A")
         command.add_argument("--out", type=pathlib.Path, help="write summary.csv, verdicts.json and the figures here")
     args = parser.parse_args(argv)
