@@ -167,13 +167,12 @@ def kerashp_options(method: str, seed: int, budget_s: float, out: pathlib.Path) 
 
 
 def run_kerashp(data, seed: int, budget_s: float, method: str, out: pathlib.Path) -> Outcome:
-    import kerashp
-    from kerashp.tuning import tuner as tuner_module
-
     import pandas as pd
 
+    import kerashp
     from kerashp.report.tables import pick as pick_rule
     from kerashp.storage import layout, records
+    from kerashp.tuning import tuner as tuner_module
 
     events: list[tuple[float, float]] = []
     picks: list[tuple[float, float]] = []

@@ -294,6 +294,14 @@ def _calibrated(frame, cost_by: tuple[str, ...], groups: set[tuple], max_epochs:
     return medians
 
 
+def _assignment(item: str) -> tuple[str, str]:
+    """`--where`'s "NAME=VALUE" as (name, value); a one-line error otherwise."""
+    name, equals, value = item.strip().partition("=")
+    if not equals or not name or not value:
+        raise SystemExit(f"--where {item.strip()!r}: expected NAME=VALUE")
+    return name, value
+
+
 def _parse(text: str) -> Any:
     """A value written on the command line as the table's cells hold it (a number where it is one)."""
     try:
@@ -305,8 +313,9 @@ def _parse(text: str) -> Any:
 @dataclasses.dataclass(frozen=True)
 class TableSpec:
     """Which table a replay reads, and how: the file, the `epochs` a search may choose, the
-    hyperparameters that set an epoch's cost, and the part of the grid kept (see
-    `CurveTable.from_frame`). Saved in the work directory: a rerun with another spec is refused."""
+    hyperparameters that set an epoch's cost, the part of the grid kept and the table the
+    epochs' seconds come from (see `CurveTable.from_frame`). Saved in the work directory: a
+    rerun with another spec is refused."""
 
     path: str
     epoch_choices: tuple[int, ...]
@@ -990,7 +999,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         spec = TableSpec(str(args.table.resolve()), epoch_choices,
                          tuple(name.strip() for name in args.cost_by.split(",") if name.strip()),
-                         tuple(tuple(item.split("=", 1)) for item in args.where.split(",") if "=" in item),
+                         tuple(_assignment(item) for item in args.where.split(",") if item.strip()),
                          str(args.seconds_from.resolve()) if args.seconds_from else None)
         trajectories = run(spec, searches, seeds, args.horizon_minutes * 60, args.overheads, args.work,
                            args.processes, args.scratch)
