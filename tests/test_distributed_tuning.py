@@ -56,11 +56,17 @@ def test_chief_and_two_workers_survive_a_killed_worker(tmp_path):
                                 text=True, cwd=ROOT, timeout=120).stdout
         assert re.search(r"trials: 0 finished, [12] running, [12] pending, 0 failed", status), status
         assert "running: trial" in status and "(of 3)" in status
-        victim_pid = trained[-1][2]
+        while True:  # a worker in the middle of a trial (2 or 3 of its 4 epochs done): killed there
+            latest = {pid: (trial, epoch) for trial, epoch, pid in epochs_trained(out)}
+            mid = [(pid, trial) for pid, (trial, epoch) in latest.items() if 2 <= epoch <= 3]
+            if mid:
+                break
+            assert time.time() < deadline, (tmp_path / "chief.log").read_text()
+            time.sleep(0.02)
+        victim_pid, killed_trial = mid[0]
         victim = next(name for name, process in workers.items() if process.pid == victim_pid)
         workers[victim].send_signal(signal.SIGKILL)
         workers[victim].wait()
-        killed_trial = trained[-1][0]
         survivor = workers["worker1" if victim == "worker0" else "worker0"]
         assert survivor.wait(timeout=300) == 0, (tmp_path / "worker0.log").read_text()
         assert chief.wait(timeout=120) == 0, (tmp_path / "chief.log").read_text()
