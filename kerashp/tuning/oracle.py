@@ -143,23 +143,13 @@ class ResumableOracle(keras_tuner.Oracle):
         if self.pruner is not None and tuner_id not in self.ongoing_trials and not compat.retry_queue(self):
             promoted = self._promotion()
             if promoted is not None:
-                promoted.status = trial_module.TrialStatus.RUNNING
-                self.ongoing_trials[tuner_id] = promoted
-                self.tuner_ids.add(tuner_id)
-                compat.save_trial(self, promoted)
-                self.save()
-                return promoted
+                return self._hand_out(tuner_id, promoted)
         trial = self._create_numbered_trial(tuner_id)
         if (trial.status == trial_module.TrialStatus.STOPPED and self.promote_when_exhausted
                 and self.pruner is not None and not compat.retry_queue(self)):
             promoted = self._promotion(beyond_quota=True)
             if promoted is not None:  # the space is tried whole: the best trial that can train on does
-                promoted.status = trial_module.TrialStatus.RUNNING
-                self.ongoing_trials[tuner_id] = promoted
-                self.tuner_ids.add(tuner_id)
-                compat.save_trial(self, promoted)
-                self.save()
-                return promoted
+                return self._hand_out(tuner_id, promoted)
         if (self.rung_book is not None and trial.status == trial_module.TrialStatus.RUNNING
                 and self.rung_book.state(trial.trial_id) is None):
             self.rung_book.write(trial.trial_id, self.rung_book.first_state(trial))
@@ -169,6 +159,15 @@ class ResumableOracle(keras_tuner.Oracle):
             self.tuner_ids.add(tuner_id)
             trial.status = trial_module.TrialStatus.IDLE
         return trial
+
+    def _hand_out(self, tuner_id, promoted):
+        """The promoted trial, running for `tuner_id`, recorded."""
+        promoted.status = trial_module.TrialStatus.RUNNING
+        self.ongoing_trials[tuner_id] = promoted
+        self.tuner_ids.add(tuner_id)
+        compat.save_trial(self, promoted)
+        self.save()
+        return promoted
 
     def _create_numbered_trial(self, tuner_id):
         """KerasTuner's `create_trial`, a new trial numbered by the first id no trial holds.

@@ -211,6 +211,16 @@ class RungBook:
                 and self.reached(trial) == rung and rung + 1 < len(self.trial_rungs(trial))
                 and not (self.state(trial.trial_id) or {}).get("stopped"))
 
+    def can_train_on(self, trials: Sequence, busy: set[str]) -> Iterator[tuple[Any, int]]:
+        """Each trial (in `trials`' order) that is not busy and stands finished at a rung below
+        its last, not stopped, with that rung."""
+        for trial in trials:
+            if trial.trial_id in busy:
+                continue
+            rung = self.reached(trial)
+            if rung >= 0 and self.promotable(trial, rung):
+                yield trial, rung
+
     def promote(self, trial, rung: int) -> None:
         """Writes the decision to train the trial on to `rung` (on disk before anything acts on it)."""
         state = self.state_or_first(trial)
@@ -251,12 +261,7 @@ class Pruner(abc.ABC):
         to train to; None when every trial is at its full length, stopped (the median rule's
         stops are for good) or busy."""
         best = None
-        for trial in trials:
-            if trial.trial_id in busy:
-                continue
-            rung = book.reached(trial)
-            if rung < 0 or not book.promotable(trial, rung):
-                continue
+        for trial, rung in book.can_train_on(trials, busy):
             rank = (rung, book.score_at(trial, rung), -int(trial.trial_id))
             if best is None or rank > best[0]:
                 best = (rank, trial, rung + 1)

@@ -21,12 +21,7 @@ class MedianStopping(Pruner):
     name = "median"
 
     def choose(self, book: RungBook, trials: Sequence, busy: set[str]):
-        for trial in trials:
-            if trial.trial_id in busy:
-                continue
-            rung = book.reached(trial)
-            if rung < 0 or not book.promotable(trial, rung):
-                continue
+        for trial, rung in book.can_train_on(trials, busy):
             others = [book.score_at(other, rung) for other in book.at_rung(trials, rung)
                       if other.trial_id != trial.trial_id]
             if len(others) >= MEDIAN_MIN_TRIALS:
