@@ -40,7 +40,8 @@ dropout_1=0.1,dropout_2=0.1,learning_rate=0.001,momentum=0.9,init=xavier_uniform
   epochs), `kerashp-asha-best`, `kerashp-hyperband-best` (`--restore-best-weights`: the
   pick tested at the epoch it is ranked by), `kerashp-asha-promote` and
   `kerashp-asha-best-promote` (`--when-exhausted promote`: the budget left once the grid was
-  tried whole goes to the best trials, beyond ASHA's quota).
+  tried whole goes to the best trials, beyond ASHA's quota), `kerashp-tpe-best` and
+  `kerashp-tpe-best-promote` (the same with kerashp's TPE proposing).
 - `keras-tuner`: `keras_tuner.Hyperband(max_epochs=40, factor=3)`'s real oracle and search
   loop, with a `run_trial` that answers from the table. A trial that continues another
   (`tuner/initial_epoch` > 0) continues the same curve from the epoch it stopped at (the
@@ -122,6 +123,11 @@ KERASHP_SEARCHES = {
     "kerashp-asha-promote": {"search": "random", "prune": "asha", "when_exhausted": "promote"},
     "kerashp-asha-best-promote": {"search": "random", "prune": "asha", "when_exhausted": "promote",
                                   "restore_best_weights": True},
+    # The pick and the budget's rest with kerashp's TPE proposing (it reached the target first of
+    # kerashp's searches in the dry runs).
+    "kerashp-tpe-best": {"search": "tpe", "prune": "asha", "restore_best_weights": True},
+    "kerashp-tpe-best-promote": {"search": "tpe", "prune": "asha", "when_exhausted": "promote",
+                                 "restore_best_weights": True},
 }
 # Table A's epoch cost: the layers, batch norm and the optimizer's state (--cost-by).
 COST_BY = ("hidden", "batch_norm", "optimizer")

@@ -152,6 +152,24 @@ def test_the_promote_lever_spends_the_time_the_default_leaves_on_a_small_grid(ta
     assert promote.values[-1] == pytest.approx(table.grid_pick_test())
 
 
+@pytest.mark.parametrize("search", sorted(set(replay.KERASHP_SEARCHES) - {"kerashp-optuna-tpe"}))
+def test_every_kerashp_search_of_the_replay_is_settings_a_user_can_give(search, table, tmp_path):
+    """Each replayed kerashp search (the default race and the levers) is a set of study options
+    kerashp itself accepts: a misspelt option or value is refused here, not after hours of
+    replays."""
+    from kerashp.errors import option_style
+    from kerashp.settings import resolve_runs
+
+    options = {"eta": replay.ETA, "min_epochs": 1, **replay.KERASHP_SEARCHES[search], "trials": 10, "seed": 0,
+               "max_minutes": 1.0, "out": tmp_path / search, "verbose": 0, "keep_weights": "none"}
+    with option_style("python"):
+        settings = resolve_runs(replay._replay_study(table), options)[0]
+    given = {field.metadata.get("key") or field.name: getattr(group, field.name)
+             for group in (settings.training, settings.search) for field in dataclasses.fields(group)}
+    for name, value in replay.KERASHP_SEARCHES[search].items():
+        assert given[name] == value, name
+
+
 def test_keras_tuner_and_optuna_replays_answer_from_the_table(table, tmp_path):
     pytest.importorskip("optuna")
     tests = {round(float(v), 9) for curve in table.test.values() for v in curve}
