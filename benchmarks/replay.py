@@ -99,6 +99,11 @@ ETA = 3
 # Seconds outside the training epochs per trial (and per ASHA promotion), (min, max) measured by
 # benchmarks/peers.py on this table's data (artifacts/benchmarks/peers, 2026-12-06, 2 CPU cores).
 OVERHEAD_S = {"kerashp": (0.32, 0.43), "keras-tuner": (1.5, 2.2), "optuna": (0.8, 1.2)}
+# What --restore-best-weights adds to a kerashp run (benchmarks/best_epoch_cost.py on table A's
+# models, 2026-12-07, this machine beside the recording: means over the four models): a save of
+# the weights at each epoch that improves the objective, a load for the test pass of a run
+# whose best epoch is not its last.
+BEST_EPOCH_SAVE_S, BEST_EPOCH_LOAD_S = 0.018, 0.025
 KERASHP_SEARCHES = {
     "kerashp-asha": {"search": "random", "prune": "asha"},
     "kerashp-hyperband": {"search": "hyperband"},
@@ -422,6 +427,19 @@ def _replay_study(table: CurveTable):
     return ReplayStudy
 
 
+def best_epoch_seconds(val: np.ndarray, trained: int) -> float:
+    """What `--restore-best-weights` adds to a run that trains epochs `trained`..len(val) of a
+    curve: a save at each of them that improves on every epoch before it, and a load where
+    the best epoch (the first of the best value) is not the last."""
+    best = -math.inf if trained == 0 else float(val[:trained].max())
+    saves = 0
+    for value in val[trained:]:
+        if value > best:
+            best, saves = float(value), saves + 1
+    loads = int(int(np.argmax(val)) < len(val) - 1)
+    return saves * BEST_EPOCH_SAVE_S + loads * BEST_EPOCH_LOAD_S
+
+
 def _table_runs(table: CurveTable, clock: SimulatedClock, overhead_s: float, on_run: Callable):
     """`KerasRuns` whose `run` answers from the table and whose clock is the simulated one."""
     from kerashp.storage import records
@@ -442,6 +460,8 @@ def _table_runs(table: CurveTable, clock: SimulatedClock, overhead_s: float, on_
             trained = int(before["stage_epochs"]) if before else 0  # a promotion trains on from its rung
             clock.now += overhead_s + float(table.seconds[key][trained:stage].sum())
             val, test = table.val[key][:stage], table.test[key]
+            if self.settings.training.restore_best_weights:
+                clock.now += best_epoch_seconds(val, trained)
             rows = "epoch,val_accuracy,test_accuracy\n" + "".join(
                 f"{epoch},{val[epoch]:.6g},{test[epoch]:.6g}\n" for epoch in range(stage))
             records.write_text_atomic(directory / records.HISTORY_FILE, rows)

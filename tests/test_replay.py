@@ -142,6 +142,18 @@ def test_with_restore_best_weights_the_replay_tests_the_pick_at_its_best_epoch(t
     assert best.values[-1] == pytest.approx(table.test[key][4])
 
 
+def test_restoring_the_best_epoch_is_charged_a_save_per_improving_epoch_and_a_load():
+    """--restore-best-weights' own cost on the simulated clock: the weights saved at each epoch
+    better than all before it (a promotion's earlier epochs included) and loaded once where
+    the best epoch is not the last."""
+    save, load = replay.BEST_EPOCH_SAVE_S, replay.BEST_EPOCH_LOAD_S
+    curve = np.array([0.1, 0.3, 0.2, 0.4, 0.35])
+    assert replay.best_epoch_seconds(curve, 0) == pytest.approx(3 * save + load)
+    assert replay.best_epoch_seconds(curve, 2) == pytest.approx(save + load)  # a promotion from epoch 2
+    assert replay.best_epoch_seconds(curve[:4], 0) == pytest.approx(3 * save)  # best at the last: no load
+    assert replay.best_epoch_seconds(np.array([0.5, 0.5]), 0) == pytest.approx(save + load)  # the first of a tie
+
+
 def test_the_promote_lever_spends_the_time_the_default_leaves_on_a_small_grid(table, tmp_path):
     """On 54 configurations the default ASHA stops when it has none left; with --when-exhausted
     promote the same search trains its trials on and, given the time, ends on the grid's pick."""
