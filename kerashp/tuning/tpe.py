@@ -82,31 +82,52 @@ class TPESampler:
             greedy: keep the candidate with the best density ratio (False: a draw from the
                 good group's model, for when the greedy choice was tried already).
         """
+        return self.fit(observations).propose(space, rng, greedy)
+
+    def fit(self, observations: Sequence[Observation]) -> "FittedTPE":
+        """The model of `observations`, to draw several proposals from (each hyperparameter's
+        estimators are built once, when first needed)."""
         usable = [(values, tuple(-math.inf if math.isnan(x) else x for x in key)) for values, key in observations]
-        model = len(usable) >= self.startup
-        good, rest = self.split(usable) if model else ([], [])
+        if len(usable) < self.startup:
+            return FittedTPE(self, None, None)
+        good, rest = self.split(usable)
+        return FittedTPE(self, [values for values, _ in good], [values for values, _ in rest])
+
+
+class FittedTPE:
+    """A `TPESampler`'s model of one set of observations (random proposals where there were
+    fewer than its `startup`)."""
+
+    def __init__(self, sampler: TPESampler, good: list[Mapping[str, Any]] | None,
+                 rest: list[Mapping[str, Any]] | None):
+        self.sampler, self.good, self.rest = sampler, good, rest
+        self._estimators: dict[str, tuple] = {}
+
+    def propose(self, space: Sequence[Any], rng: np.random.Generator, greedy: bool = True) -> dict[str, Any]:
+        """One configuration (as `TPESampler.propose`)."""
         hyperparameters = keras_tuner.HyperParameters()
         for hp in space:
             hyperparameters.merge([hp])
             if not hyperparameters.is_active(hp):
                 continue
-            if model:
-                value = self._candidate(hp, [v[hp.name] for v, _ in good if hp.name in v],
-                                        [v[hp.name] for v, _ in rest if hp.name in v], rng, greedy)
+            scale = _Scale.of(hp)
+            if self.good is not None and not scale.fixed:
+                value = self._candidate(hp, scale, rng, greedy)
             else:
-                value = _Scale.of(hp).random(rng)
+                value = scale.random(rng)
             hyperparameters.values[hp.name] = value
         return dict(hyperparameters.values)
 
-    def _candidate(self, hp, good: list, rest: list, rng: np.random.Generator, greedy: bool) -> Any:
-        scale = _Scale.of(hp)
-        if scale.fixed:
-            return scale.random(rng)
-        below = scale.estimator(good, self.prior_weight)
+    def _candidate(self, hp, scale: "_Scale", rng: np.random.Generator, greedy: bool) -> Any:
+        if hp.name not in self._estimators:
+            prior = self.sampler.prior_weight
+            self._estimators[hp.name] = (
+                scale.estimator([v[hp.name] for v in self.good if hp.name in v], prior),
+                scale.estimator([v[hp.name] for v in self.rest if hp.name in v], prior))
+        below, above = self._estimators[hp.name]
         if not greedy:
             return scale.value(below.sample(rng, 1)[0])
-        above = scale.estimator(rest, self.prior_weight)
-        draws = below.sample(rng, self.candidates)
+        draws = below.sample(rng, self.sampler.candidates)
         ratio = below.log_density(draws) - above.log_density(draws)
         return scale.value(draws[int(np.argmax(ratio))])
 
@@ -285,16 +306,15 @@ class ResumableTPEOracle(ResumableOracle):
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         trials = sorted(self.trials.values(), key=lambda trial: int(trial.trial_id))
-        learned = observations(self, trials)
+        model, random = self.sampler.fit(observations(self, trials)), self.sampler.fit([])
         space = self.get_space().space
         for attempt in range(MAX_COLLISIONS):
             rng = np.random.default_rng(compat.next_seed(self))
             # Where the greedy proposal was tried already: draws from the good group's model, then random ones.
-            values = self.sampler.propose(space, learned if attempt < MODEL_ATTEMPTS else [], rng,
-                                          greedy=attempt == 0)
+            values = (model if attempt < MODEL_ATTEMPTS else random).propose(space, rng, greedy=attempt == 0)
             if not compat.already_tried(self, values):
                 return {"status": trial_module.TrialStatus.RUNNING, "values": values}
         return {"status": trial_module.TrialStatus.STOPPED, "values": None}
 
 
-__all__ = ["ResumableTPEOracle", "TPESampler", "observations", "oriented_score"]
+__all__ = ["FittedTPE", "ResumableTPEOracle", "TPESampler", "observations", "oriented_score"]
