@@ -41,7 +41,8 @@ dropout_1=0.1,dropout_2=0.1,learning_rate=0.001,momentum=0.9,init=xavier_uniform
   pick tested at the epoch it is ranked by), `kerashp-asha-promote` and
   `kerashp-asha-best-promote` (`--when-exhausted promote`: the budget left once the grid was
   tried whole goes to the best trials, beyond ASHA's quota), `kerashp-tpe-best` and
-  `kerashp-tpe-best-promote` (the same with kerashp's TPE proposing).
+  `kerashp-tpe-best-promote` (the same with kerashp's TPE proposing), `kerashp-asha-r3-best` and
+  `kerashp-tpe-r3-best` (a first rung of 3 epochs with the best epoch's weights).
 - `keras-tuner`: `keras_tuner.Hyperband(max_epochs=40, factor=3)`'s real oracle and search
   loop, with a `run_trial` that answers from the table. A trial that continues another
   (`tuner/initial_epoch` > 0) continues the same curve from the epoch it stopped at (the
@@ -133,6 +134,10 @@ KERASHP_SEARCHES = {
     "kerashp-tpe-best": {"search": "tpe", "prune": "asha", "restore_best_weights": True},
     "kerashp-tpe-best-promote": {"search": "tpe", "prune": "asha", "when_exhausted": "promote",
                                  "restore_best_weights": True},
+    # The first rung's length again, with the pick tested at its ranked epoch (the first dry run's
+    # longer first rungs picked runs that had peaked early and tested them at their last epoch).
+    "kerashp-asha-r3-best": {"search": "random", "prune": "asha", "min_epochs": 3, "restore_best_weights": True},
+    "kerashp-tpe-r3-best": {"search": "tpe", "prune": "asha", "min_epochs": 3, "restore_best_weights": True},
 }
 # Table A's epoch cost: the layers, batch norm and the optimizer's state (--cost-by).
 COST_BY = ("hidden", "batch_norm", "optimizer")
