@@ -76,6 +76,7 @@ any verdict.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -105,39 +106,48 @@ OVERHEAD_S = {"kerashp": (0.32, 0.43), "keras-tuner": (1.5, 2.2), "optuna": (0.8
 # the weights at each epoch that improves the objective, a load for the test pass of a run
 # whose best epoch is not its last.
 BEST_EPOCH_SAVE_S, BEST_EPOCH_LOAD_S = 0.018, 0.025
+# Each kerashp search spells out every setting a lever changes, so that a name keeps its meaning
+# when kerashp's defaults change (`_PLAIN`: the values before any lever).
+_PLAIN = {"min_epochs": 1, "restore_best_weights": False, "when_exhausted": "stop"}
+
+
+def _search(**options: Any) -> dict[str, Any]:
+    return {**_PLAIN, **options}
+
+
 KERASHP_SEARCHES = {
-    "kerashp-asha": {"search": "random", "prune": "asha"},
-    "kerashp-hyperband": {"search": "hyperband"},
-    "kerashp-tpe": {"search": "tpe", "prune": "asha"},
+    "kerashp-asha": _search(search="random", prune="asha"),
+    "kerashp-hyperband": _search(search="hyperband"),
+    "kerashp-tpe": _search(search="tpe", prune="asha"),
     # Optuna's TPESampler as kerashp's proposer: the replay that decides whether kerashp's own
     # TPE (kerashp/tuning/tpe.py) is retired (opt-in: each proposal rebuilds Optuna's view of
     # every trial, so a seed costs more than the others').
-    "kerashp-optuna-tpe": {"search": "optuna-tpe", "prune": "asha"},
+    "kerashp-optuna-tpe": _search(search="optuna-tpe", prune="asha"),
     # Levers of the default (opt-in): the first rung's length (one epoch ranks table A's grid
     # with Spearman 0.847, three with 0.938: artifacts/benchmarks/fidelity), and Optuna's TPE
     # proposing under ASHA (above).
-    "kerashp-asha-r2": {"search": "random", "prune": "asha", "min_epochs": 2},
-    "kerashp-asha-r3": {"search": "random", "prune": "asha", "min_epochs": 3},
+    "kerashp-asha-r2": _search(search="random", prune="asha", min_epochs=2),
+    "kerashp-asha-r3": _search(search="random", prune="asha", min_epochs=3),
     # The pick: a run is ranked by its best epoch but, by default, returned (and tested) at its
     # last; with --restore-best-weights the model returned is the one ranked (as KerasTuner's
     # get_best_models loads the best epoch's checkpoint).
-    "kerashp-asha-best": {"search": "random", "prune": "asha", "restore_best_weights": True},
-    "kerashp-hyperband-best": {"search": "hyperband", "restore_best_weights": True},
+    "kerashp-asha-best": _search(search="random", prune="asha", restore_best_weights=True),
+    "kerashp-hyperband-best": _search(search="hyperband", restore_best_weights=True),
     # Once every configuration was tried (a finite grid), train the best trials on beyond ASHA's
     # quota instead of stopping (--when-exhausted promote): on a 144-point part of table A the
     # default stopped after about 4 of 60 simulated minutes.
-    "kerashp-asha-promote": {"search": "random", "prune": "asha", "when_exhausted": "promote"},
-    "kerashp-asha-best-promote": {"search": "random", "prune": "asha", "when_exhausted": "promote",
-                                  "restore_best_weights": True},
+    "kerashp-asha-promote": _search(search="random", prune="asha", when_exhausted="promote"),
+    "kerashp-asha-best-promote": _search(search="random", prune="asha", when_exhausted="promote",
+                                         restore_best_weights=True),
     # The pick and the budget's rest with kerashp's TPE proposing (it reached the target first of
     # kerashp's searches in the dry runs).
-    "kerashp-tpe-best": {"search": "tpe", "prune": "asha", "restore_best_weights": True},
-    "kerashp-tpe-best-promote": {"search": "tpe", "prune": "asha", "when_exhausted": "promote",
-                                 "restore_best_weights": True},
+    "kerashp-tpe-best": _search(search="tpe", prune="asha", restore_best_weights=True),
+    "kerashp-tpe-best-promote": _search(search="tpe", prune="asha", when_exhausted="promote",
+                                        restore_best_weights=True),
     # The first rung's length again, with the pick tested at its ranked epoch (the first dry run's
     # longer first rungs picked runs that had peaked early and tested them at their last epoch).
-    "kerashp-asha-r3-best": {"search": "random", "prune": "asha", "min_epochs": 3, "restore_best_weights": True},
-    "kerashp-tpe-r3-best": {"search": "tpe", "prune": "asha", "min_epochs": 3, "restore_best_weights": True},
+    "kerashp-asha-r3-best": _search(search="random", prune="asha", min_epochs=3, restore_best_weights=True),
+    "kerashp-tpe-r3-best": _search(search="tpe", prune="asha", min_epochs=3, restore_best_weights=True),
 }
 # Table A's epoch cost: the layers, batch norm and the optimizer's state (--cost-by).
 COST_BY = ("hidden", "batch_norm", "optimizer")
@@ -518,7 +528,7 @@ def replay_kerashp(table: CurveTable, search: str, seed: int, horizon_s: float, 
     study_class = _replay_study(table)
     out = work / f"{search}-{seed}"
     shutil.rmtree(out, ignore_errors=True)
-    options = {"eta": ETA, "min_epochs": 1, **KERASHP_SEARCHES[search], "trials": 10**6, "seed": seed,
+    options = {"eta": ETA, **KERASHP_SEARCHES[search], "trials": 10**6, "seed": seed,
                "max_minutes": horizon_s / 60, "out": out, "verbose": 0, "keep_weights": "none"}
     with option_style("python"):
         settings = resolve_runs(study_class, options)[0]
@@ -725,22 +735,43 @@ def trajectory_file(work: pathlib.Path, overhead_level: str) -> pathlib.Path:
 
 def load_trajectories(work: pathlib.Path, overhead_level: str) -> dict[tuple[str, int], Trajectory]:
     path = trajectory_file(work, overhead_level)
-    found = {}
+    found: dict[tuple[str, int], Trajectory] = {}
+    stale: set[tuple[str, int]] = set()
     if path.exists():
         for line in path.read_text().splitlines():
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut by a kill: that replay runs again
+            made = record.pop("definition", None)
             trajectory = Trajectory(**record)
-            found[(trajectory.search, trajectory.seed)] = trajectory
+            key = (trajectory.search, trajectory.seed)
+            if made != json.loads(json.dumps(definition(trajectory.search, overhead_level))):
+                stale.add(key)
+                found.pop(key, None)
+            else:
+                found[key] = trajectory
+    for search in sorted({search for search, _ in stale - set(found)}):
+        count = sum(1 for key in stale - set(found) if key[0] == search)
+        print(f"{count} kept replay(s) of {search} were made with other settings or charges: not counted "
+              "(a run replays them again)", flush=True)
     return found
+
+
+def definition(search: str, overhead_level: str) -> dict[str, Any]:
+    """What a replay of `search` is made of besides the table and horizon (kept with each
+    trajectory): its kerashp options, the time charged outside the epochs, and what
+    restoring the best epoch costs. A kept replay defined otherwise is stale and runs again."""
+    options = KERASHP_SEARCHES.get(search)
+    return {"options": options, "overhead_s": overhead(search, overhead_level),
+            "best_epoch_s": [BEST_EPOCH_SAVE_S, BEST_EPOCH_LOAD_S]
+            if options and options.get("restore_best_weights") else None}
 
 
 def _replay_job(job: tuple) -> dict:
     spec, search, seed, horizon_s, overhead_level, scratch = job
     trajectory = replay(spec.load(), search, seed, horizon_s, overhead_level, pathlib.Path(scratch) / str(os.getpid()))
-    return dataclasses.asdict(trajectory)
+    return {**dataclasses.asdict(trajectory), "definition": definition(search, overhead_level)}
 
 
 def _quiet_worker() -> None:
@@ -775,10 +806,16 @@ def run(spec: TableSpec, searches: list[str], seeds: list[int], horizon_s: float
     started = time.perf_counter()
     with open(trajectory_file(work, overhead_level), "a") as sink:
         context = multiprocessing.get_context("spawn")
-        with context.Pool(processes, initializer=_quiet_worker, maxtasksperchild=50) as pool:
-            for count, record in enumerate(pool.imap_unordered(_replay_job, jobs), 1):
+        with contextlib.ExitStack() as stack:
+            if processes > 1:  # else in this process (a test's patches hold there)
+                pool = stack.enter_context(context.Pool(processes, initializer=_quiet_worker, maxtasksperchild=50))
+                records = pool.imap_unordered(_replay_job, jobs)
+            else:
+                records = map(_replay_job, jobs)
+            for count, record in enumerate(records, 1):
                 sink.write(json.dumps(record) + "\n")
                 sink.flush()
+                record.pop("definition")
                 done[(record["search"], record["seed"])] = Trajectory(**record)
                 if count % 10 == 0 or count == len(jobs):
                     print(f"  {count}/{len(jobs)} replays, {time.perf_counter() - started:.0f} s", flush=True)

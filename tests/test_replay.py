@@ -251,6 +251,45 @@ def test_run_resumes_and_summarizes(tmp_path):
         replay.run(spec, searches, [0], 90.0, "mid", work, processes=1)
 
 
+def test_a_kept_replay_made_with_other_search_settings_or_charges_is_not_counted(tmp_path, monkeypatch, capsys):
+    """A replay kept in the work directory records what its search was (kerashp options, the
+    time charged outside the epochs): where that has changed since (a lever redefined, a new
+    measurement), the kept replay is stale, left out of the summary and replayed again."""
+    path = tmp_path / "table.csv"
+    synthetic_frame().to_csv(path, index=False)
+    work = tmp_path / "work"
+    spec = replay.TableSpec(str(path), (3, 6, 9), ("width",))
+    replay.run(spec, ["kerashp-asha", "optuna"], [0], 60.0, "mid", work, processes=1)
+    assert set(replay.load_trajectories(work, "mid")) == {("kerashp-asha", 0), ("optuna", 0)}
+    changed = {**replay.KERASHP_SEARCHES, "kerashp-asha": {**replay.KERASHP_SEARCHES["kerashp-asha"], "min_epochs": 2}}
+    monkeypatch.setattr(replay, "KERASHP_SEARCHES", changed)
+    monkeypatch.setitem(replay.OVERHEAD_S, "optuna", (0.5, 0.9))
+    capsys.readouterr()
+    assert replay.load_trajectories(work, "mid") == {}
+    assert "1 kept replay(s) of kerashp-asha" in capsys.readouterr().out
+    done = replay.run(spec, ["kerashp-asha", "optuna"], [0], 60.0, "mid", work, processes=1)
+    assert set(done) == {("kerashp-asha", 0), ("optuna", 0)}
+    assert len(replay.trajectory_file(work, "mid").read_text().splitlines()) == 4
+    assert set(replay.load_trajectories(work, "mid")) == set(done)  # the new lines count, the stale ones not
+    assert "kept replay" not in capsys.readouterr().out.split("replays kept")[-1]
+
+
+def test_the_default_row_is_kerashps_defaults_with_its_search_and_pruner(table, tmp_path):
+    """`default` = 1 marks kerashp's default search: its lever settings must be what kerashp
+    gives when only the search and the pruner are named (a default changed in kerashp without
+    the replay following it fails here)."""
+    from kerashp.errors import option_style
+    from kerashp.settings import resolve_runs
+
+    named = replay.KERASHP_SEARCHES[replay.DEFAULT_SEARCH]
+    common = {"trials": 10, "seed": 0, "out": tmp_path, "verbose": 0}
+    with option_style("python"):
+        spelled = resolve_runs(replay._replay_study(table), {**common, **named})[0]
+        plain = resolve_runs(replay._replay_study(table), {**common, "search": named["search"],
+                                                           "prune": named["prune"]})[0]
+    assert spelled == plain
+
+
 def test_an_opt_in_search_gets_its_row_after_the_default_race(table):
     """A search replayed beside the default race (kerashp-optuna-tpe, opt-in with --searches) is
     summarised too, after the race's rows; a search missing a seed is left out."""
@@ -306,7 +345,8 @@ def test_the_confirm_command_reads_the_peers_outcomes_and_writes_its_table_and_f
     peers.mkdir()
     with open(replay.trajectory_file(work, "mid"), "w") as sink:
         for seed in range(3):
-            sink.write(json.dumps(dataclasses.asdict(replay.Trajectory("optuna", seed, [20.0], [0.8], 5, 50, 1.0))) + "\n")
+            record = dataclasses.asdict(replay.Trajectory("optuna", seed, [20.0], [0.8], 5, 50, 1.0))
+            sink.write(json.dumps({**record, "definition": replay.definition("optuna", "mid")}) + "\n")
     outcomes = [{"search": "optuna", "repetition": 0, "picks": [[20.0, 0.8]]}]
     settings = {"data": "x", "train_limit": 6000, "budget_minutes": 2.0, "space": "table-a"}
     (peers / "outcomes.json").write_text(json.dumps({"settings": settings, "outcomes": outcomes}))
