@@ -66,6 +66,13 @@ of kerashp's default search with seeds 100-199 of the same search (it must not "
 R <= 0.5 with an interval below 1). Anytime curves: the interquartile mean of q(t) over
 seeds with a bootstrap 95% band.
 
+Levers (set before their replays; `beats`): a kerashp search beats the default where its
+median T over the default's (`R_vs_default`, the same bootstrap) has an interval below 1 and
+its IQM q is not below the default's at 2, 5, 10 or 20 minutes (the 95% interval of
+default - this below 0.001). Of those that beat it, the one with the smallest median T
+becomes the default (the fewest changed settings where their intervals overlap), and the
+race is then replayed at 100 seeds with it.
+
 Confirmation (`confirm`): real searches of each library on table A's space and data
 (`benchmarks/peers.py --space table-a`, which records each search's q(t) as it runs) must lie
 inside the 5-95% band of the same search's replayed q(t) at 80% or more of the time points
@@ -705,6 +712,14 @@ def ratio_interval(numerator: np.ndarray, denominators: list[np.ndarray], resamp
     return point, float(low), float(high)
 
 
+def beats(row: dict) -> bool:
+    """The levers' rule, set before their replays: a kerashp search beats the default where
+    its median time to tau over the default's has a 95% interval below 1 and its q is not
+    below the default's at any reported minute (the interval of default - this below 0.001)."""
+    return (row["R_vs_default_high"] < 1
+            and all(row[f"default_minus_this_{m}min_high"] < 0.001 for m in REPORT_MINUTES))
+
+
 def passes(r: float, high: float) -> bool:
     """The target: R <= 0.5 with the interval's upper bound below 1."""
     return r <= 0.5 and high < 1
@@ -862,6 +877,11 @@ def summarize(trajectories: dict[tuple[str, int], Trajectory], table: CurveTable
             for m, mine, theirs in zip(REPORT_MINUTES, q_at[DEFAULT_SEARCH].T, q_at[search].T):
                 d, low, high = difference_interval(mine, theirs)
                 row[f"default_minus_this_{m}min"], row[f"default_minus_this_{m}min_low"] = d, low
+                row[f"default_minus_this_{m}min_high"] = high
+            if library(search) == "kerashp":  # a lever against the default: its median T over the default's
+                row["R_vs_default"], row["R_vs_default_low"], row["R_vs_default_high"] = ratio_interval(
+                    first[search][TAU_MARGINS[0]], [first[DEFAULT_SEARCH][TAU_MARGINS[0]]])
+                row["beats_default"] = int(beats(row))
         row["trials"] = float(np.mean([r.trials for r in runs]))
         row["epochs"] = float(np.mean([r.epochs for r in runs]))
         row["decision_s_per_trial"] = float(np.sum([r.decision_s for r in runs]) / max(sum(r.trials for r in runs), 1))
@@ -1013,8 +1033,11 @@ def print_summary(rows: list[dict], verdicts: dict) -> None:
     for row in rows:
         r = f"R {row['R']:.2f} [{row['R_low']:.2f}, {row['R_high']:.2f}]" if "R" in row else ""
         iqms = " ".join(f"{m}min {row[f'iqm_q_{m}min']:.4f}" for m in REPORT_MINUTES)
+        lever = (f"; vs the default {row['R_vs_default']:.2f} [{row['R_vs_default_low']:.2f}, "
+                 f"{row['R_vs_default_high']:.2f}]{', beats it' if row['beats_default'] else ''}"
+                 if "beats_default" in row else "")
         print(f"{row['search']:18s} median T {row['median_T'] / 60:6.2f} min, reached {row['reached']:.0%}, {r}; "
-              f"IQM q: {iqms}; {row['trials']:.0f} trials")
+              f"IQM q: {iqms}; {row['trials']:.0f} trials{lever}")
     for key in ("R_target_met", "iqm_not_below_any_peer", "A/A", "A/A_passes"):
         if key in verdicts:
             print(f"{key}: {verdicts[key]}")

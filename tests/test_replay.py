@@ -305,6 +305,28 @@ def test_an_opt_in_search_gets_its_row_after_the_default_race(table):
     assert verdicts["R"][0] == pytest.approx(0.5)
 
 
+def test_a_lever_beats_the_default_only_when_faster_with_power_and_never_worse_later(table):
+    """The levers' rule: 30 seeds of a lever reaching the target at 20-49 s against the default's
+    60-89 s beat it; the same speed with a pick that later falls 0.01 below the default's does
+    not; and one the same as the default does not."""
+    target = table.grid_pick_test()
+    trajectories = {}
+    for seed in range(30):
+        trajectories[("kerashp-asha", seed)] = replay.Trajectory("kerashp-asha", seed, [60.0 + seed], [target], 5, 9, 0.1)
+        trajectories[("kerashp-asha-best", seed)] = replay.Trajectory("kerashp-asha-best", seed, [20.0 + seed],
+                                                                      [target], 5, 9, 0.1)
+        trajectories[("kerashp-tpe-best", seed)] = replay.Trajectory(
+            "kerashp-tpe-best", seed, [20.0 + seed, 400.0], [target, target - 0.01], 5, 9, 0.1)
+        trajectories[("kerashp-asha-r3-best", seed)] = replay.Trajectory("kerashp-asha-r3-best", seed, [60.0 + seed],
+                                                                         [target], 5, 9, 0.1)
+    rows, _ = replay.summarize(trajectories, table, "synthetic", 3600.0, list(range(30)), [])
+    by = {row["search"]: row for row in rows}
+    assert by["kerashp-asha-best"]["beats_default"] == 1 and by["kerashp-asha-best"]["R_vs_default_high"] < 1
+    assert by["kerashp-tpe-best"]["R_vs_default_high"] < 1 and by["kerashp-tpe-best"]["beats_default"] == 0
+    assert by["kerashp-asha-r3-best"]["beats_default"] == 0
+    assert "beats_default" not in by["kerashp-asha"]
+
+
 def test_confirm_counts_the_time_points_where_a_real_search_lies_inside_the_replays_band():
     """100 replayed seeds whose pick reaches 0.80 at 10-109 s and 0.85 at 200 s: a real search
     that reaches 0.80 at 50 s and 0.85 at 210 s is inside the 5-95% band throughout; one stuck at
