@@ -29,6 +29,9 @@ repetition, and a seed of its own per repetition:
   oracle proposes, ASHA stops; a model-based proposer like Optuna's TPE);
 - `kerashp-tpe`: `search="tpe", prune="asha"` (kerashp's tree-structured Parzen
   estimator proposes from the highest rung 10 trials reached, ASHA stops);
+- every other kerashp search of benchmarks/replay.py by its name there (`kerashp-tpe-best`,
+  `kerashp-asha-best-promote`, ...; the replay's definition wins where a name is in both), so
+  that a lever replayed there can be confirmed by real searches here;
 - `keras-tuner`: `keras_tuner.Hyperband(max_epochs=40, factor=3)` on the same
   builder (its resource is the epochs, so the grid's `epochs` is not searched), as
   its documentation sets it up, with Hyperband iterations until the budget ends
@@ -89,6 +92,23 @@ KERASHP_SEARCHES = {"asha": {"search": "random", "prune": "asha"},
                     "bayesian": {"search": "bayesian", "prune": "asha"},
                     "tpe": {"search": "tpe", "prune": "asha"}}
 MAX_EPOCHS = 40
+
+
+def kerashp_searches() -> dict[str, dict]:
+    """kerashp's searches by method (`kerashp-<method>`): this benchmark's own and the replay's
+    (benchmarks/replay.py; its definition wins where a name is in both, so that the searches
+    confirming the replay run as it replayed them)."""
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+    import replay
+
+    return {**KERASHP_SEARCHES,
+            **{name.removeprefix("kerashp-"): dict(options) for name, options in replay.KERASHP_SEARCHES.items()}}
+
+
+def all_searches() -> tuple[str, ...]:
+    """Every search this benchmark runs: its own, then the replay's other kerashp searches."""
+    return (*SEARCHES, *(f"kerashp-{m}" for m in kerashp_searches() if f"kerashp-{m}" not in SEARCHES))
 ETA = 3
 # KerasTuner's Hyperband runs iterations until the deadline stops it (its default, one, ended after
 # 700 s of a 20-minute budget; its documentation recommends as many as the budget allows).
@@ -162,7 +182,7 @@ def grid_study(data):
 
 def kerashp_options(method: str, seed: int, budget_s: float, out: pathlib.Path) -> dict:
     """`kerashp.run`'s options for the search `kerashp-<method>`."""
-    return {**KERASHP_SEARCHES[method], "trials": 100_000, "eta": ETA, "seed": seed, "max_minutes": budget_s / 60,
+    return {**kerashp_searches()[method], "trials": 100_000, "eta": ETA, "seed": seed, "max_minutes": budget_s / 60,
             "out": out, "verbose": 0, "keep_weights": "best"}
 
 
@@ -410,7 +430,8 @@ def main() -> None:
                         help="the FashionMNIST grid's space, or table A's sub-grid (benchmarks/curves_fashion_mlp.py: "
                              "the searches that confirm the replay, benchmarks/replay.py confirm)")
     parser.add_argument("--repetitions", type=int, default=3)
-    parser.add_argument("--searches", default=",".join(SEARCHES), help=f"comma-separated subset of {SEARCHES}")
+    parser.add_argument("--searches", default=",".join(SEARCHES), help="comma-separated subset of " + ", ".join(SEARCHES) + " and the replay's kerashp searches "
+                             "(benchmarks/replay.py)")
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "artifacts" / "benchmarks" / "peers")
     parser.add_argument("--in-process", action="store_true",
                         help="run every search in this process (by default each runs in a fresh one)")
@@ -418,9 +439,9 @@ def main() -> None:
     parser.add_argument("--outcome-file", type=pathlib.Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     searches = [name.strip() for name in args.searches.split(",") if name.strip()]
-    unknown = set(searches) - set(SEARCHES)
+    unknown = set(searches) - set(all_searches())
     if unknown:
-        parser.error(f"unknown search(es) {', '.join(sorted(unknown))}; choose from {', '.join(SEARCHES)}")
+        parser.error(f"unknown search(es) {', '.join(sorted(unknown))}; choose from {', '.join(all_searches())}")
     if "optuna" in searches:
         try:
             import optuna  # noqa: F401
@@ -561,7 +582,7 @@ def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float, final: bo
         points = o.curve()
         if points:
             xs, ys = zip(*points)
-            axes.step([*xs, budget_s], [*ys, ys[-1]], where="post", color=colours[o.search], alpha=0.8,
+            axes.step([*xs, budget_s], [*ys, ys[-1]], where="post", color=colours.get(o.search), alpha=0.8,
                       label=o.search if o.repetition == 0 else None)
     top = max((o.best() for o in outcomes if o.events), default=1.0)
     axes.set(xlabel="seconds since the search began", ylabel="best validation accuracy so far",
@@ -574,7 +595,7 @@ def write(outcomes: list[Outcome], out: pathlib.Path, budget_s: float, final: bo
     if not final:
         return
     peers = [name for name in ("keras-tuner", "optuna") if any(o.search == name for o in outcomes)]
-    ours = [name for name in SEARCHES if name.startswith("kerashp-") and any(o.search == name for o in outcomes)]
+    ours = [name for name in all_searches() if name.startswith("kerashp-") and any(o.search == name for o in outcomes)]
     repetitions = sorted({o.repetition for o in outcomes})
     for mine in ours:
         ratios = []
