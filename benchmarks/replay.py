@@ -19,7 +19,8 @@ the seconds of every epoch). Each search runs its library's own decision code un
 run's results arrive on a simulated clock at its start plus the table's seconds for the
 epochs it trains, plus the library's measured time outside the epochs per trial
 (`OVERHEAD_S`, from benchmarks/peers.py's 20-minute searches here), plus the real time the
-library's own code took between two runs (its decisions and its bookkeeping, measured).
+library's own code took between two runs (its decisions and its bookkeeping, measured in
+CPU seconds of the replaying process, so that a shared machine does not inflate them).
 An epoch's seconds are the median of that epoch over the points that share the
 hyperparameters setting its cost (`--cost-by`, for table A the layers, batch norm and the
 optimizer): table A was recorded partly beside other work, and one of its points holds an
@@ -375,6 +376,14 @@ class TableSpec:
 _TABLES: dict[TableSpec, CurveTable] = {}
 
 
+def library_seconds() -> float:
+    """The clock a library's own time is measured on: the CPU seconds of the replaying
+    process (all its threads), so that a replay beside other work charges what a decision
+    costs, not its wait for a core. On `--scratch` in memory the records' disk writes cost no
+    waiting either; a real search's waits for the disk are outside the replay."""
+    return time.process_time()
+
+
 class SimulatedClock:
     """The simulated clock of one replay: table seconds and overheads added by the replay,
     the library's own time between two runs measured and added."""
@@ -386,10 +395,10 @@ class SimulatedClock:
     def run_begins(self) -> None:
         """A run starts: the real time since the last one ended was the library's own."""
         if self._returned is not None:
-            self.now += time.perf_counter() - self._returned
+            self.now += library_seconds() - self._returned
 
     def run_ends(self) -> None:
-        self._returned = time.perf_counter()
+        self._returned = library_seconds()
 
 
 @dataclasses.dataclass
@@ -539,9 +548,9 @@ def replay_kerashp(table: CurveTable, search: str, seed: int, horizon_s: float, 
                "max_minutes": horizon_s / 60, "out": out, "verbose": 0, "keep_weights": "none"}
     with option_style("python"):
         settings = resolve_runs(study_class, options)[0]
-    started = time.perf_counter()
+    started = library_seconds()
     run_study(study_class, settings, executor=_table_runs(table, clock, overhead(search, overhead_level), on_run))
-    trajectory.decision_s = time.perf_counter() - started
+    trajectory.decision_s = library_seconds() - started
     shutil.rmtree(out, ignore_errors=True)
     return trajectory
 
@@ -600,10 +609,10 @@ def replay_keras_tuner(table: CurveTable, seed: int, horizon_s: float, overhead_
     directory = work / f"keras-tuner-{seed}"
     oracle = Oracle(objective=keras_tuner.Objective("val_accuracy", "max"), max_epochs=table.max_epochs,
                     factor=ETA, hyperband_iterations=10**4, seed=seed)
-    started = time.perf_counter()
+    started = library_seconds()
     tuner = Tuner(oracle, Model(), directory=str(directory), project_name="kt", overwrite=True)
     tuner.search(verbose=0)
-    trajectory.decision_s = time.perf_counter() - started
+    trajectory.decision_s = library_seconds() - started
     shutil.rmtree(directory, ignore_errors=True)
     return trajectory
 
@@ -624,7 +633,7 @@ def replay_optuna(table: CurveTable, seed: int, horizon_s: float, overhead_level
                                 pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=table.max_epochs,
                                                                       reduction_factor=ETA))
     final_test: dict[int, float] = {}
-    started = time.perf_counter()
+    started = library_seconds()
     while clock.now <= horizon_s:
         clock.run_begins()
         trial = study.ask(distributions)
@@ -635,10 +644,10 @@ def replay_optuna(table: CurveTable, seed: int, horizon_s: float, overhead_level
         for epoch in range(epochs):
             clock.now += float(table.seconds[key][epoch])
             trajectory.epochs += 1
-            decided = time.perf_counter()
+            decided = library_seconds()
             trial.report(float(table.val[key][epoch]), step=epoch + 1)
             pruned = trial.should_prune()
-            clock.now += time.perf_counter() - decided
+            clock.now += library_seconds() - decided
             if pruned or clock.now > horizon_s:
                 break
         trajectory.trials += 1
@@ -654,7 +663,7 @@ def replay_optuna(table: CurveTable, seed: int, horizon_s: float, overhead_level
             if not trajectory.values or value != trajectory.values[-1]:
                 trajectory.times.append(clock.now)
                 trajectory.values.append(value)
-    trajectory.decision_s = time.perf_counter() - started
+    trajectory.decision_s = library_seconds() - started
     return trajectory
 
 
@@ -778,7 +787,7 @@ def definition(search: str, overhead_level: str) -> dict[str, Any]:
     trajectory): its kerashp options, the time charged outside the epochs, and what
     restoring the best epoch costs. A kept replay defined otherwise is stale and runs again."""
     options = KERASHP_SEARCHES.get(search)
-    return {"options": options, "overhead_s": overhead(search, overhead_level),
+    return {"options": options, "overhead_s": overhead(search, overhead_level), "library_clock": "cpu",
             "best_epoch_s": [BEST_EPOCH_SAVE_S, BEST_EPOCH_LOAD_S]
             if options and options.get("restore_best_weights") else None}
 
@@ -818,7 +827,7 @@ def run(spec: TableSpec, searches: list[str], seeds: list[int], horizon_s: float
     jobs = [(spec, search, seed, horizon_s, overhead_level, str(scratch))
             for seed in seeds for search in searches if (search, seed) not in done]
     print(f"{len(done)} replays kept, {len(jobs)} to run ({processes} process(es))", flush=True)
-    started = time.perf_counter()
+    wall_started = time.monotonic()
     with open(trajectory_file(work, overhead_level), "a") as sink:
         context = multiprocessing.get_context("spawn")
         with contextlib.ExitStack() as stack:
@@ -833,7 +842,7 @@ def run(spec: TableSpec, searches: list[str], seeds: list[int], horizon_s: float
                 record.pop("definition")
                 done[(record["search"], record["seed"])] = Trajectory(**record)
                 if count % 10 == 0 or count == len(jobs):
-                    print(f"  {count}/{len(jobs)} replays, {time.perf_counter() - started:.0f} s", flush=True)
+                    print(f"  {count}/{len(jobs)} replays, {time.monotonic() - wall_started:.0f} s", flush=True)
     shutil.rmtree(scratch, ignore_errors=True)
     return done
 

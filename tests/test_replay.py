@@ -380,3 +380,22 @@ def test_the_confirm_command_reads_the_peers_outcomes_and_writes_its_table_and_f
     (peers / "outcomes.json").write_text(json.dumps({"settings": {**settings, "space": None}, "outcomes": outcomes}))
     with pytest.raises(SystemExit, match="not on table A's space"):
         replay.main(["confirm", "--work", str(work), "--peers", str(peers), "--seeds", "3"])
+
+
+def test_the_simulated_clock_charges_the_librarys_cpu_time_not_its_wait_for_a_core():
+    """Between two runs the clock adds what the library's own code computed (0.2 s of work)
+    but not time the process spent off the CPU (0.3 s asleep, as beside other work)."""
+    import time
+
+    clock = replay.SimulatedClock()
+    clock.run_ends()
+    time.sleep(0.3)
+    clock.run_begins()
+    assert clock.now < 0.05
+    clock.run_ends()
+    busy_until = time.process_time() + 0.2
+    while time.process_time() < busy_until:
+        pass
+    clock.run_begins()
+    assert 0.19 < clock.now < 0.3
+    assert replay.definition("kerashp-asha", "mid")["library_clock"] == "cpu"
