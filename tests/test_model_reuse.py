@@ -98,12 +98,12 @@ class FreshGrid(CountedGrid):
 
 
 def test_grid_points_of_one_architecture_share_one_trace_and_train_like_fresh_ones(tmp_path):
-    # Nine random points of the FashionMNIST grid with batch norm and SGD, ASHA-pruned (rungs 1
+    # Six random points of the FashionMNIST grid with batch norm and SGD, ASHA-pruned (rungs 1
     # and 3 epochs: promotions resume from checkpoints into reused models). Hidden layers vary
     # (up to three architectures, each built and traced once however the trials interleave);
     # initialisation, dropout rates (VariableDropout), learning rate and momentum (TorchSGD's,
     # in a variable) are set in place.
-    args = ["--data", "sample:fashion_mnist", "--search", "random", "--trials", "9", "--epochs", "3",
+    args = ["--data", "sample:fashion_mnist", "--search", "random", "--trials", "6", "--epochs", "3",
             "--prune", "asha", "--min-epochs", "1", "--eta", "3", "--train-limit", "600", "--verbose", "0",
             "--set", "batch_norm=True", "--set", "optimizer=sgd"]
     CountedGrid.builds = FreshGrid.builds = 0
@@ -112,14 +112,14 @@ def test_grid_points_of_one_architecture_share_one_trace_and_train_like_fresh_on
     fresh = pd.read_csv(tmp_path / "fresh" / "epochs.csv")
     reused = pd.read_csv(tmp_path / "reused" / "epochs.csv")
     columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
-    assert len(fresh) == len(reused) > 9 and list(fresh["trial"]) == list(reused["trial"])
+    assert len(fresh) == len(reused) > 6 and list(fresh["trial"]) == list(reused["trial"])
     np.testing.assert_allclose(reused[columns], fresh[columns], rtol=1e-5, atol=1e-6)
     table = pd.read_csv(tmp_path / "reused" / "results.csv")
     assert table["hidden"].nunique() >= 2 and table["momentum"].nunique() >= 2
     assert table[["dropout_1", "dropout_2"]].drop_duplicates().shape[0] >= 3
-    assert CountedGrid.builds == table["hidden"].nunique() + 1 and FreshGrid.builds >= 9  # + 1: the reference model
+    assert CountedGrid.builds == table["hidden"].nunique() + 1 and FreshGrid.builds >= 6  # + 1: the reference model
     first_epochs = fresh[fresh["epoch"] == 1].drop_duplicates("trial")
-    assert first_epochs["loss"].round(5).nunique() == 9  # the nine points really start differently
+    assert first_epochs["loss"].round(5).nunique() == 6  # the six points really start differently
     with pytest.raises(ValueError, match="not the same architecture"):
         from kerashp.models import build_mlp, copy_initial_state
 
@@ -135,7 +135,7 @@ def test_set_hyperparameters_needs_variables():
 
 
 def test_promoted_runs_continue_with_their_kept_model_and_train_as_rebuilt_ones(tmp_path, caplog, monkeypatch):
-    # ASHA over nine grid points of different architectures (no model reuse): a run stopped at
+    # ASHA over six grid points of different architectures (no model reuse): a run stopped at
     # its rung keeps its compiled model, so a promotion a few trials later trains on without a
     # rebuild and a new trace; its epochs must be those of a run rebuilt from its checkpoint.
     from kerashp.tuning.kept_models import KeptModels
@@ -147,11 +147,11 @@ def test_promoted_runs_continue_with_their_kept_model_and_train_as_rebuilt_ones(
     with monkeypatch.context() as patch:
         patch.setattr(KeptModels, "MAX_MODELS", 0)
         with caplog.at_level("INFO", logger="kerashp"):
-            assert main(FreshGrid, [*args, "--trials", "9", "--out", str(tmp_path / "rebuilt")]) == 0
+            assert main(FreshGrid, [*args, "--trials", "6", "--out", str(tmp_path / "rebuilt")]) == 0
         assert not any("continues with the model in memory" in r.getMessage() for r in caplog.records)
     caplog.clear()
     with caplog.at_level("INFO", logger="kerashp"):
-        assert main(FreshGrid, [*args, "--trials", "9", "--out", str(tmp_path / "kept")]) == 0
+        assert main(FreshGrid, [*args, "--trials", "6", "--out", str(tmp_path / "kept")]) == 0
     messages = [r.getMessage() for r in caplog.records]
     promoted = [m.split()[1] for m in messages if "promoted to rung" in m]
     continued = [m.split()[1] for m in messages if "continues with the model in memory" in m]
