@@ -42,6 +42,7 @@ EPOCHS = 40
 SPACE = {
     "hidden": ["1024-256", "1024-128"],
     "init": ["xavier_uniform", "random_normal"],
+    "batch_norm": [False, True],
     "dropout_1": [0.1, 0.5],
     "dropout_2": [0.1, 0.5],
     "optimizer": ["sgd", "adam", "rmsprop"],
@@ -58,7 +59,7 @@ def part_space(part: str) -> dict[str, list]:
     space = {}
     for item in filter(None, (item.strip() for item in part.split(","))):
         name, _, text = item.partition("=")
-        values = [value for value in SPACE.get(name, []) if str(value) == text]
+        values = [value for value in SPACE.get(name, []) if str(value).lower() == text.strip().lower()]
         if not values:
             raise StudyError(f"--part {item!r}: expected NAME=VALUE with NAME one of {', '.join(SPACE)} "
                              f"and VALUE one of its values")
@@ -91,7 +92,10 @@ class FashionCurves(FashionGrid):
         space = {**SPACE, **(SUBSET if self.options.subset else {}), **part_space(self.options.part)}
         hp.Choice("hidden", space["hidden"])
         hp.Choice("init", space["init"])
-        hp.Boolean("batch_norm")
+        if space["batch_norm"] == [False, True]:
+            hp.Boolean("batch_norm")  # as recorded: the whole table's study directory holds a Boolean
+        else:
+            hp.Fixed("batch_norm", space["batch_norm"][0])
         for name in ("dropout_1", "dropout_2", "optimizer", "learning_rate", "momentum"):
             hp.Choice(name, space[name])
 

@@ -47,6 +47,8 @@ def test_table_a_is_576_points_of_40_epochs_and_its_subset_a_quarter():
     assert calibration == 12 and values["learning_rate"] == [0.001]
     from kerashp import StudyError
 
+    norm, values = grid_points(part="batch_norm=true,optimizer=adam")  # any of the table's hyperparameters
+    assert norm == 96 and values["batch_norm"] == [True] and values["optimizer"] == ["adam"]
     with pytest.raises(StudyError, match="hidden=512"):
         grid_points(part="hidden=512")
 
