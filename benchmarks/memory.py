@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument("--trace", type=int, default=0, metavar="N",
                         help="also print the N places whose Python allocations grew most between the end of "
                              "the warm-up and the last trial (tracemalloc; slows the trials)")
+    parser.add_argument("--malloc-trim", action="store_true",
+                        help="call glibc's malloc_trim(0) after every trial (hands the free pages inside "
+                             "malloc's heaps back to the system): does the resident memory's growth come from them?")
     args = parser.parse_args()
 
     import numpy as np
@@ -92,6 +95,8 @@ def main() -> None:
 
     def on_trial_end(self, trial):
         original(self, trial)
+        if args.malloc_trim:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
         done = len(samples) + 1
         samples.append((done, rss_mib()))
         heap.append(heap_mib())
