@@ -7,7 +7,8 @@ Both searches are `python -m studies.fashion_grid --search grid` over the same 8
 points (hidden layers x initialisation x optimizer x learning rate, 3 values each;
 batch norm off, dropout 0.2, momentum 0.9, `--epochs` for every point), one after
 the other in this process's machine, with the same seed, data and settings; the
-pruned one adds `--prune asha --min-epochs 1 --eta 3`. Prints, for each: epochs
+pruned one adds `--prune asha --min-epochs 1 --eta 3 --no-restore-best-weights` (the settings it
+was recorded with). Prints, for each: epochs
 trained, wall time, the trial each would pick (best validation accuracy among its
 full-length trials) with its test accuracy, and the best test accuracy among its
 full-length trials; then pruned/full ratios. The outputs stay in `--out`
@@ -68,7 +69,8 @@ def main() -> None:
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args()
     results = {}
-    for label, prune in (("full", ["--prune", "none"]), ("pruned", ["--prune", "asha", "--min-epochs", "1", "--eta", "3"])):
+    for label, prune in (("full", ["--prune", "none"]), ("pruned", ["--prune", "asha", "--min-epochs", "1", "--eta", "3",
+                                                                 "--no-restore-best-weights"])):
         out = args.out / label
         wall = run(out, args.data, args.epochs, args.train_limit, prune, args.overwrite)
         results[label] = {**summarize(out, args.epochs), "wall_s": wall}

@@ -58,6 +58,15 @@ def option_value(dest: str, value) -> str:
     return f"{dest}={value!r}"
 
 
+def option_switch(dest: str, value: bool) -> str:
+    """An on/off option set as the user would write it: `--restore-best-weights` or
+    `--no-restore-best-weights` from the command line, `restore_best_weights=False` from
+    `kerashp.run`."""
+    if _OPTION_STYLE["style"] == "cli":
+        return "--" + ("" if value else "no-") + dest.replace("_", "-")
+    return f"{dest}={value!r}"
+
+
 @contextlib.contextmanager
 def option_style(style: str) -> Iterator[None]:
     """Inside, messages name options as "cli" (the command line: `--epochs`) or

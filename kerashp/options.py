@@ -172,7 +172,9 @@ def build_parser(study_class, prog: str | None = None) -> argparse.ArgumentParse
         help="train trials in stages to rungs of min-epochs * eta**k epochs and stop the poor ones: asha (the top 1/eta "
              "of a rung train on), hyperband (asha in brackets), median (stop below the rung's median); default none "
              "(hyperband with --search hyperband)")
-    add("--min-epochs", type=positive_int, default=1, metavar="N", help="epochs of a pruned search's first rung")
+    add("--min-epochs", type=positive_int, default=None, metavar="N",
+        help="epochs of a pruned search's first rung (default: 3 for asha where the longest trial has at least "
+             "3 x eta epochs, else 1)")
     add("--max-minutes", type=float, default=None, metavar="M",
         help="start no new trial or rung after M minutes: the trials running finish, the report is written, and a rerun goes on")
     add("--when-exhausted", choices=("stop", "promote"), default="stop",
@@ -182,9 +184,10 @@ def build_parser(study_class, prog: str | None = None) -> argparse.ArgumentParse
     add("--eta", type=positive_int, default=3, help="a pruned search's reduction factor (rungs eta times apart; asha keeps the top 1/eta)")
     add("--early-stopping", type=positive_int, default=None, metavar="PATIENCE",
         help="stop a run after PATIENCE epochs without improving the study's objective and keep its best weights (default: off)")
-    add("--restore-best-weights", action="store_true",
+    add("--restore-best-weights", action=argparse.BooleanOptionalAction, default=None,
         help="test each run, and keep its weights, at its best epoch by the study's objective (the epoch the search "
-             "ranks it by), as Keras' EarlyStopping(restore_best_weights=True) does; default: its last epoch's")
+             "ranks it by), as Keras' EarlyStopping(restore_best_weights=True) does; default: on for a pruned search, "
+             "off otherwise (its last epoch's, as the mirrored originals report)")
     names = hyperparameter_names(study_class)
     add("--set", type=assignment, action="append", default=[], metavar="NAME=VALUE",
         help="override a hyperparameter in every configuration (repeatable)"

@@ -68,7 +68,9 @@ class TrainingSettings:
         restore_best_weights: end each run with the weights of its best epoch (by the
             study's objective) for its test pass and saved weights, as Keras'
             `EarlyStopping(restore_best_weights=True)` does (False: its last epoch's,
-            as the mirrored originals report; see `kerashp.tuning.best_epoch`).
+            as the mirrored originals report; see `kerashp.tuning.best_epoch`). From
+            the options, on by default for a pruned search (the epoch it ranks a run
+            by) and off otherwise.
         defaults: whose defaults the builders and optimizer factories use,
             "keras" or "pytorch" (see `kerashp.frameworks`; by default the
             study's `original_framework`). Projects made before this setting
@@ -101,7 +103,9 @@ class SearchSettings:
         prune: "none", "asha", "median" or "hyperband": train trials in stages
             to rungs of `min_epochs * eta**k` epochs and stop the poor ones
             (see `kerashp.tuning.pruners`).
-        min_epochs: epochs of the first rung of a pruned search.
+        min_epochs: epochs of the first rung of a pruned search (None: chosen when
+            the study's longest trial is known, see `kerashp.tuning.pruners.first_rung`;
+            a run's saved settings hold the value chosen).
         eta: reduction factor of a pruned search.
         max_minutes: start no trial (or rung) after this many minutes; the
             report is written and a rerun goes on where this one stopped.
@@ -116,7 +120,7 @@ class SearchSettings:
     configs: list[str] | None = _setting(None, resumable=True)
     trials: int | None = _setting(None, resumable=True)
     prune: str = _setting("none")
-    min_epochs: int = _setting(1)
+    min_epochs: int | None = _setting(None)
     eta: int = _setting(3)
     max_minutes: float | None = _setting(None, resumable=True)
     when_exhausted: str = _setting("stop", resumable=True)
@@ -408,7 +412,8 @@ def _settings(study_class, values: Mapping[str, Any], experiment: str | None) ->
             precision=values["precision"],
             early_stopping=values["early_stopping"],
             defaults=values["defaults"] or study_class.original_framework,
-            restore_best_weights=values["restore_best_weights"],
+            restore_best_weights=(values["restore_best_weights"] if values["restore_best_weights"] is not None
+                                  else prune != "none"),
         ),
         search=SearchSettings(
             method=values["search"],

@@ -21,7 +21,7 @@ from kerashp.tuning.pruners import Rungs
 from tiny_study import TinyStudy, synthetic_splits
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SEARCH = ["--search", "random", "--trials", "9", "--epochs", "9"]
+SEARCH = ["--search", "random", "--trials", "9", "--epochs", "9", "--min-epochs", "1"]  # rungs 1, 3, 9
 
 
 def run(out, *args):
@@ -214,6 +214,42 @@ def test_pruning_options_that_cannot_work_are_refused_in_one_line(tmp_path, capf
     assert main(TinyStudy, ["--out", str(tmp_path / "b"), "--prune", "asha", "--eta", "1"]) == 2
     errors = capfd.readouterr().err.strip().splitlines()
     assert len(errors) == 2 and "--search hyperband prunes with hyperband" in errors[0] and "--eta" in errors[1]
+
+
+@pytest.mark.fast
+def test_the_first_rung_by_default_is_three_epochs_for_asha_where_the_trials_have_room():
+    from kerashp.tuning.pruners import first_rung
+
+    assert [first_rung("asha", 3, epochs) for epochs in (4, 8, 9, 40)] == [1, 1, 3, 3]
+    assert first_rung("asha", 4, 11) == 1 and first_rung("asha", 4, 12) == 3
+    assert first_rung("hyperband", 3, 40) == 1 and first_rung("median", 3, 40) == 1
+
+
+def test_a_pruned_search_left_to_its_defaults_starts_at_three_epochs_and_an_older_project_is_told_how_to_go_on(
+        tmp_path, capfd):
+    """Without --min-epochs, ASHA on 9-epoch trials has rungs 3 and 9, the value chosen is saved
+    (a rerun resumes), and a project made with the earlier defaults (a first rung of 1 epoch, the
+    last epoch tested) is refused with the options that go on with it."""
+    from kerashp.storage.layout import FINGERPRINT_FILE
+
+    out = tmp_path / "auto"
+    search = ["--verbose", "0", "--search", "random", "--trials", "4", "--epochs", "9", "--prune", "asha"]
+    assert main(TinyStudy, ["--out", str(out), *search]) == 0
+    table = pd.read_csv(out / "results.csv")
+    assert set(table["rung_epochs"]) <= {3, 9} and (table["rung_epochs"] == 3).sum() >= 3
+    saved = json.loads((out / "tuner" / FINGERPRINT_FILE).read_text())
+    assert saved["min_epochs"] == 3 and saved["restore_best_weights"] is True
+    assert main(TinyStudy, ["--out", str(out), *search[:5], "5", *search[6:]]) == 0  # resumed: one trial more
+    assert len(pd.read_csv(out / "results.csv")) == 5
+
+    old = tmp_path / "old"
+    assert main(TinyStudy, ["--out", str(old), *search, "--min-epochs", "1", "--no-restore-best-weights"]) == 0
+    capfd.readouterr()
+    assert main(TinyStudy, ["--out", str(old), *search]) == 2
+    error = capfd.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "pass --min-epochs 1 and --no-restore-best-weights to go on with its pruning settings" in error
+    assert main(TinyStudy, ["--out", str(old), *search, "--min-epochs", "1", "--no-restore-best-weights"]) == 0
 
 
 def test_named_configurations_and_bayesian_and_tpe_searches_are_pruned_too(tmp_path):

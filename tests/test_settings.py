@@ -53,7 +53,7 @@ def test_the_fingerprint_keeps_the_names_stored_on_disk():
     assert set(fingerprint) == STORED_FINGERPRINT_KEYS
     assert fingerprint["data"] == "sample" and fingerprint["search"] == "configs"
     assert StudySettings.default_of("defaults") == "keras"  # what a project from before --defaults used
-    assert StudySettings.default_of("min_epochs") == 1 and StudySettings.default_of("no such key") is None
+    assert StudySettings.default_of("eta") == 3 and StudySettings.default_of("no such key") is None
 
 
 @pytest.mark.parametrize("change", [
@@ -73,13 +73,29 @@ def test_what_changes_no_number_leaves_the_fingerprint_alone(change):
     ({"precision": "float32"}, "precision"), ({"early_stopping": 2}, "early_stopping"),
     ({"defaults": "pytorch"}, "defaults"), ({"data": "sample:fashion_mnist"}, "data"),
     ({"train_limit": 10}, "train_limit"), ({"val_split": 0.5}, "val_split"), ({"search": "random"}, "search"),
-    ({"prune": "asha"}, "prune"), ({"min_epochs": 2}, "min_epochs"), ({"eta": 4}, "eta"),
+    ({"prune": "asha", "restore_best_weights": False}, "prune"), ({"min_epochs": 2}, "min_epochs"), ({"eta": 4}, "eta"),
     ({"restore_best_weights": True}, "restore_best_weights"),
 ])
 def test_what_changes_a_number_changes_the_fingerprint(change, key):
     before = StudySettings.for_study(TinyStudy, trials=3).training_fingerprint()
     after = StudySettings.for_study(TinyStudy, trials=3, **change).training_fingerprint()
     assert [name for name in before if before[name] != after[name]] == [key]
+
+
+def test_a_pruned_search_tests_its_runs_at_their_best_epoch_by_default_and_leaves_its_first_rung_open():
+    """The defaults the replayed race chose (docs/performance.md): a pruned search tests and keeps
+    each run at its best epoch, named configurations and unpruned searches at their last; the first
+    rung is left None for the runner to choose once the longest trial is known."""
+    pruned = StudySettings.for_study(TinyStudy, search="random", trials=3, prune="asha")
+    assert pruned.training.restore_best_weights is True and pruned.search.min_epochs is None
+    assert StudySettings.for_study(TinyStudy, search="hyperband", trials=3).training.restore_best_weights is True
+    for plain in (StudySettings.for_study(TinyStudy), StudySettings.for_study(TinyStudy, search="random", trials=3)):
+        assert plain.training.restore_best_weights is False
+    chosen = StudySettings.for_study(TinyStudy, search="random", trials=3, prune="asha", restore_best_weights=False,
+                                     min_epochs=2)
+    assert chosen.training.restore_best_weights is False and chosen.search.min_epochs == 2
+    args = build_parser(TinyStudy).parse_args(["--no-restore-best-weights"])
+    assert args.restore_best_weights is False
 
 
 def test_study_options_are_a_dataclass_seen_as_options_keywords_and_attributes():

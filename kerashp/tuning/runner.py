@@ -30,7 +30,7 @@ from kerashp.tuning.lock import exclusive_lock
 from kerashp.tuning.oracle import CONFIG_KEY, ConsecutiveFailures, grid_values
 from kerashp.tuning import signals
 from kerashp.tuning.progress import Progress
-from kerashp.tuning.pruners import Rungs, make_pruner
+from kerashp.tuning.pruners import Rungs, first_rung, make_pruner
 from kerashp.tuning.runs import DiskFull, KerasRuns
 from kerashp.tuning.study_dir import check_definition, check_fingerprint, check_owner, remove_outputs
 from kerashp.tuning.tuner import StudyTuner
@@ -108,11 +108,20 @@ def longest_trial_epochs(study: Study, configs: dict[str, dict[str, Any]]) -> in
 
 
 def pruning_rungs(study: Study, configs: dict[str, dict[str, Any]]) -> Rungs | None:
-    """The rungs of `--prune` (None: not pruned); StudyError where they cannot prune."""
+    """The rungs of `--prune` (None: not pruned); StudyError where they cannot prune.
+
+    A first rung left to its default (`settings.search.min_epochs` None) is chosen here,
+    once the longest trial is known (`kerashp.tuning.pruners.first_rung`; 1 where nothing
+    is pruned), and written into the settings, so that the project's fingerprint and
+    saved settings hold the value trained with."""
     settings = study.settings
     if settings.search.prune == "none":
+        if settings.search.min_epochs is None:
+            settings.search.min_epochs = 1
         return None
     longest = longest_trial_epochs(study, configs)
+    if settings.search.min_epochs is None:
+        settings.search.min_epochs = first_rung(settings.search.prune, settings.search.eta, longest)
     try:
         return Rungs(settings.search.min_epochs, settings.search.eta, longest)
     except ValueError:

@@ -11,7 +11,7 @@ import shutil
 from typing import Any
 
 
-from kerashp.errors import StudyError, last_line, option_name, option_value
+from kerashp.errors import StudyError, last_line, option_name, option_switch, option_value
 from kerashp.fingerprints import data_fingerprint, describe_change, model_fingerprint
 from kerashp.settings import StudySettings
 from kerashp.storage import layout, records
@@ -48,10 +48,25 @@ def check_fingerprint(project_dir, settings: StudySettings, option_defaults: dic
     if differing:
         keep = (f"{option_value('defaults', saved['defaults'])} to go on with its framework defaults, "
                 if saved.get("defaults") != current.get("defaults") else "")
+        kept = _options_that_keep(saved, current)
+        if kept:  # a pruned search made before its defaults became a 3-epoch first rung and the best epoch
+            keep += f"{' and '.join(kept)} to go on with its pruning settings, "
         raise StudyError(
             f"{settings.output.out} holds results made with other settings ({'; '.join(differing)}); "
             f"pass {keep}{option_name('overwrite')} to start afresh or {option_name('out')} for a new directory"
         )
+
+
+def _options_that_keep(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """The options that give back a project's first rung and its choice of tested epoch
+    where they differ from this run's (a default changed since the project was made)."""
+    kept = []
+    if saved.get("min_epochs") != current.get("min_epochs") and isinstance(saved.get("min_epochs"), int):
+        kept.append(option_value("min_epochs", saved["min_epochs"]))
+    if saved.get("restore_best_weights") != current.get("restore_best_weights") \
+            and isinstance(saved.get("restore_best_weights"), bool):
+        kept.append(option_switch("restore_best_weights", saved["restore_best_weights"]))
+    return kept
 
 
 def study_definition(study: Study) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 
 A trial trains in stages. Its rungs are the epochs `min_epochs * eta**k` below
 its full length, then its full length (a trial of 20 epochs with
-`min_epochs=1, eta=3`: 1, 3, 9, 20). A trial first trains to its first rung
+`min_epochs=1, eta=3`: 1, 3, 9, 20; `first_rung` gives the first rung when none
+is set). A trial first trains to its first rung
 and reports its objective there (the best value so far, as KerasTuner scores
 trials); whether it trains on to the next rung is the pruner's decision:
 
@@ -37,6 +38,21 @@ from kerashp.tuning.pruners.median import MEDIAN_MIN_TRIALS, MedianStopping
 PRUNERS: dict[str, type[Pruner]] = {cls.name: cls for cls in (ASHA, MedianStopping, Hyperband)}
 
 
+def first_rung(name: str, eta: int, max_epochs: int) -> int:
+    """The first rung's epochs of pruner `name` when `--min-epochs` is not given: 3 for
+    `asha` where the longest trial has at least 3 x eta epochs, else 1 (see
+    `Pruner.default_min_epochs`).
+
+    Args:
+        name: the pruner ("asha", "median" or "hyperband").
+        eta: the reduction factor.
+        max_epochs: the longest trial's epochs.
+    """
+    if name not in PRUNERS:
+        raise ValueError(f"unknown pruner {name!r}; choose from {', '.join(PRUNERS)}")
+    return PRUNERS[name].default_min_epochs(eta, max_epochs)
+
+
 def make_pruner(name: str, rungs: Rungs) -> Pruner:
     """The pruner called `name` ("asha", "median" or "hyperband") on `rungs`."""
     if name not in PRUNERS:
@@ -45,4 +61,4 @@ def make_pruner(name: str, rungs: Rungs) -> Pruner:
 
 
 __all__ = ["ASHA", "Hyperband", "MEDIAN_MIN_TRIALS", "MedianStopping", "PRUNERS", "Pruner", "RungBook", "Rungs",
-           "make_pruner"]
+           "first_rung", "make_pruner"]

@@ -251,6 +251,17 @@ class Pruner(abc.ABC):
     def __init__(self, rungs: Rungs):
         self.rungs = rungs
 
+    @classmethod
+    def default_min_epochs(cls, eta: int, max_epochs: int) -> int:
+        """The first rung's epochs when `--min-epochs` is not given: 1 unless the rule
+        chooses otherwise.
+
+        Args:
+            eta: the reduction factor.
+            max_epochs: the longest trial's epochs.
+        """
+        return 1
+
     def bracket(self, index: int) -> int:
         """The bracket of the `index`-th trial (0-based): 0 unless the rule has brackets."""
         return 0

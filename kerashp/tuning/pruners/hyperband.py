@@ -16,5 +16,9 @@ class Hyperband(ASHA):
 
     name = "hyperband"
 
+    @classmethod
+    def default_min_epochs(cls, eta: int, max_epochs: int) -> int:
+        return 1  # the brackets already start trials at each longer rung
+
     def bracket(self, index: int) -> int:
         return self.rungs.bracket_of(index)
