@@ -38,6 +38,12 @@ from kerashp.tuning.pruners.median import MEDIAN_MIN_TRIALS, MedianStopping
 PRUNERS: dict[str, type[Pruner]] = {cls.name: cls for cls in (ASHA, MedianStopping, Hyperband)}
 
 
+def _pruner_class(name: str) -> type[Pruner]:
+    if name not in PRUNERS:
+        raise ValueError(f"unknown pruner {name!r}; choose from {', '.join(PRUNERS)}")
+    return PRUNERS[name]
+
+
 def first_rung(name: str, eta: int, max_epochs: int) -> int:
     """The first rung's epochs of pruner `name` when `--min-epochs` is not given: 3 for
     `asha` where the longest trial has at least 3 x eta epochs, else 1 (see
@@ -48,16 +54,12 @@ def first_rung(name: str, eta: int, max_epochs: int) -> int:
         eta: the reduction factor.
         max_epochs: the longest trial's epochs.
     """
-    if name not in PRUNERS:
-        raise ValueError(f"unknown pruner {name!r}; choose from {', '.join(PRUNERS)}")
-    return PRUNERS[name].default_min_epochs(eta, max_epochs)
+    return _pruner_class(name).default_min_epochs(eta, max_epochs)
 
 
 def make_pruner(name: str, rungs: Rungs) -> Pruner:
     """The pruner called `name` ("asha", "median" or "hyperband") on `rungs`."""
-    if name not in PRUNERS:
-        raise ValueError(f"unknown pruner {name!r}; choose from {', '.join(PRUNERS)}")
-    return PRUNERS[name](rungs)
+    return _pruner_class(name)(rungs)
 
 
 __all__ = ["ASHA", "Hyperband", "MEDIAN_MIN_TRIALS", "MedianStopping", "PRUNERS", "Pruner", "RungBook", "Rungs",

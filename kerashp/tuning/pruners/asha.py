@@ -21,8 +21,9 @@ class ASHA(Pruner):
     # The first rung when none is given, where the longest trial has room for it and one rung
     # more (3 x eta epochs): one epoch ranks table A's grid with Spearman 0.85, three with 0.94
     # (artifacts/benchmarks/fidelity), and over 100 replayed seeds ASHA from 3 epochs, tested at
-    # each run's best epoch, reached the target in 0.61 [0.51, 0.74] of the time ASHA from one
-    # epoch took (artifacts/benchmarks/replay, docs/performance.md).
+    # each run's best epoch, reached the target in 0.61 of the time ASHA from one epoch took
+    # (artifacts/benchmarks/replay; that race's seeds were dependent, so it is being replayed:
+    # docs/performance.md).
     LONG_FIRST_RUNG = 3
 
     @classmethod
